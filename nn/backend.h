@@ -1,0 +1,68 @@
+/* nn/backend.h: the interface between autograd ops and the devices that compute them.
+ *
+ * A backend is a table of kernels (generated from nn/kernels.def) plus memory functions.
+ * nn/cpu/ fills one table; gpu/ fills another and registers it with nn_backend_register;
+ * nothing in nn/ includes gpu/. Ops call ctx->be->kernel(...), never a device API directly.
+ *
+ *   const struct nn_backend *be = nn_backend_get(NN_DEV_CPU);
+ *   be->fill(ptr, n, 0.0f);
+ */
+#ifndef NN_BACKEND_H
+#define NN_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nn/status.h"
+
+enum nn_device { NN_DEV_CPU = 0, NN_DEV_CUDA = 1, NN_DEV_COUNT };
+
+enum nn_binop { NN_BIN_ADD, NN_BIN_SUB, NN_BIN_MUL, NN_BIN_DIV, NN_BIN_MAX, NN_BIN_MIN };
+
+enum nn_unop {
+    NN_UN_NEG, NN_UN_RELU, NN_UN_LEAKY_RELU, NN_UN_TANH, NN_UN_SIGMOID, NN_UN_SOFTPLUS,
+    NN_UN_EXP, NN_UN_LOG, NN_UN_LOG1P, NN_UN_SQRT, NN_UN_SQUARE, NN_UN_ABS, NN_UN_ADD_SCALAR,
+    NN_UN_MUL_SCALAR, NN_UN_POW_SCALAR, NN_UN_LGAMMA, NN_UN_DIGAMMA, NN_UN_RECIPROCAL,
+    NN_UN_CLAMP_MIN, NN_UN_CLAMP_MAX, NN_UN_EXPM1, NN_UN_LOG_SIGMOID,
+    NN_UN_DROPOUT_MASK, /* x uniform in [0,1): x >= alpha ? 1/(1-alpha) : 0 */
+    NN_UN_GE_SCALAR,    /* x >= alpha ? 1 : 0 (no gradient) */
+    NN_UN_COUNT
+};
+
+enum nn_reduceop { NN_RED_SUM, NN_RED_MAX };
+
+/* A 2-D convolution. x [G*N, C, H, W]; w [G, K, C, R, S] (G weight groups along the batch:
+ * frames G*N..G*N+N-1 use weight g; G = 1 is an ordinary convolution); y [G*N, K, P, Q]. */
+struct nn_conv_desc {
+    int64_t g, n, c, h, w; /* input */
+    int64_t k, r, s;       /* output channels, kernel height/width */
+    int64_t p, q;          /* output height/width */
+    int64_t stride_h, stride_w, pad_h, pad_w;
+};
+
+struct nn_adam_hparams {
+    float lr, beta1, beta2, eps, weight_decay;
+    float clip;  /* > 0: clamp each gradient element to [-clip, clip] first (ClippedAdam) */
+};
+
+struct nn_backend {
+    const char *name;
+    enum nn_device device;
+    void *(*alloc)(size_t bytes);
+    void (*free)(void *p);
+    void (*to_host)(void *dst, const void *src, size_t bytes);
+    void (*from_host)(void *dst, const void *src, size_t bytes);
+    void (*copy)(void *dst, const void *src, size_t bytes);
+    void (*memzero)(void *p, size_t bytes);
+    nn_status (*sync)(struct nn_err *err); /* waits for queued work; reports async errors */
+#define NN_KERNEL(name, params) void(*name) params;
+#include "nn/kernels.def"
+#undef NN_KERNEL
+};
+
+const struct nn_backend *nn_backend_get(enum nn_device dev); /* NULL if not registered */
+void nn_backend_register(const struct nn_backend *be);
+/* Number of empty kernel slots (a complete backend has 0); names the first in *first. */
+int nn_backend_missing(const struct nn_backend *be, const char **first);
+
+#endif

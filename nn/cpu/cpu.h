@@ -1,0 +1,18 @@
+/* nn/cpu/cpu.h: the CPU backend's kernels, shared between its files. Plain loops, parallel
+ * with OpenMP above a size where that pays; GEMM through OpenBLAS's CBLAS. */
+#ifndef NN_CPU_H
+#define NN_CPU_H
+
+#include "nn/backend.h"
+
+/* below this many elements a loop runs on one thread */
+#define NN_CPU_PAR_MIN 32768
+
+#define NN_KERNEL(name, params) void nn_cpu_##name params;
+#include "nn/kernels.def"
+#undef NN_KERNEL
+
+/* Philox4x32-10: 4 words from (counter, key) */
+void nn_philox4x32(uint64_t ctr, uint64_t key, uint32_t out[4]);
+
+#endif

@@ -1,0 +1,243 @@
+/* Elementwise CPU kernels: fill, strided copy/accumulate, broadcasting binary ops, unary ops
+ * and their derivatives. N-d strided loops walk the outer dimensions with an odometer and run
+ * the innermost dimension as a plain loop. */
+#include <math.h>
+#include <string.h>
+
+#include "nn/cpu/cpu.h"
+
+void nn_cpu_fill(float *y, size_t n, float v)
+{
+#pragma omp parallel for if (n > NN_CPU_PAR_MIN)
+    for (size_t i = 0; i < n; i++) y[i] = v;
+}
+
+/* Calls body(inner_len, a_off, b_off, c_off) for each innermost row of an N-d strided walk
+ * over up to three operands; rows are split across threads when the total is large. */
+#define STRIDED_WALK(ndim, shape, sa, sb, sc, ...)                                          \
+    do {                                                                                     \
+        int nd_ = (ndim);                                                                    \
+        int64_t inner_ = nd_ ? (shape)[nd_ - 1] : 1;                                         \
+        int64_t rows_ = 1;                                                                   \
+        for (int d_ = 0; d_ < nd_ - 1; d_++) rows_ *= (shape)[d_];                           \
+        int64_t ia_ = nd_ ? (sa)[nd_ - 1] : 0, ib_ = nd_ ? (sb)[nd_ - 1] : 0;                \
+        int64_t ic_ = nd_ ? (sc)[nd_ - 1] : 0;                                               \
+        _Pragma("omp parallel for if (rows_ * inner_ > NN_CPU_PAR_MIN && rows_ > 1)")        \
+        for (int64_t r_ = 0; r_ < rows_; r_++) {                                             \
+            int64_t oa = 0, ob = 0, oc = 0, rem_ = r_;                                       \
+            for (int d_ = nd_ - 2; d_ >= 0; d_--) {                                          \
+                int64_t k_ = rem_ % (shape)[d_];                                             \
+                rem_ /= (shape)[d_];                                                         \
+                oa += k_ * (sa)[d_];                                                         \
+                ob += k_ * (sb)[d_];                                                         \
+                oc += k_ * (sc)[d_];                                                         \
+            }                                                                                \
+            int64_t n_ = inner_, sa1 = ia_, sb1 = ib_, sc1 = ic_;                            \
+            __VA_ARGS__;                                                                     \
+        }                                                                                    \
+    } while (0)
+
+void nn_cpu_copy_strided(int ndim, const int64_t *shape, float *dst, const int64_t *dst_stride,
+                         const float *src, const int64_t *src_stride)
+{
+    STRIDED_WALK(ndim, shape, dst_stride, src_stride, src_stride, {
+        (void)oc; (void)sc1;
+        if (sa1 == 1 && sb1 == 1)
+            memcpy(dst + oa, src + ob, (size_t)n_ * sizeof(float));
+        else
+            for (int64_t j = 0; j < n_; j++) dst[oa + j * sa1] = src[ob + j * sb1];
+    });
+}
+
+void nn_cpu_accum_strided(int ndim, const int64_t *shape, float *dst, const int64_t *dst_stride,
+                          const float *src, const int64_t *src_stride)
+{
+    /* Destination strides may be 0 (a broadcast dimension being reduced), so rows may alias:
+     * run serially in that case. */
+    int alias = 0;
+    for (int d = 0; d < ndim; d++) alias |= (dst_stride[d] == 0 && shape[d] > 1);
+    if (alias) {
+        int64_t total = 1;
+        for (int d = 0; d < ndim; d++) total *= shape[d];
+        int64_t idx[8] = {0};
+        for (int64_t i = 0; i < total; i++) {
+            int64_t od = 0, os = 0;
+            for (int d = 0; d < ndim; d++) {
+                od += idx[d] * dst_stride[d];
+                os += idx[d] * src_stride[d];
+            }
+            dst[od] += src[os];
+            for (int d = ndim - 1; d >= 0; d--) {
+                if (++idx[d] < shape[d]) break;
+                idx[d] = 0;
+            }
+        }
+        return;
+    }
+    STRIDED_WALK(ndim, shape, dst_stride, src_stride, src_stride, {
+        (void)oc; (void)sc1;
+        for (int64_t j = 0; j < n_; j++) dst[oa + j * sa1] += src[ob + j * sb1];
+    });
+}
+
+static inline float binop(int op, float a, float b)
+{
+    switch (op) {
+    case NN_BIN_ADD: return a + b;
+    case NN_BIN_SUB: return a - b;
+    case NN_BIN_MUL: return a * b;
+    case NN_BIN_DIV: return a / b;
+    case NN_BIN_MAX: return a > b ? a : b;
+    default: return a < b ? a : b;
+    }
+}
+
+void nn_cpu_binary(int op, int ndim, const int64_t *shape, float *y, const float *a,
+                   const int64_t *sa, const float *b, const int64_t *sb)
+{
+    int64_t sy[8];
+    int64_t s = 1;
+    for (int d = ndim - 1; d >= 0; d--) {
+        sy[d] = s;
+        s *= shape[d];
+    }
+    STRIDED_WALK(ndim, shape, sa, sb, sy, {
+        float *yr = y + oc;
+        const float *ar = a + oa, *br = b + ob;
+        (void)sc1;
+        if (sa1 == 1 && sb1 == 1) {
+            switch (op) {
+            case NN_BIN_ADD: for (int64_t j = 0; j < n_; j++) yr[j] = ar[j] + br[j]; break;
+            case NN_BIN_SUB: for (int64_t j = 0; j < n_; j++) yr[j] = ar[j] - br[j]; break;
+            case NN_BIN_MUL: for (int64_t j = 0; j < n_; j++) yr[j] = ar[j] * br[j]; break;
+            case NN_BIN_DIV: for (int64_t j = 0; j < n_; j++) yr[j] = ar[j] / br[j]; break;
+            default: for (int64_t j = 0; j < n_; j++) yr[j] = binop(op, ar[j], br[j]);
+            }
+        } else {
+            for (int64_t j = 0; j < n_; j++) yr[j] = binop(op, ar[j * sa1], br[j * sb1]);
+        }
+    });
+}
+
+/* ---- unary */
+
+static inline float softplus(float x)
+{
+    /* log(1 + e^x) without overflow; matches torch's threshold-free form within rounding */
+    return x > 0 ? x + log1pf(expf(-x)) : log1pf(expf(x));
+}
+
+static inline float sigmoid(float x)
+{
+    if (x >= 0) return 1.0f / (1.0f + expf(-x));
+    float e = expf(x);
+    return e / (1.0f + e);
+}
+
+static double digamma(double x)
+{
+    double r = 0.0;
+    if (x <= 0.0 && floor(x) == x) return NAN;
+    if (x < 0.0) /* reflection */
+        return digamma(1.0 - x) - M_PI / tan(M_PI * x);
+    while (x < 6.0) {
+        r -= 1.0 / x;
+        x += 1.0;
+    }
+    double f = 1.0 / (x * x);
+    return r + log(x) - 0.5 / x -
+           f * (1.0 / 12 - f * (1.0 / 120 - f * (1.0 / 252 - f * (1.0 / 240 - f * (1.0 / 132)))));
+}
+
+static double trigamma(double x)
+{
+    double r = 0.0;
+    if (x <= 0.0 && floor(x) == x) return NAN;
+    if (x < 0.0) {
+        double s = M_PI / sin(M_PI * x);
+        return -trigamma(1.0 - x) + s * s;
+    }
+    while (x < 6.0) {
+        r += 1.0 / (x * x);
+        x += 1.0;
+    }
+    double f = 1.0 / (x * x);
+    return r + 1.0 / x + f / 2 +
+           f / x * (1.0 / 6 - f * (1.0 / 30 - f * (1.0 / 42 - f * (1.0 / 30))));
+}
+
+static inline float unop(int op, float x, float alpha)
+{
+    switch (op) {
+    case NN_UN_NEG: return -x;
+    case NN_UN_RELU: return x > 0 ? x : 0;
+    case NN_UN_LEAKY_RELU: return x > 0 ? x : alpha * x;
+    case NN_UN_TANH: return tanhf(x);
+    case NN_UN_SIGMOID: return sigmoid(x);
+    case NN_UN_SOFTPLUS: return softplus(x);
+    case NN_UN_EXP: return expf(x);
+    case NN_UN_LOG: return logf(x);
+    case NN_UN_LOG1P: return log1pf(x);
+    case NN_UN_SQRT: return sqrtf(x);
+    case NN_UN_SQUARE: return x * x;
+    case NN_UN_ABS: return fabsf(x);
+    case NN_UN_ADD_SCALAR: return x + alpha;
+    case NN_UN_MUL_SCALAR: return x * alpha;
+    case NN_UN_POW_SCALAR: return powf(x, alpha);
+    case NN_UN_LGAMMA: return (float)lgamma((double)x);
+    case NN_UN_DIGAMMA: return (float)digamma((double)x);
+    case NN_UN_RECIPROCAL: return 1.0f / x;
+    case NN_UN_CLAMP_MIN: return x < alpha ? alpha : x;
+    case NN_UN_CLAMP_MAX: return x > alpha ? alpha : x;
+    case NN_UN_EXPM1: return expm1f(x);
+    case NN_UN_LOG_SIGMOID: return x < 0 ? x - log1pf(expf(x)) : -log1pf(expf(-x));
+    case NN_UN_DROPOUT_MASK: return x >= alpha ? 1.0f / (1.0f - alpha) : 0.0f;
+    case NN_UN_GE_SCALAR: return x >= alpha ? 1.0f : 0.0f;
+    default: return NAN;
+    }
+}
+
+/* derivative f'(x), given y = f(x) where that is cheaper */
+static inline float unop_grad(int op, float x, float y, float alpha)
+{
+    switch (op) {
+    case NN_UN_NEG: return -1.0f;
+    case NN_UN_RELU: return x > 0 ? 1.0f : 0.0f;
+    case NN_UN_LEAKY_RELU: return x > 0 ? 1.0f : alpha;
+    case NN_UN_TANH: return 1.0f - y * y;
+    case NN_UN_SIGMOID: return y * (1.0f - y);
+    case NN_UN_SOFTPLUS: return sigmoid(x);
+    case NN_UN_EXP: return y;
+    case NN_UN_LOG: return 1.0f / x;
+    case NN_UN_LOG1P: return 1.0f / (1.0f + x);
+    case NN_UN_SQRT: return 0.5f / y;
+    case NN_UN_SQUARE: return 2.0f * x;
+    case NN_UN_ABS: return x > 0 ? 1.0f : (x < 0 ? -1.0f : 0.0f);
+    case NN_UN_ADD_SCALAR: return 1.0f;
+    case NN_UN_MUL_SCALAR: return alpha;
+    case NN_UN_POW_SCALAR: return alpha * powf(x, alpha - 1.0f);
+    case NN_UN_LGAMMA: return (float)digamma((double)x);
+    case NN_UN_DIGAMMA: return (float)trigamma((double)x);
+    case NN_UN_RECIPROCAL: return -y * y;
+    case NN_UN_CLAMP_MIN: return x >= alpha ? 1.0f : 0.0f;
+    case NN_UN_CLAMP_MAX: return x <= alpha ? 1.0f : 0.0f;
+    case NN_UN_EXPM1: return y + 1.0f;
+    case NN_UN_LOG_SIGMOID: return 1.0f - sigmoid(x);
+    case NN_UN_DROPOUT_MASK:
+    case NN_UN_GE_SCALAR: return 0.0f;
+    default: return NAN;
+    }
+}
+
+void nn_cpu_unary(int op, size_t n, const float *x, float *y, float alpha)
+{
+#pragma omp parallel for if (n > NN_CPU_PAR_MIN)
+    for (size_t i = 0; i < n; i++) y[i] = unop(op, x[i], alpha);
+}
+
+void nn_cpu_unary_backward(int op, size_t n, const float *x, const float *y, const float *dy,
+                           float *dx, float alpha)
+{
+#pragma omp parallel for if (n > NN_CPU_PAR_MIN)
+    for (size_t i = 0; i < n; i++) dx[i] += dy[i] * unop_grad(op, x[i], y[i], alpha);
+}

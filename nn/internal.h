@@ -1,0 +1,34 @@
+/* nn/internal.h: helpers for writing ops (nn/ops/, gpu/). Not part of the public API.
+ *
+ * An op: check inputs (NULL in, or an error already recorded: return NULL), check shapes
+ * (nn_ctx_fail naming the op and the shapes, return NULL), allocate the output, call kernels,
+ * then nn__record a node whose backward accumulates into nn__grad(ctx, input).
+ */
+#ifndef NN_INTERNAL_H
+#define NN_INTERNAL_H
+
+#include "nn/tensor.h"
+
+/* true when an op may proceed: ctx ok and no input NULL */
+bool nn__ok(nn_ctx *ctx, int n, ...);
+#define NN_OK_IN(ctx, ...) nn__ok(ctx, (int)(sizeof((const void *[]){__VA_ARGS__}) / sizeof(void *)), __VA_ARGS__)
+
+/* Records a node if grad is enabled and any input requires grad; marks out accordingly.
+ * Returns the node (to fill saved state) or NULL when nothing is recorded. */
+struct nn_node *nn__record(nn_ctx *ctx, const char *op, void (*backward)(nn_ctx *, struct nn_node *),
+                           struct nn_tensor *out, int nin, struct nn_tensor *const *in);
+/* The gradient buffer of t, allocated and zeroed on first use (step arena, or persistent). */
+float *nn__grad(nn_ctx *ctx, struct nn_tensor *t);
+/* t itself if contiguous, else a recorded contiguous copy. */
+struct nn_tensor *nn__contig(nn_ctx *ctx, struct nn_tensor *t);
+/* A header for a view of `src` with the given geometry (data = src->data + offset). */
+struct nn_tensor *nn__view(nn_ctx *ctx, struct nn_tensor *src, int ndim, const int64_t *shape,
+                           const int64_t *stride, int64_t offset);
+bool nn__wants_grad(const struct nn_tensor *t);
+void *nn__save(nn_ctx *ctx, const void *src, size_t bytes);  /* copy into the meta arena */
+/* Normalises a possibly negative dim; on error records "op: dim d out of range for (shape)". */
+int nn__dim(nn_ctx *ctx, const char *op, const struct nn_tensor *t, int dim);
+/* [outer, n, inner] around dim of a contiguous shape */
+void nn__split_dim(const struct nn_tensor *t, int dim, int64_t *outer, int64_t *n, int64_t *inner);
+
+#endif

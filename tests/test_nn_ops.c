@@ -1,0 +1,291 @@
+/* Core ops against PyTorch (tests/fixtures/gen_nn_ops.py) and against central differences. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "nn/nn.h"
+#include "testutil.h"
+
+typedef struct nn_tensor *(*case_fn)(nn_ctx *ctx, struct nn_tensor **in, void *arg);
+
+#define UN(name, expr) \
+    static struct nn_tensor *name(nn_ctx *ctx, struct nn_tensor **in, void *arg) { (void)arg; struct nn_tensor *x = in[0]; return expr; }
+#define BIN(name, expr) \
+    static struct nn_tensor *name(nn_ctx *ctx, struct nn_tensor **in, void *arg) { (void)arg; struct nn_tensor *a = in[0], *b = in[1]; return expr; }
+
+BIN(f_add, nn_add(ctx, a, b))
+BIN(f_sub, nn_sub(ctx, a, b))
+BIN(f_mul, nn_mul(ctx, a, b))
+BIN(f_div, nn_div(ctx, a, b))
+UN(f_relu, nn_relu(ctx, x))
+UN(f_leaky, nn_leaky_relu(ctx, x, 0.2f))
+UN(f_tanh, nn_tanh(ctx, x))
+UN(f_sigmoid, nn_sigmoid(ctx, x))
+UN(f_softplus, nn_softplus(ctx, x))
+UN(f_exp, nn_exp(ctx, x))
+UN(f_expm1, nn_expm1(ctx, x))
+UN(f_log, nn_log(ctx, x))
+UN(f_log1p, nn_log1p(ctx, x))
+UN(f_logsig, nn_log_sigmoid(ctx, x))
+UN(f_sqrt, nn_sqrt(ctx, x))
+UN(f_square, nn_square(ctx, x))
+UN(f_abs, nn_abs(ctx, x))
+UN(f_recip, nn_reciprocal(ctx, x))
+UN(f_lgamma, nn_lgamma(ctx, x))
+UN(f_digamma, nn_digamma(ctx, x))
+UN(f_pow, nn_pow_scalar(ctx, x, 2.5f))
+UN(f_clamp, nn_clamp(ctx, x, -0.5f, 0.7f))
+UN(f_affine, nn_add_scalar(ctx, nn_mul_scalar(ctx, x, 3.0f), 1.5f))
+UN(f_sum_keep, nn_sum(ctx, x, 1, true))
+UN(f_mean_last, nn_mean(ctx, x, -1, false))
+UN(f_max0, nn_max(ctx, x, 0, false))
+UN(f_sum_all, nn_sum_all(ctx, x))
+UN(f_mean_all, nn_mean_all(ctx, x))
+UN(f_softmax, nn_softmax(ctx, x, 1))
+UN(f_log_softmax, nn_log_softmax(ctx, x, -1))
+UN(f_logsumexp, nn_logsumexp(ctx, x, 1, false))
+BIN(f_matmul, nn_matmul(ctx, a, b))
+BIN(f_linear_nobias, nn_linear(ctx, a, b, NULL))
+UN(f_reshape_permute, nn_mul_scalar(ctx, nn_permute(ctx, nn_reshape_v(ctx, x, 3, 2, 4), (int[]){2, 0, 1}), 1.0f))
+UN(f_transpose, nn_mul_scalar(ctx, nn_contiguous(ctx, nn_transpose(ctx, x, 0, 2)), 2.0f))
+UN(f_slice, nn_mul_scalar(ctx, nn_slice(ctx, x, 1, 1, 4), 1.0f))
+UN(f_select, nn_mul_scalar(ctx, nn_select(ctx, x, 1, 2), 1.0f))
+
+static struct nn_tensor *f_linear(nn_ctx *ctx, struct nn_tensor **in, void *arg)
+{
+    (void)arg;
+    return nn_linear(ctx, in[0], in[1], in[2]);
+}
+
+static struct nn_tensor *f_expand(nn_ctx *ctx, struct nn_tensor **in, void *arg)
+{
+    (void)arg;
+    float r[60];
+    for (int i = 0; i < 60; i++) r[i] = (float)i;
+    struct nn_tensor *ramp = nn_from_host(ctx, 3, (int64_t[]){3, 4, 5}, r);
+    return nn_mul(ctx, nn_expand(ctx, in[0], 3, (int64_t[]){3, 4, 5}), ramp);
+}
+
+static struct nn_tensor *f_concat(nn_ctx *ctx, struct nn_tensor **in, void *arg)
+{
+    (void)arg;
+    return nn_concat(ctx, in, 3, 1);
+}
+
+static struct nn_tensor *f_stack(nn_ctx *ctx, struct nn_tensor **in, void *arg)
+{
+    (void)arg;
+    return nn_stack(ctx, in, 2, 1);
+}
+
+static struct nn_tensor *f_gather(nn_ctx *ctx, struct nn_tensor **in, void *arg)
+{
+    (void)arg;
+    float idx[12] = {2, 0, 1, 1, 0, 0, 3, 1, 1, 2, 2, 3};
+    return nn_gather(ctx, in[0], 1, nn_from_host(ctx, 2, (int64_t[]){3, 4}, idx));
+}
+
+struct op_case {
+    const char *name;
+    case_fn fn;
+    int nin;
+    double rtol, atol;  /* forward/backward parity tolerance */
+    bool gradcheck;     /* smooth enough for central differences */
+};
+
+static const struct op_case cases[] = {
+    {"add_bcast", f_add, 2, 1e-5, 1e-5, true},
+    {"sub_bcast", f_sub, 2, 1e-5, 1e-5, true},
+    {"mul_bcast", f_mul, 2, 1e-5, 1e-5, true},
+    {"div", f_div, 2, 1e-5, 1e-5, true},
+    {"div_bcast", f_div, 2, 1e-5, 1e-5, true},
+    {"relu", f_relu, 1, 1e-6, 1e-6, false},
+    {"leaky_relu", f_leaky, 1, 1e-6, 1e-6, false},
+    {"tanh", f_tanh, 1, 1e-5, 1e-6, true},
+    {"sigmoid", f_sigmoid, 1, 1e-5, 1e-6, true},
+    {"softplus", f_softplus, 1, 1e-5, 1e-6, true},
+    {"exp", f_exp, 1, 1e-5, 1e-6, true},
+    {"expm1", f_expm1, 1, 1e-5, 1e-6, true},
+    {"log", f_log, 1, 1e-5, 1e-6, true},
+    {"log1p", f_log1p, 1, 1e-5, 1e-6, true},
+    {"log_sigmoid", f_logsig, 1, 1e-5, 1e-6, true},
+    {"sqrt", f_sqrt, 1, 1e-5, 1e-6, true},
+    {"square", f_square, 1, 1e-5, 1e-6, true},
+    {"abs", f_abs, 1, 1e-6, 1e-6, false},
+    {"reciprocal", f_recip, 1, 1e-5, 1e-6, true},
+    {"lgamma", f_lgamma, 1, 1e-5, 1e-5, true},
+    {"digamma", f_digamma, 1, 1e-5, 1e-5, true},
+    {"pow", f_pow, 1, 1e-5, 1e-6, true},
+    {"clamp", f_clamp, 1, 1e-6, 1e-6, false},
+    {"add_scalar_mul_scalar", f_affine, 1, 1e-6, 1e-6, true},
+    {"sum_dim_keep", f_sum_keep, 1, 1e-5, 1e-6, true},
+    {"mean_last", f_mean_last, 1, 1e-5, 1e-6, true},
+    {"max_dim0", f_max0, 1, 1e-6, 1e-6, false},
+    {"sum_all", f_sum_all, 1, 1e-5, 1e-6, true},
+    {"mean_all", f_mean_all, 1, 1e-5, 1e-6, true},
+    {"softmax", f_softmax, 1, 1e-5, 1e-6, true},
+    {"log_softmax", f_log_softmax, 1, 1e-5, 1e-6, true},
+    {"logsumexp", f_logsumexp, 1, 1e-5, 1e-6, true},
+    {"matmul_2d", f_matmul, 2, 1e-5, 1e-5, true},
+    {"matmul_batched", f_matmul, 2, 1e-5, 1e-5, true},
+    {"matmul_shared", f_matmul, 2, 1e-5, 1e-5, true},
+    {"linear", f_linear, 3, 1e-5, 1e-5, true},
+    {"linear_3d_nobias", f_linear_nobias, 2, 1e-5, 1e-5, true},
+    {"reshape_permute", f_reshape_permute, 1, 1e-6, 1e-6, true},
+    {"transpose_contig", f_transpose, 1, 1e-6, 1e-6, true},
+    {"slice", f_slice, 1, 1e-6, 1e-6, true},
+    {"select", f_select, 1, 1e-6, 1e-6, true},
+    {"expand", f_expand, 1, 1e-5, 1e-5, true},
+    {"concat", f_concat, 3, 1e-6, 1e-6, true},
+    {"stack", f_stack, 2, 1e-6, 1e-6, true},
+    {"gather", f_gather, 1, 1e-6, 1e-6, true},
+};
+
+static struct tu_bundle *fx;
+static void setup(void) { fx = tu_bundle_load("nn_ops.bin"); }
+static void teardown(void) { tu_bundle_free(fx); }
+
+static const struct tu_array *arr(const char *c, const char *what)
+{
+    char key[160];
+    snprintf(key, sizeof key, "%s.%s", c, what);
+    return tu_get(fx, key);
+}
+
+Test(nn_ops, pytorch_parity, .init = setup, .fini = teardown)
+{
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        const struct op_case *c = &cases[k];
+        nn_ctx *ctx = tu_ctx();
+        struct nn_tensor *in[4];
+        char key[32];
+        for (int i = 0; i < c->nin; i++) {
+            snprintf(key, sizeof key, "in%d", i);
+            in[i] = tu_tensor(ctx, arr(c->name, key), true);
+        }
+        struct nn_tensor *y = c->fn(ctx, in, NULL);
+        cr_assert(y, "%s: %s", c->name, nn_ctx_message(ctx));
+        char what[96];
+        snprintf(what, sizeof what, "%s forward", c->name);
+        tu_assert_tensor(y, arr(c->name, "out"), c->rtol, c->atol, what);
+        struct nn_tensor *g = tu_tensor(ctx, arr(c->name, "gout"), false);
+        struct nn_tensor *loss = nn_sum_all(ctx, nn_mul(ctx, y, g));
+        cr_assert_eq(nn_backward(ctx, loss), NN_OK, "%s backward: %s", c->name, nn_ctx_message(ctx));
+        for (int i = 0; i < c->nin; i++) {
+            snprintf(key, sizeof key, "grad%d", i);
+            const struct tu_array *want = arr(c->name, key);
+            cr_assert(in[i]->grad, "%s: no gradient reached input %d", c->name, i);
+            snprintf(what, sizeof what, "%s grad of input %d", c->name, i);
+            tu_assert_close(in[i]->grad, want->data, want->numel, c->rtol * 10, c->atol * 10, what);
+        }
+        nn_ctx_free(ctx);
+    }
+}
+
+Test(nn_ops, gradcheck, .init = setup, .fini = teardown)
+{
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        const struct op_case *c = &cases[k];
+        if (!c->gradcheck) continue;
+        int ndim[4];
+        int64_t shapes[4][6];
+        const float *vals[4];
+        char key[32];
+        for (int i = 0; i < c->nin; i++) {
+            snprintf(key, sizeof key, "in%d", i);
+            const struct tu_array *a = arr(c->name, key);
+            ndim[i] = a->ndim;
+            memcpy(shapes[i], a->shape, sizeof shapes[i]);
+            vals[i] = a->data;
+        }
+        tu_gradcheck(c->fn, NULL, c->nin, ndim, (const int64_t(*)[6])shapes, vals, 1e-2, 2e-2, 2e-3, c->name);
+    }
+}
+
+/* kinks: check the one-sided derivatives away from 0 */
+Test(nn_ops, relu_family_derivatives)
+{
+    nn_ctx *ctx = tu_ctx();
+    float xs[4] = {-1.5f, -0.25f, 0.5f, 2.0f};
+    struct nn_tensor *x = nn_from_host(ctx, 1, (int64_t[]){4}, xs);
+    x->requires_grad = true;
+    struct nn_tensor *y = nn_add(ctx, nn_add(ctx, nn_relu(ctx, x), nn_leaky_relu(ctx, x, 0.1f)), nn_abs(ctx, x));
+    cr_assert_eq(nn_backward(ctx, nn_sum_all(ctx, y)), NN_OK);
+    float want[4] = {0.1f - 1, 0.1f - 1, 3, 3};
+    tu_assert_close(x->grad, want, 4, 1e-6, 1e-6, "relu+leaky+abs derivative");
+    nn_ctx_free(ctx);
+}
+
+Test(nn_ops, shape_errors_name_op_and_shapes)
+{
+    nn_ctx *ctx = tu_ctx();
+    struct nn_tensor *a = nn_zeros_v(ctx, 2, 3), *b = nn_zeros_v(ctx, 4, 3);
+    cr_assert_null(nn_add(ctx, a, b));
+    cr_assert_eq(nn_ctx_status(ctx), NN_SHAPE);
+    cr_assert(strstr(nn_ctx_message(ctx), "add: shapes (2,3) and (4,3) do not broadcast"), "%s", nn_ctx_message(ctx));
+    /* sticky: later ops return NULL, the first message stays */
+    cr_assert_null(nn_relu(ctx, a));
+    cr_assert(strstr(nn_ctx_message(ctx), "add:"));
+    nn_ctx_clear_error(ctx);
+    cr_assert_null(nn_matmul(ctx, a, a));
+    cr_assert(strstr(nn_ctx_message(ctx), "matmul: (2,3) x (2,3)"), "%s", nn_ctx_message(ctx));
+    nn_ctx_clear_error(ctx);
+    cr_assert_null(nn_reshape_v(ctx, a, 4, 2));
+    cr_assert(strstr(nn_ctx_message(ctx), "reshape: cannot view (2,3) as (4,2)"), "%s", nn_ctx_message(ctx));
+    nn_ctx_clear_error(ctx);
+    cr_assert_null(nn_slice(ctx, a, 1, 2, 5));
+    cr_assert(strstr(nn_ctx_message(ctx), "slice"), "%s", nn_ctx_message(ctx));
+    nn_ctx_clear_error(ctx);
+    cr_assert_null(nn_sum(ctx, a, 3, false));
+    cr_assert(strstr(nn_ctx_message(ctx), "sum: dim 3 out of range for shape (2,3)"), "%s", nn_ctx_message(ctx));
+    nn_ctx_clear_error(ctx);
+    cr_assert_null(nn_permute(ctx, a, (int[]){0, 0}));
+    nn_ctx_clear_error(ctx);
+    cr_assert_null(nn_expand(ctx, b, 2, (int64_t[]){5, 3}));
+    nn_ctx_clear_error(ctx);
+    float bad_idx[2] = {0, 7};
+    cr_assert_null(nn_gather(ctx, nn_zeros_v(ctx, 1, 3), 1, nn_from_host(ctx, 2, (int64_t[]){1, 2}, bad_idx)));
+    cr_assert(strstr(nn_ctx_message(ctx), "out of range"), "%s", nn_ctx_message(ctx));
+    nn_ctx_clear_error(ctx);
+    cr_assert_null(nn_relu(ctx, NULL)); /* NULL in, NULL out, no error of its own */
+    cr_assert_eq(nn_ctx_status(ctx), NN_OK);
+    nn_ctx_free(ctx);
+}
+
+Test(nn_ops, gradient_accumulates_and_op_reuse)
+{
+    nn_ctx *ctx = tu_ctx();
+    struct nn_err err = {0};
+    struct nn_tensor *w = nn_tensor_new(NN_DEV_CPU, 1, (int64_t[]){3}, true, &err);
+    float wv[3] = {1, 2, 3};
+    nn_tensor_from_host(w, wv, &err);
+    /* h_{t+1} = tanh(w * h_t), recorded 5 times; backward twice accumulates into w.grad */
+    for (int pass = 0; pass < 2; pass++) {
+        struct nn_tensor *h = nn_full(ctx, 1, (int64_t[]){3}, 0.5f);
+        for (int t = 0; t < 5; t++) h = nn_tanh(ctx, nn_mul(ctx, w, h));
+        cr_assert_eq(nn_backward(ctx, nn_sum_all(ctx, h)), NN_OK);
+        nn_ctx_step_reset(ctx);
+    }
+    float g2[3];
+    memcpy(g2, w->grad, sizeof g2);
+    nn_tensor_zero_grad(w);
+    struct nn_tensor *h = nn_full(ctx, 1, (int64_t[]){3}, 0.5f);
+    for (int t = 0; t < 5; t++) h = nn_tanh(ctx, nn_mul(ctx, w, h));
+    cr_assert_eq(nn_backward(ctx, nn_sum_all(ctx, h)), NN_OK);
+    for (int i = 0; i < 3; i++) cr_assert_float_eq(g2[i], 2 * w->grad[i], 1e-6f);
+    cr_assert(w->grad[0] != 0.0f);
+    /* no-grad and detach record nothing */
+    nn_ctx_step_reset(ctx);
+    nn_no_grad_enter(ctx);
+    struct nn_tensor *y = nn_mul(ctx, w, w);
+    nn_no_grad_exit(ctx);
+    cr_assert_not(y->requires_grad);
+    cr_assert_eq(ctx->tape_len, 0);
+    struct nn_tensor *z = nn_mul(ctx, nn_detach(ctx, w), w);
+    cr_assert_eq(ctx->tape_len, 1);
+    nn_tensor_zero_grad(w);
+    cr_assert_eq(nn_backward(ctx, nn_sum_all(ctx, z)), NN_OK);
+    for (int i = 0; i < 3; i++) cr_assert_float_eq(w->grad[i], wv[i], 1e-6f); /* only one path */
+    nn_tensor_free(w);
+    nn_ctx_free(ctx);
+}

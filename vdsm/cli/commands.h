@@ -1,0 +1,19 @@
+/* vdsm/cli/commands.h: the subcommands of the `vdsm` program.
+ *
+ * Each command is `int vdsm_cmd_<name>(int argc, char **argv)` in vdsm/cli/cmd_<name>.c,
+ * receiving argv[0] = "<name>". It returns the process exit code (0 ok, 1 runtime failure,
+ * 2 usage error) and prints its own messages; --help prints its usage and returns 0.
+ * Adding a command is adding a file and one line below.
+ */
+#ifndef VDSM_CLI_COMMANDS_H
+#define VDSM_CLI_COMMANDS_H
+
+#define VDSM_COMMANDS(X)                                                           \
+    X(data, "generate, convert and inspect datasets (vdsm data --help)")          \
+    X(bench, "benchmarks: op throughput (--ops), ppl overhead (--ppl), data")
+
+#define VDSM_X(name, help) int vdsm_cmd_##name(int argc, char **argv);
+VDSM_COMMANDS(VDSM_X)
+#undef VDSM_X
+
+#endif
