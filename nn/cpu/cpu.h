@@ -14,5 +14,7 @@
 
 /* Philox4x32-10: 4 words from (counter, key) */
 void nn_philox4x32(uint64_t ctr, uint64_t key, uint32_t out[4]);
+/* the general form with a 128-bit counter, for known-answer tests */
+void nn_philox4x32_words(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]);
 
 #endif
