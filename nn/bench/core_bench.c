@@ -1,0 +1,72 @@
+/* Reference rates for the op benchmarks: square sgemm and memory-bound elementwise loops. */
+#include <stdlib.h>
+#include <time.h>
+
+#include "nn/bench.h"
+#include "nn/cpu/cpu.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* median-of-runs would be steadier; the best of several runs is what a peak rate means */
+double nn_bench_sgemm_gflops(int n)
+{
+    size_t sz = (size_t)n * (size_t)n;
+    float *a = malloc(sz * sizeof *a), *b = malloc(sz * sizeof *b), *c = malloc(sz * sizeof *c);
+    if (!a || !b || !c) {
+        free(a), free(b), free(c);
+        return -1;
+    }
+    for (size_t i = 0; i < sz; i++) {
+        a[i] = (float)(i % 7) * 0.1f;
+        b[i] = (float)(i % 5) * 0.1f;
+    }
+    double best = 1e30;
+    for (int rep = 0; rep < 5; rep++) {
+        double t0 = now();
+        nn_cpu_gemm(0, 0, n, n, n, 1.0f, a, n, 0, b, n, 0, 0.0f, c, n, 0, 1);
+        double t = now() - t0;
+        if (t < best) best = t;
+    }
+    free(a), free(b), free(c);
+    return 2.0 * n * (double)n * n / best * 1e-9;
+}
+
+int nn_bench_elementwise(FILE *out)
+{
+    size_t n = (size_t)64 << 20; /* 256 MiB per operand: far beyond the caches */
+    float *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y), *z = malloc(n * sizeof *z);
+    if (!x || !y || !z) {
+        free(x), free(y), free(z);
+        return -1;
+    }
+    nn_cpu_fill(x, n, 1.5f);
+    nn_cpu_fill(y, n, 0.5f);
+    nn_cpu_fill(z, n, 0.0f);
+    double best_copy = 1e30, best_add = 1e30, best_tanh = 1e30;
+    int64_t shape[1] = {(int64_t)n}, st[1] = {1};
+    for (int rep = 0; rep < 3; rep++) {
+        double t0 = now();
+        nn_cpu_copy_strided(1, shape, z, st, x, st);
+        double t1 = now();
+        nn_cpu_binary(NN_BIN_ADD, 1, shape, z, x, st, y, st);
+        double t2 = now();
+        nn_cpu_unary(NN_UN_TANH, n, x, z, 0);
+        double t3 = now();
+        if (t1 - t0 < best_copy) best_copy = t1 - t0;
+        if (t2 - t1 < best_add) best_add = t2 - t1;
+        if (t3 - t2 < best_tanh) best_tanh = t3 - t2;
+    }
+    double mb = (double)n * sizeof(float) * 1e-9;
+    fprintf(out, "  %-34s %8.1f GB/s  (read+write, %zu MiB per operand)\n", "copy", 2 * mb / best_copy, (n * 4) >> 20);
+    fprintf(out, "  %-34s %8.1f GB/s  (%.2fx the copy rate)\n", "add (2 reads + 1 write)", 3 * mb / best_add,
+            (3 * mb / best_add) / (2 * mb / best_copy));
+    fprintf(out, "  %-34s %8.1f GB/s  (%.2fx the copy rate)\n", "tanh (1 read + 1 write)", 2 * mb / best_tanh,
+            (2 * mb / best_tanh) / (2 * mb / best_copy));
+    free(x), free(y), free(z);
+    return 0;
+}
