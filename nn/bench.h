@@ -1,0 +1,31 @@
+/* nn/bench.h: micro-benchmarks of the nn kernels, called by `vdsm bench --ops`.
+ *
+ * Each function times one family of kernels at VDSM's shapes on the CPU backend, with the
+ * thread counts currently set (OpenMP and OpenBLAS), and prints one line per case to `out`.
+ * They return 0, or -1 when a buffer could not be allocated (nothing is printed for that case).
+ *
+ *   omp_set_num_threads(2);
+ *   openblas_set_num_threads(2);
+ *   nn_bench_conv_ops(stdout);
+ */
+#ifndef NN_BENCH_H
+#define NN_BENCH_H
+
+#include <stdio.h>
+
+/* conv2d forward / backward-data / backward-filter, conv_transpose2d and the grouped
+ * conv_transpose2d at VDSM's encoder and decoder shapes (20 sequences x 8 frames), in GFLOP/s
+ * (2*N*K*C*R*S*P*Q per pass), beside a square sgemm's rate on the same threads. */
+int nn_bench_conv_ops(FILE *out);
+
+/* sgemm GFLOP/s for n x n x n (best of 5) on the current threads; -1 if out of memory */
+double nn_bench_sgemm_gflops(int n);
+/* copy, add and tanh over 256 MiB operands, in GB/s, with their ratio to the copy rate */
+int nn_bench_elementwise(FILE *out);
+
+/* torch.nn.LSTM-equivalent forward and backward (autograd included) at VDSM's shapes: 3 layers
+ * x 512, bidirectional, 20 sequences of 8 and 20 steps, input 30 or 512, in GFLOP/s of the
+ * GEMMs (see nn/bench/lstm_bench.c for the count). */
+int nn_bench_lstm(FILE *out);
+
+#endif

@@ -1,0 +1,147 @@
+/* Convolution benchmark at VDSM's shapes (see nn/bench.h). Times the CPU kernels directly,
+ * so the figures are the kernels' own, without autograd bookkeeping. For a transposed
+ * convolution, "fwd" is conv2d_backward_data, "bwd-in" conv2d_forward and "bwd-w"
+ * conv2d_backward_filter of the descriptor whose x is the op's output. */
+#include <cblas.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "nn/backend.h"
+#include "nn/bench.h"
+#include "nn/cpu/cpu.h"
+
+#define FRAMES 160 /* 20 sequences x 8 frames */
+#define SEQS 20
+
+struct bench_case {
+    const char *name;
+    int transposed, grouped;
+    int64_t in_ch, out_ch, in_hw, stride, pad;
+};
+
+static const struct bench_case cases[] = {
+    {"enc1 conv 3->64 @64", 0, 0, 3, 64, 64, 1, 1},
+    {"enc2 conv 64->128 @32", 0, 0, 64, 128, 32, 1, 1},
+    {"enc3 conv 128->256 @16", 0, 0, 128, 256, 16, 1, 1},
+    {"enc4 conv 256->512 @8", 0, 0, 256, 512, 8, 1, 1},
+    {"dec1 convT 45->512 @1", 1, 0, 45, 512, 1, 1, 0},
+    {"dec1 convT 70->512 @1", 1, 0, 70, 512, 1, 1, 0},
+    {"dec2 convT 512->256 @4", 1, 0, 512, 256, 4, 2, 1},
+    {"dec3 convT 256->128 @8", 1, 0, 256, 128, 8, 2, 1},
+    {"dec4 convT 128->64 @16", 1, 0, 128, 64, 16, 2, 1},
+    {"dec5 convT 64->3 @32", 1, 0, 64, 3, 32, 2, 1},
+    {"moe1 grouped 45->512 @1", 1, 1, 45, 512, 1, 1, 0},
+    {"moe2 grouped 512->256 @4", 1, 1, 512, 256, 4, 2, 1},
+    {"moe3 grouped 256->128 @8", 1, 1, 256, 128, 8, 2, 1},
+    {"moe4 grouped 128->64 @16", 1, 1, 128, 64, 16, 2, 1},
+    {"moe5 grouped 64->3 @32", 1, 1, 64, 3, 32, 2, 1},
+};
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* kernel 4x4 throughout, as in VDSM */
+static struct nn_conv_desc describe(const struct bench_case *c)
+{
+    int64_t g = c->grouped ? SEQS : 1, r = 4;
+    struct nn_conv_desc d = {.g = g, .n = FRAMES / g, .r = r, .s = r, .stride_h = c->stride,
+                             .stride_w = c->stride, .pad_h = c->pad, .pad_w = c->pad};
+    if (c->transposed) { /* the convolution whose input is the op's output */
+        int64_t ho = (c->in_hw - 1) * c->stride - 2 * c->pad + r;
+        d.k = c->in_ch, d.c = c->out_ch, d.h = d.w = ho, d.p = d.q = c->in_hw;
+    } else {
+        d.c = c->in_ch, d.k = c->out_ch, d.h = d.w = c->in_hw;
+        d.p = d.q = (c->in_hw + 2 * c->pad - r) / c->stride + 1;
+    }
+    return d;
+}
+
+struct buffers {
+    float *x, *w, *y; /* descriptor roles: x [G*N, C, H, W], w [G, K, C, R, S], y [G*N, K, P, Q] */
+};
+
+/* pass 0: conv2d_forward, 1: backward_data, 2: backward_filter */
+static void run_pass(const struct nn_conv_desc *d, struct buffers *b, int pass)
+{
+    if (pass == 0) nn_cpu_conv2d_forward(d, b->x, b->w, b->y, 0.0f);
+    else if (pass == 1) nn_cpu_conv2d_backward_data(d, b->y, b->w, b->x, 0.0f);
+    else nn_cpu_conv2d_backward_filter(d, b->x, b->y, b->w, 0.0f);
+}
+
+/* seconds per call: the best of at least 3 runs after a warm-up (best, like the sgemm
+ * reference, so that other load on a shared machine does not count against the kernel) */
+static double time_pass(const struct nn_conv_desc *d, struct buffers *b, int pass)
+{
+    run_pass(d, b, pass);
+    double best = 1e30, start = now();
+    for (int reps = 0; reps < 3 || now() - start < 0.25; reps++) {
+        double t0 = now();
+        run_pass(d, b, pass);
+        double t = now() - t0;
+        if (t < best) best = t;
+    }
+    return best;
+}
+
+static float *alloc_filled(int64_t n)
+{
+    float *p = malloc((size_t)n * sizeof(float));
+    if (p)
+        for (int64_t i = 0; i < n; i++) p[i] = (float)((i * 7919) % 1000) * 1e-3f - 0.5f;
+    return p;
+}
+
+/* times one case; adds its flops and seconds to the totals. -1 if out of memory */
+static int bench_case(FILE *out, const struct bench_case *c, double peak, double *flops, double *secs)
+{
+    struct nn_conv_desc d = describe(c);
+    struct buffers b = {alloc_filled(d.g * d.n * d.c * d.h * d.w), alloc_filled(d.g * d.k * d.c * d.r * d.s),
+                        alloc_filled(d.g * d.n * d.k * d.p * d.q)};
+    int rc = (b.x && b.w && b.y) ? 0 : -1;
+    if (!rc) {
+        double f = 2.0 * (double)(d.g * d.n) * (double)(d.k * d.c * d.r * d.s) * (double)(d.p * d.q);
+        double t[3];
+        /* report in the op's order: forward, gradient of its input, gradient of its weight */
+        t[0] = time_pass(&d, &b, c->transposed ? 1 : 0);
+        t[1] = time_pass(&d, &b, c->transposed ? 0 : 1);
+        t[2] = time_pass(&d, &b, 2);
+        double total = t[0] + t[1] + t[2];
+        fprintf(out, "%-26s %7.1f %7.1f %7.1f %7.1f %6.0f%% %8.1f\n", c->name, f / t[0] * 1e-9,
+                f / t[1] * 1e-9, f / t[2] * 1e-9, 3 * f / total * 1e-9, 300 * f / total * 1e-9 / peak,
+                total * 1e3);
+        *flops += 3 * f;
+        *secs += total;
+    }
+    free(b.x);
+    free(b.w);
+    free(b.y);
+    return rc;
+}
+
+int nn_bench_conv_ops(FILE *out)
+{
+    double peak = nn_bench_sgemm_gflops(2048);
+    fprintf(out, "conv ops: %d OpenMP / %d OpenBLAS threads, OpenBLAS core %s, %d frames (%d x %d), kernel 4x4\n",
+            omp_get_max_threads(), openblas_get_num_threads(), openblas_get_corename(), FRAMES, SEQS,
+            FRAMES / SEQS);
+    fprintf(out, "sgemm 2048^3 (the %%sgemm reference): %.1f GFLOP/s\n", peak);
+    fprintf(out, "%-26s %7s %7s %7s %7s %7s %8s\n", "case (GFLOP/s)", "fwd", "bwd-in", "bwd-w",
+            "f+b", "%sgemm", "ms f+b");
+    int rc = 0;
+    double flops[3] = {0}, secs[3] = {0};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int grp = cases[i].grouped ? 2 : cases[i].transposed;
+        if (bench_case(out, &cases[i], peak, &flops[grp], &secs[grp])) rc = -1;
+    }
+    const char *names[3] = {"encoder conv2d", "decoder conv_transpose2d", "decoder grouped"};
+    for (int g = 0; g < 3; g++)
+        if (secs[g] > 0)
+            fprintf(out, "all %-22s %31.1f %6.0f%% %8.1f\n", names[g], flops[g] / secs[g] * 1e-9,
+                    100 * flops[g] / secs[g] * 1e-9 / peak, secs[g] * 1e3);
+    return rc;
+}

@@ -1,0 +1,399 @@
+/* Convolution kernels on the CPU: im2col / col2im around OpenBLAS sgemm, plus the bias kernels.
+ *
+ * Frames are processed in chunks: a chunk's columns sit side by side in one [C*R*S, nb*P*Q]
+ * matrix, so one GEMM covers nb frames. At VDSM's small spatial sizes (7x7, 4x4 outputs) a
+ * GEMM per frame would be dominated by OpenBLAS re-packing the weights on every call.
+ *
+ * Threads. Chunks are spread over OpenMP threads, each running single-threaded sgemm on its
+ * own workspace; OpenBLAS (pthread build) is set to one thread for the duration, so the two
+ * thread pools never compete for the two cores. A problem of one chunk runs serially with
+ * OpenBLAS's own threads instead. Workspace is bounded (WS_BUDGET floats per thread), which
+ * bounds the chunk size, not the batch.
+ */
+#include <cblas.h>
+#include <omp.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/cpu/cpu.h"
+
+/* floats of workspace per thread (columns + one chunk of outputs): 24 MiB over 2 threads,
+ * below glibc's mmap threshold ceiling so the block is reused rather than re-faulted. */
+#define WS_BUDGET ((int64_t)3 << 20)
+
+/* Geometry shared by the three passes. */
+struct conv_plan {
+    const struct nn_conv_desc *d;
+    int64_t crs, pq, chw, kpq, kcrs;
+    int64_t nb;      /* frames per chunk */
+    int64_t cpg;     /* chunks per weight group */
+    int threads;     /* OpenMP threads used (1: serial, OpenBLAS threaded) */
+    int64_t ws;      /* workspace floats per thread */
+    int64_t *taps;   /* tap_table: [p0, p1) per kernel row r, then [q0, q1) per column s */
+};
+
+static int64_t ceil_div(int64_t a, int64_t b) { return a <= 0 ? 0 : (a + b - 1) / b; }
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+
+/* valid output range [q0, q1) for kernel tap s: 0 <= q*stride - pad + s < in */
+static void tap_range(int64_t s, int64_t pad, int64_t stride, int64_t in, int64_t out,
+                      int64_t *q0, int64_t *q1)
+{
+    *q0 = min64(out, ceil_div(pad - s, stride));
+    *q1 = min64(out, ceil_div(in + pad - s, stride));
+    if (*q1 < *q0) *q1 = *q0;
+}
+
+/* Valid output rows / columns of every kernel tap, computed once per call: at 4x4 outputs a
+ * tap covers 16 pixels, and recomputing its bounds (two divisions each) would cost as much as
+ * moving them. */
+static int64_t *tap_table(const struct nn_conv_desc *d)
+{
+    int64_t *t = malloc((size_t)(2 * (d->r + d->s)) * sizeof *t);
+    if (!t) return NULL;
+    for (int64_t r = 0; r < d->r; r++)
+        tap_range(r, d->pad_h, d->stride_h, d->h, d->p, &t[2 * r], &t[2 * r + 1]);
+    for (int64_t s = 0; s < d->s; s++)
+        tap_range(s, d->pad_w, d->stride_w, d->w, d->q, &t[2 * (d->r + s)], &t[2 * (d->r + s) + 1]);
+    return t;
+}
+
+/* false when the small tap table cannot be allocated (kernels have no error path; the
+ * caller then leaves its output untouched, which a later NaN check will catch) */
+static bool plan_init(struct conv_plan *pl, const struct nn_conv_desc *d)
+{
+    pl->d = d;
+    pl->taps = tap_table(d);
+    pl->crs = d->c * d->r * d->s;
+    pl->pq = d->p * d->q;
+    pl->chw = d->c * d->h * d->w;
+    pl->kpq = d->k * pl->pq;
+    pl->kcrs = d->k * pl->crs;
+    int t = omp_get_max_threads();
+    /* frames that fit the budget, then evened out so every thread gets whole rounds */
+    int64_t per_frame = (pl->crs + d->k) * pl->pq;
+    int64_t nb_max = max64(1, min64(d->n, WS_BUDGET / max64(1, per_frame)));
+    int64_t chunks = ceil_div(d->n, nb_max);
+    if (d->g < t) /* one group: whole rounds of t chunks */
+        chunks = min64(d->n, ceil_div(chunks, t) * t);
+    pl->nb = max64(1, ceil_div(d->n, chunks));
+    pl->cpg = ceil_div(d->n, pl->nb);
+    pl->threads = (d->g * pl->cpg >= 2 && t > 1) ? t : 1;
+    pl->ws = (pl->crs + d->k) * pl->nb * pl->pq;
+    return pl->taps != NULL;
+}
+
+/* out[p*Q + q] = plane[p*sh - ph + r, q*sw - pw + s] (0 outside) for one kernel tap */
+static void im2col_tap(const struct conv_plan *pl, const float *plane, int64_t r, int64_t s,
+                       float *out)
+{
+    const struct nn_conv_desc *d = pl->d;
+    const int64_t *pr = pl->taps + 2 * r, *qr = pl->taps + 2 * (d->r + s);
+    int64_t p0 = pr[0], p1 = pr[1], q0 = qr[0], q1 = qr[1], Q = d->q, sw = d->stride_w;
+    memset(out, 0, (size_t)(p0 * Q) * sizeof(float));
+    memset(out + p1 * Q, 0, (size_t)((d->p - p1) * Q) * sizeof(float));
+    const float *xr = plane + (p0 * d->stride_h - d->pad_h + r) * d->w + q0 * sw - d->pad_w + s;
+    for (int64_t p = p0; p < p1; p++, xr += d->stride_h * d->w) {
+        float *o = out + p * Q;
+        for (int64_t q = 0; q < q0; q++) o[q] = 0.0f;
+        for (int64_t q = q1; q < Q; q++) o[q] = 0.0f;
+        if (sw == 1)
+            memcpy(o + q0, xr, (size_t)(q1 - q0) * sizeof(float));
+        else
+            for (int64_t q = q0; q < q1; q++) o[q] = xr[(q - q0) * sw];
+    }
+}
+
+/* the adjoint: plane[p*sh - ph + r, q*sw - pw + s] += in[p*Q + q] */
+static void col2im_tap(const struct conv_plan *pl, const float *in, int64_t r, int64_t s,
+                       float *plane)
+{
+    const struct nn_conv_desc *d = pl->d;
+    const int64_t *pr = pl->taps + 2 * r, *qr = pl->taps + 2 * (d->r + s);
+    int64_t p0 = pr[0], p1 = pr[1], q0 = qr[0], q1 = qr[1], sw = d->stride_w;
+    float *xr = plane + (p0 * d->stride_h - d->pad_h + r) * d->w + q0 * sw - d->pad_w + s;
+    for (int64_t p = p0; p < p1; p++, xr += d->stride_h * d->w) {
+        const float *ir = in + p * d->q + q0;
+        if (sw == 1)
+            for (int64_t q = 0; q < q1 - q0; q++) xr[q] += ir[q];
+        else
+            for (int64_t q = 0; q < q1 - q0; q++) xr[q * sw] += ir[q];
+    }
+}
+
+/* col [C*R*S, nb*P*Q] from nb frames starting at x */
+static void im2col(const struct conv_plan *pl, const float *x, int64_t nb, float *col)
+{
+    const struct nn_conv_desc *d = pl->d;
+    int64_t ld = nb * pl->pq, hw = d->h * d->w;
+    for (int64_t c = 0; c < d->c; c++)
+        for (int64_t r = 0; r < d->r; r++)
+            for (int64_t s = 0; s < d->s; s++) {
+                float *row = col + ((c * d->r + r) * d->s + s) * ld;
+                for (int64_t f = 0; f < nb; f++)
+                    im2col_tap(pl, x + f * pl->chw + c * hw, r, s, row + f * pl->pq);
+            }
+}
+
+/* dx frames += col2im(col); col as im2col lays it out */
+static void col2im(const struct conv_plan *pl, const float *col, int64_t nb, float *dx)
+{
+    const struct nn_conv_desc *d = pl->d;
+    int64_t ld = nb * pl->pq, hw = d->h * d->w;
+    /* col is read row by row; the nb planes of channel c stay in cache across its taps */
+    for (int64_t c = 0; c < d->c; c++)
+        for (int64_t r = 0; r < d->r; r++)
+            for (int64_t s = 0; s < d->s; s++) {
+                const float *row = col + ((c * d->r + r) * d->s + s) * ld;
+                for (int64_t f = 0; f < nb; f++)
+                    col2im_tap(pl, row + f * pl->pq, r, s, dx + f * pl->chw + c * hw);
+            }
+}
+
+/* [nb, K, PQ] frames <-> [K, nb*PQ] chunk matrix; scatter applies beta to the frames */
+static void gather_frames(const struct conv_plan *pl, const float *y, int64_t nb, float *m)
+{
+    int64_t ld = nb * pl->pq;
+    for (int64_t f = 0; f < nb; f++)
+        for (int64_t k = 0; k < pl->d->k; k++)
+            memcpy(m + k * ld + f * pl->pq, y + f * pl->kpq + k * pl->pq,
+                   (size_t)pl->pq * sizeof(float));
+}
+
+static void scatter_frames(const struct conv_plan *pl, const float *m, int64_t nb, float *y,
+                           float beta)
+{
+    int64_t ld = nb * pl->pq;
+    for (int64_t f = 0; f < nb; f++)
+        for (int64_t k = 0; k < pl->d->k; k++) {
+            const float *src = m + k * ld + f * pl->pq;
+            float *dst = y + f * pl->kpq + k * pl->pq;
+            if (beta == 0.0f)
+                memcpy(dst, src, (size_t)pl->pq * sizeof(float));
+            else
+                for (int64_t i = 0; i < pl->pq; i++) dst[i] = beta * dst[i] + src[i];
+        }
+}
+
+static void sgemm(int ta, int tb, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                  const float *b, int64_t ldb, float beta, float *c, int64_t ldc)
+{
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                (int)m, (int)n, (int)k, 1.0f, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
+}
+
+/* ---- the three passes, one chunk (frames f0..f0+nb-1 of group g) at a time */
+
+struct conv_args {
+    const float *a, *b; /* forward: x, w; data: dy, w; filter: x, dy */
+    float *out;
+    float beta;
+};
+
+static void chunk_bounds(const struct conv_plan *pl, int64_t chunk, int64_t *g, int64_t *f0,
+                         int64_t *nb)
+{
+    *g = chunk / pl->cpg;
+    int64_t i0 = (chunk % pl->cpg) * pl->nb;
+    *f0 = *g * pl->d->n + i0;
+    *nb = min64(pl->nb, pl->d->n - i0);
+}
+
+static void forward_chunk(const struct conv_plan *pl, const struct conv_args *a, int64_t chunk,
+                          float *ws)
+{
+    int64_t g, f0, nb;
+    chunk_bounds(pl, chunk, &g, &f0, &nb);
+    float *col = ws, *tmp = ws + pl->crs * pl->nb * pl->pq;
+    const float *w = a->b + g * pl->kcrs;
+    float *y = a->out + f0 * pl->kpq;
+    im2col(pl, a->a + f0 * pl->chw, nb, col);
+    if (nb == 1) {
+        sgemm(0, 0, pl->d->k, pl->pq, pl->crs, w, pl->crs, col, pl->pq, a->beta, y, pl->pq);
+        return;
+    }
+    sgemm(0, 0, pl->d->k, nb * pl->pq, pl->crs, w, pl->crs, col, nb * pl->pq, 0.0f, tmp,
+          nb * pl->pq);
+    scatter_frames(pl, tmp, nb, y, a->beta);
+}
+
+static void data_chunk(const struct conv_plan *pl, const struct conv_args *a, int64_t chunk,
+                       float *ws)
+{
+    int64_t g, f0, nb;
+    chunk_bounds(pl, chunk, &g, &f0, &nb);
+    float *col = ws, *tmp = ws + pl->crs * pl->nb * pl->pq;
+    const float *w = a->b + g * pl->kcrs;
+    const float *dy = a->a + f0 * pl->kpq;
+    float *dx = a->out + f0 * pl->chw;
+    if (nb > 1) {
+        gather_frames(pl, dy, nb, tmp);
+        dy = tmp;
+    }
+    sgemm(1, 0, pl->crs, nb * pl->pq, pl->d->k, w, pl->crs, dy, nb * pl->pq, 0.0f, col,
+          nb * pl->pq);
+    size_t n = (size_t)(nb * pl->chw);
+    if (a->beta == 0.0f)
+        memset(dx, 0, n * sizeof(float));
+    else if (a->beta != 1.0f)
+        for (size_t i = 0; i < n; i++) dx[i] *= a->beta;
+    col2im(pl, col, nb, dx);
+}
+
+/* dw (+)= dy_chunk [K, nb*PQ] x col^T */
+static void filter_chunk(const struct conv_plan *pl, const struct conv_args *a, int64_t chunk,
+                         float *ws, float *dw, float beta)
+{
+    int64_t g, f0, nb;
+    chunk_bounds(pl, chunk, &g, &f0, &nb);
+    float *col = ws, *tmp = ws + pl->crs * pl->nb * pl->pq;
+    const float *dy = a->b + f0 * pl->kpq;
+    im2col(pl, a->a + f0 * pl->chw, nb, col);
+    if (nb > 1) {
+        gather_frames(pl, dy, nb, tmp);
+        dy = tmp;
+    }
+    sgemm(0, 1, pl->d->k, pl->crs, nb * pl->pq, dy, nb * pl->pq, col, nb * pl->pq, beta, dw,
+          pl->crs);
+}
+
+/* ---- drivers */
+
+typedef void (*chunk_fn)(const struct conv_plan *, const struct conv_args *, int64_t, float *);
+
+/* Runs every chunk once; chunks write disjoint frames, so any thread may take any chunk. */
+static void run_chunks(const struct conv_plan *pl, const struct conv_args *a, chunk_fn fn)
+{
+    int64_t total = pl->d->g * pl->cpg;
+    float *ws = malloc((size_t)(pl->ws * pl->threads) * sizeof(float));
+    if (!ws) return; /* kernels cannot fail; sizes are bounded by WS_BUDGET */
+    if (pl->threads == 1) {
+        for (int64_t i = 0; i < total; i++) fn(pl, a, i, ws);
+        free(ws);
+        return;
+    }
+    int blas_threads = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+#pragma omp parallel num_threads(pl->threads)
+    {
+        float *mine = ws + (int64_t)omp_get_thread_num() * pl->ws;
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t i = 0; i < total; i++) fn(pl, a, i, mine);
+    }
+    openblas_set_num_threads(blas_threads);
+    free(ws);
+}
+
+void nn_cpu_conv2d_forward(const struct nn_conv_desc *d, const float *x, const float *w, float *y,
+                           float beta)
+{
+    struct conv_plan pl;
+    struct conv_args a = {x, w, y, beta};
+    if (plan_init(&pl, d)) run_chunks(&pl, &a, forward_chunk);
+    free(pl.taps);
+}
+
+void nn_cpu_conv2d_backward_data(const struct nn_conv_desc *d, const float *dy, const float *w,
+                                 float *dx, float beta)
+{
+    struct conv_plan pl;
+    struct conv_args a = {dy, w, dx, beta};
+    if (plan_init(&pl, d)) run_chunks(&pl, &a, data_chunk);
+    free(pl.taps);
+}
+
+/* Each group's chunks run in order on one thread, accumulating into that group's dw. */
+static void filter_by_group(const struct conv_plan *pl, const struct conv_args *a, float *ws,
+                            int64_t g)
+{
+    for (int64_t j = 0; j < pl->cpg; j++)
+        filter_chunk(pl, a, g * pl->cpg + j, ws, a->out + g * pl->kcrs, j ? 1.0f : a->beta);
+}
+
+/* Fewer groups than threads (G = 1): the threads split a group's chunks, each summing into a
+ * private dw (thread 0 into the output itself), then the partial sums are added up. */
+static void filter_split(const struct conv_plan *pl, const struct conv_args *a, float *ws,
+                         float *part, int64_t g)
+{
+    float *dwg = a->out + g * pl->kcrs;
+#pragma omp parallel num_threads(pl->threads)
+    {
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        float *acc = t ? part + (int64_t)(t - 1) * pl->kcrs : dwg;
+        float b0 = t ? 0.0f : a->beta;
+        int64_t done = 0;
+        for (int64_t j = t; j < pl->cpg; j += nt, done++)
+            filter_chunk(pl, a, g * pl->cpg + j, ws + (int64_t)t * pl->ws, acc, done ? 1.0f : b0);
+        if (!done && b0 == 0.0f) memset(acc, 0, (size_t)pl->kcrs * sizeof(float));
+        else if (!done && b0 != 1.0f)
+            for (int64_t i = 0; i < pl->kcrs; i++) acc[i] *= b0;
+#pragma omp barrier
+#pragma omp for schedule(static)
+        for (int64_t i = 0; i < pl->kcrs; i++)
+            for (int u = 1; u < nt; u++) dwg[i] += part[(int64_t)(u - 1) * pl->kcrs + i];
+    }
+}
+
+static void filter_run(const struct conv_plan *pl, const struct conv_args *a)
+{
+    const struct nn_conv_desc *d = pl->d;
+    bool split = pl->threads > 1 && d->g < pl->threads;
+    size_t part_n = split ? (size_t)((pl->threads - 1) * pl->kcrs) : 0;
+    float *ws = malloc(((size_t)(pl->ws * pl->threads) + part_n) * sizeof(float));
+    if (!ws) return;
+    int blas_threads = openblas_get_num_threads();
+    if (pl->threads > 1) openblas_set_num_threads(1);
+    if (split) {
+        for (int64_t g = 0; g < d->g; g++) filter_split(pl, a, ws, ws + pl->ws * pl->threads, g);
+    } else if (pl->threads > 1) {
+#pragma omp parallel for num_threads(pl->threads) schedule(dynamic, 1)
+        for (int64_t g = 0; g < d->g; g++)
+            filter_by_group(pl, a, ws + (int64_t)omp_get_thread_num() * pl->ws, g);
+    } else {
+        for (int64_t g = 0; g < d->g; g++) filter_by_group(pl, a, ws, g);
+    }
+    if (pl->threads > 1) openblas_set_num_threads(blas_threads);
+    free(ws);
+}
+
+void nn_cpu_conv2d_backward_filter(const struct nn_conv_desc *d, const float *x, const float *dy,
+                                   float *dw, float beta)
+{
+    struct conv_plan pl;
+    struct conv_args a = {x, dy, dw, beta};
+    if (d->n == 0) { /* no frames: dw = beta * dw */
+        int64_t n = d->g * d->k * d->c * d->r * d->s;
+        for (int64_t i = 0; i < n; i++) dw[i] = beta == 0.0f ? 0.0f : beta * dw[i];
+        return;
+    }
+    if (plan_init(&pl, d)) filter_run(&pl, &a);
+    free(pl.taps);
+}
+
+/* ---- bias */
+
+void nn_cpu_bias_add(int64_t n, int64_t c, int64_t s, float *y, const float *bias)
+{
+#pragma omp parallel for if (n * c * s > NN_CPU_PAR_MIN)
+    for (int64_t i = 0; i < n * c; i++) {
+        float b = bias[i % c], *row = y + i * s;
+        for (int64_t j = 0; j < s; j++) row[j] += b;
+    }
+}
+
+void nn_cpu_bias_backward(int64_t n, int64_t c, int64_t s, const float *dy, float *db)
+{
+#pragma omp parallel for if (n * c * s > NN_CPU_PAR_MIN)
+    for (int64_t k = 0; k < c; k++) {
+        double acc = 0.0;
+        for (int64_t i = 0; i < n; i++) {
+            const float *row = dy + (i * c + k) * s;
+            float part = 0.0f;
+            for (int64_t j = 0; j < s; j++) part += row[j];
+            acc += part;
+        }
+        db[k] += (float)acc;
+    }
+}

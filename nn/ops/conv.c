@@ -1,0 +1,210 @@
+/* Convolution ops: conv2d, conv_transpose2d and the per-sequence (grouped) conv_transpose2d.
+ *
+ * All three are one convolution descriptor (struct nn_conv_desc) run in different directions.
+ * A transposed convolution is the adjoint of the convolution whose *input* is its output, so
+ * it is described by that convolution: forward runs conv2d_backward_data, and its backward
+ * runs conv2d_forward (for the input) and conv2d_backward_filter with the roles of x and dy
+ * swapped (for the weight). The grouped form only sets the descriptor's weight-group count.
+ */
+#include "nn/internal.h"
+#include "nn/ops.h"
+#include "nn/ops_conv.h"
+
+struct conv_saved {
+    struct nn_conv_desc d;
+    bool transposed; /* d describes the adjoint convolution: out is d's x, in[0] is d's y */
+};
+
+/* output channels and pixels per channel: a transposed op's output is its descriptor's x */
+static void out_geom(const struct conv_saved *s, int64_t *ch, int64_t *pq)
+{
+    *ch = s->transposed ? s->d.c : s->d.k;
+    *pq = s->transposed ? s->d.h * s->d.w : s->d.p * s->d.q;
+}
+
+/* y[g*n + i, k, :] += b[g, k] (add) or db[g, k] += sum dy[g*n + i, k, :] for every group */
+static void bias_groups(nn_ctx *ctx, const struct conv_saved *s, float *y, float *b, bool add)
+{
+    int64_t ch, pq, n = s->d.n;
+    out_geom(s, &ch, &pq);
+    for (int64_t g = 0; g < s->d.g; g++) {
+        if (add)
+            ctx->be->bias_add(n, ch, pq, y + g * n * ch * pq, b + g * ch);
+        else
+            ctx->be->bias_backward(n, ch, pq, y + g * n * ch * pq, b + g * ch);
+    }
+}
+
+static void conv_backward(nn_ctx *ctx, struct nn_node *n)
+{
+    const struct conv_saved *s = n->saved;
+    const struct nn_conv_desc *d = &s->d;
+    struct nn_tensor *x = n->in[0], *w = n->in[1], *b = n->in[2], *y = n->out;
+    if (x->requires_grad) {
+        float *dx = nn__grad(ctx, x);
+        if (!dx) return;
+        if (s->transposed)
+            ctx->be->conv2d_forward(d, y->grad, w->data, dx, 1.0f);
+        else
+            ctx->be->conv2d_backward_data(d, y->grad, w->data, dx, 1.0f);
+    }
+    if (w->requires_grad) {
+        float *dw = nn__grad(ctx, w);
+        if (!dw) return;
+        if (s->transposed)
+            ctx->be->conv2d_backward_filter(d, y->grad, x->data, dw, 1.0f);
+        else
+            ctx->be->conv2d_backward_filter(d, x->data, y->grad, dw, 1.0f);
+    }
+    if (b && b->requires_grad) {
+        float *db = nn__grad(ctx, b);
+        if (!db) return;
+        bias_groups(ctx, s, y->grad, db, false);
+    }
+}
+
+/* ---- argument checks: every message names the op and the shapes involved */
+
+static bool check_dims(nn_ctx *ctx, const char *op, const char *what, const struct nn_tensor *t,
+                       int ndim)
+{
+    char s[96];
+    if (t->device != ctx->device) {
+        nn_ctx_fail(ctx, NN_INVALID, "%s: %s %s is on another device than the context", op,
+                    what, nn_shape_str(t, s, sizeof s));
+        return false;
+    }
+    if (t->ndim == ndim) return true;
+    nn_ctx_fail(ctx, NN_SHAPE, "%s: %s must have %d dimensions, got %s", op, what, ndim,
+                nn_shape_str(t, s, sizeof s));
+    return false;
+}
+
+static bool check_geom(nn_ctx *ctx, const char *op, const struct nn_tensor *x,
+                       const struct nn_tensor *w, int stride, int pad)
+{
+    char sx[96], sw[96];
+    if (stride >= 1 && pad >= 0) return true;
+    nn_ctx_fail(ctx, NN_SHAPE, "%s: stride %d and pad %d (need stride >= 1, pad >= 0) for input %s, weight %s",
+                op, stride, pad, nn_shape_str(x, sx, sizeof sx), nn_shape_str(w, sw, sizeof sw));
+    return false;
+}
+
+static struct nn_tensor *fail_shapes(nn_ctx *ctx, const char *op, const char *why,
+                                     const struct nn_tensor *x, const struct nn_tensor *w)
+{
+    char sx[96], sw[96];
+    nn_ctx_fail(ctx, NN_SHAPE, "%s: weight %s vs input %s: %s", op, nn_shape_str(w, sw, sizeof sw),
+                nn_shape_str(x, sx, sizeof sx), why);
+    return NULL;
+}
+
+/* b must be [K] (groups == 0) or [G, K] */
+static bool check_bias(nn_ctx *ctx, const char *op, const struct nn_tensor *b, int64_t groups,
+                       int64_t k)
+{
+    if (!b) return true;
+    char s[96];
+    bool ok = groups ? (b->ndim == 2 && b->shape[0] == groups && b->shape[1] == k)
+                     : (b->ndim == 1 && b->shape[0] == k);
+    if (ok && b->device == ctx->device) return true;
+    if (groups)
+        nn_ctx_fail(ctx, NN_SHAPE, "%s: bias %s, expected (%lld,%lld)", op,
+                    nn_shape_str(b, s, sizeof s), (long long)groups, (long long)k);
+    else
+        nn_ctx_fail(ctx, NN_SHAPE, "%s: bias %s, expected (%lld)", op, nn_shape_str(b, s, sizeof s),
+                    (long long)k);
+    return false;
+}
+
+/* ---- shared tail: contiguous inputs, output, kernel, bias, node */
+
+static struct nn_tensor *conv_run(nn_ctx *ctx, const char *op, const struct conv_saved *s,
+                                  struct nn_tensor *x, struct nn_tensor *w, struct nn_tensor *b)
+{
+    const struct nn_conv_desc *d = &s->d;
+    x = nn__contig(ctx, x);
+    w = nn__contig(ctx, w);
+    if (b) b = nn__contig(ctx, b);
+    if (!x || !w || ctx->err.code) return NULL;
+    struct nn_tensor *y = s->transposed ? nn_empty_v(ctx, d->g * d->n, d->c, d->h, d->w)
+                                        : nn_empty_v(ctx, d->g * d->n, d->k, d->p, d->q);
+    if (!y) return NULL;
+    if (s->transposed)
+        ctx->be->conv2d_backward_data(d, x->data, w->data, y->data, 0.0f);
+    else
+        ctx->be->conv2d_forward(d, x->data, w->data, y->data, 0.0f);
+    if (b) bias_groups(ctx, s, y->data, b->data, true);
+    struct nn_tensor *in[3] = {x, w, b};
+    struct nn_node *n = nn__record(ctx, op, conv_backward, y, 3, in);
+    if (n) n->saved = nn__save(ctx, s, sizeof *s);
+    return y;
+}
+
+struct nn_tensor *nn_conv2d(nn_ctx *ctx, struct nn_tensor *x, struct nn_tensor *w,
+                            struct nn_tensor *b, int stride, int pad)
+{
+    const char *op = "conv2d";
+    if (!NN_OK_IN(ctx, x, w)) return NULL;
+    if (!check_dims(ctx, op, "input", x, 4) || !check_dims(ctx, op, "weight", w, 4) ||
+        !check_geom(ctx, op, x, w, stride, pad))
+        return NULL;
+    if (w->shape[1] != x->shape[1]) return fail_shapes(ctx, op, "channels differ", x, w);
+    if (x->shape[2] + 2 * pad < w->shape[2] || x->shape[3] + 2 * pad < w->shape[3])
+        return fail_shapes(ctx, op, "kernel larger than the padded input", x, w);
+    if (!check_bias(ctx, op, b, 0, w->shape[0])) return NULL;
+    struct conv_saved s = {.transposed = false};
+    s.d = (struct nn_conv_desc){
+        .g = 1, .n = x->shape[0], .c = x->shape[1], .h = x->shape[2], .w = x->shape[3],
+        .k = w->shape[0], .r = w->shape[2], .s = w->shape[3],
+        .p = (x->shape[2] + 2 * pad - w->shape[2]) / stride + 1,
+        .q = (x->shape[3] + 2 * pad - w->shape[3]) / stride + 1,
+        .stride_h = stride, .stride_w = stride, .pad_h = pad, .pad_w = pad};
+    return conv_run(ctx, op, &s, x, w, b);
+}
+
+/* x [G*T, C, H, W], wshape = (C, K, R, S) of one group */
+static struct nn_tensor *conv_transpose(nn_ctx *ctx, const char *op, struct nn_tensor *x,
+                                        struct nn_tensor *w, struct nn_tensor *b, int stride,
+                                        int pad, int64_t groups)
+{
+    const int64_t *ws = w->shape + (groups ? 1 : 0);
+    int64_t g = groups ? groups : 1;
+    if (ws[0] != x->shape[1]) return fail_shapes(ctx, op, "input channels differ", x, w);
+    if (x->shape[0] % g)
+        return fail_shapes(ctx, op, "frames not a multiple of the weight groups", x, w);
+    int64_t ho = (x->shape[2] - 1) * stride - 2 * pad + ws[2];
+    int64_t wo = (x->shape[3] - 1) * stride - 2 * pad + ws[3];
+    if (ho < 1 || wo < 1) return fail_shapes(ctx, op, "padding leaves an empty output", x, w);
+    if (!check_bias(ctx, op, b, groups, ws[1])) return NULL;
+    struct conv_saved s = {.transposed = true};
+    s.d = (struct nn_conv_desc){
+        .g = g, .n = x->shape[0] / g, .c = ws[1], .h = ho, .w = wo,
+        .k = ws[0], .r = ws[2], .s = ws[3], .p = x->shape[2], .q = x->shape[3],
+        .stride_h = stride, .stride_w = stride, .pad_h = pad, .pad_w = pad};
+    return conv_run(ctx, op, &s, x, w, b);
+}
+
+struct nn_tensor *nn_conv_transpose2d(nn_ctx *ctx, struct nn_tensor *x, struct nn_tensor *w,
+                                      struct nn_tensor *b, int stride, int pad)
+{
+    const char *op = "conv_transpose2d";
+    if (!NN_OK_IN(ctx, x, w)) return NULL;
+    if (!check_dims(ctx, op, "input", x, 4) || !check_dims(ctx, op, "weight", w, 4) ||
+        !check_geom(ctx, op, x, w, stride, pad))
+        return NULL;
+    return conv_transpose(ctx, op, x, w, b, stride, pad, 0);
+}
+
+struct nn_tensor *nn_conv_transpose2d_grouped(nn_ctx *ctx, struct nn_tensor *x,
+                                              struct nn_tensor *w, struct nn_tensor *b,
+                                              int stride, int pad)
+{
+    const char *op = "conv_transpose2d_grouped";
+    if (!NN_OK_IN(ctx, x, w)) return NULL;
+    if (!check_dims(ctx, op, "input", x, 4) || !check_dims(ctx, op, "weight", w, 5) ||
+        !check_geom(ctx, op, x, w, stride, pad))
+        return NULL;
+    if (w->shape[0] < 1) return fail_shapes(ctx, op, "no weight groups", x, w);
+    return conv_transpose(ctx, op, x, w, b, stride, pad, w->shape[0]);
+}

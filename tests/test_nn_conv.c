@@ -1,0 +1,290 @@
+/* conv2d, conv_transpose2d and the grouped conv_transpose2d: PyTorch parity of outputs and of
+ * every input's gradient (fixtures from tests/fixtures/gen_nn_conv.py), central-difference
+ * gradient checks, the CPU kernels against a direct loop on problems large enough to be
+ * chunked and threaded, shape errors, and the modules' initialisation. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/modules/conv.h"
+#include "nn/ops.h"
+#include "nn/ops_conv.h"
+#include "testutil.h"
+
+/* ---- PyTorch parity */
+
+enum conv_kind { CONV2D, CONVT, GROUPED };
+
+static struct nn_tensor *run_op(nn_ctx *ctx, enum conv_kind kind, struct nn_tensor *x,
+                                struct nn_tensor *w, struct nn_tensor *b, int stride, int pad)
+{
+    switch (kind) {
+    case CONV2D: return nn_conv2d(ctx, x, w, b, stride, pad);
+    case CONVT: return nn_conv_transpose2d(ctx, x, w, b, stride, pad);
+    default: return nn_conv_transpose2d_grouped(ctx, x, w, b, stride, pad);
+    }
+}
+
+/* loss = sum(y * gy) so that d loss / d y = gy, the fixture's output gradient */
+static struct nn_tensor *dot_loss(nn_ctx *ctx, struct nn_tensor *y, const struct tu_array *gy)
+{
+    return nn_sum_all(ctx, nn_mul(ctx, y, tu_tensor(ctx, gy, false)));
+}
+
+static void check_grad(const struct nn_tensor *t, const struct tu_array *want, const char *what)
+{
+    cr_assert(t->grad, "%s: no gradient", what);
+    tu_assert_close(t->grad, want->data, want->numel, 1e-4, 1e-4, what);
+}
+
+/* Runs every case "<prefix>.<i>" in the bundle; returns how many there were. */
+static int parity(const char *prefix, enum conv_kind kind)
+{
+    struct tu_bundle *bd = tu_bundle_load("nn_conv.bin");
+    int i = 0;
+    char key[160], what[160];
+    for (;; i++) {
+#define ARR(field) (snprintf(key, sizeof key, "%s.%d." field, prefix, i), tu_find(bd, key))
+        if (!ARR("x")) break;
+        nn_ctx *ctx = tu_ctx();
+        const struct tu_array *meta = ARR("meta"), *ab = ARR("b");
+        struct nn_tensor *x = tu_tensor(ctx, ARR("x"), true), *w = tu_tensor(ctx, ARR("w"), true);
+        struct nn_tensor *b = ab ? tu_tensor(ctx, ab, true) : NULL;
+        struct nn_tensor *y = run_op(ctx, kind, x, w, b, (int)meta->data[0], (int)meta->data[1]);
+        snprintf(what, sizeof what, "%s.%d forward", prefix, i);
+        cr_assert(y, "%s: %s", what, nn_ctx_message(ctx));
+        tu_assert_tensor(y, ARR("y"), 1e-4, 1e-4, what);
+        cr_assert_eq(nn_backward(ctx, dot_loss(ctx, y, ARR("gy"))), NN_OK, "%s", nn_ctx_message(ctx));
+        snprintf(what, sizeof what, "%s.%d grad x", prefix, i);
+        check_grad(x, ARR("gx"), what);
+        snprintf(what, sizeof what, "%s.%d grad w", prefix, i);
+        check_grad(w, ARR("gw"), what);
+        if (b) {
+            snprintf(what, sizeof what, "%s.%d grad b", prefix, i);
+            check_grad(b, ARR("gb"), what);
+        }
+#undef ARR
+        nn_ctx_free(ctx);
+    }
+    tu_bundle_free(bd);
+    return i;
+}
+
+Test(nn_conv, conv2d_matches_torch) { cr_assert_geq(parity("conv2d", CONV2D), 5); }
+Test(nn_conv, conv_transpose2d_matches_torch) { cr_assert_geq(parity("convt", CONVT), 4); }
+Test(nn_conv, grouped_conv_transpose2d_matches_per_sequence_torch)
+{
+    cr_assert_geq(parity("grouped", GROUPED), 3);
+}
+
+/* ---- central differences */
+
+struct gc_arg {
+    enum conv_kind kind;
+    int stride, pad;
+};
+
+static struct nn_tensor *gc_fn(nn_ctx *ctx, struct nn_tensor **in, void *arg)
+{
+    const struct gc_arg *a = arg;
+    return run_op(ctx, a->kind, in[0], in[1], in[2], a->stride, a->pad);
+}
+
+static void gradcheck(enum conv_kind kind, int stride, int pad, const int *nd,
+                      const int64_t (*shapes)[6], const char *what)
+{
+    float *vals[3];
+    for (int i = 0; i < 3; i++) {
+        int64_t n = 1;
+        for (int d = 0; d < nd[i]; d++) n *= shapes[i][d];
+        vals[i] = malloc((size_t)n * sizeof(float));
+        tu_fill_uniform(vals[i], n, -1.0f, 1.0f, 77 + (uint64_t)i);
+    }
+    struct gc_arg a = {kind, stride, pad};
+    tu_gradcheck(gc_fn, &a, 3, nd, shapes, (const float *const *)vals, 1e-2, 1e-2, 2e-3, what);
+    for (int i = 0; i < 3; i++) free(vals[i]);
+}
+
+Test(nn_conv, conv2d_gradcheck)
+{
+    const int nd[3] = {4, 4, 1};
+    const int64_t s[3][6] = {{2, 3, 6, 5}, {4, 3, 3, 3}, {4}};
+    gradcheck(CONV2D, 2, 1, nd, s, "conv2d");
+}
+
+Test(nn_conv, conv_transpose2d_gradcheck)
+{
+    const int nd[3] = {4, 4, 1};
+    const int64_t s[3][6] = {{2, 3, 3, 4}, {3, 2, 4, 4}, {2}};
+    gradcheck(CONVT, 2, 1, nd, s, "conv_transpose2d");
+}
+
+Test(nn_conv, grouped_conv_transpose2d_gradcheck)
+{
+    const int nd[3] = {4, 5, 2};
+    const int64_t s[3][6] = {{4, 2, 2, 3}, {2, 2, 3, 4, 4}, {2, 3}};
+    gradcheck(GROUPED, 1, 1, nd, s, "conv_transpose2d_grouped");
+}
+
+/* ---- kernels against a direct loop, at sizes that use several chunks per thread */
+
+/* mode 0: y = conv(x, w); 1: dx = conv^T(dy, w); 2: dw = sum dy x, all in double */
+static void reference(const struct nn_conv_desc *d, int mode, const float *x, const float *w,
+                      const float *dy, double *out)
+{
+    int64_t n_out = mode == 0 ? d->g * d->n * d->k * d->p * d->q
+                  : mode == 1 ? d->g * d->n * d->c * d->h * d->w : d->g * d->k * d->c * d->r * d->s;
+    memset(out, 0, (size_t)n_out * sizeof(double));
+    for (int64_t f = 0; f < d->g * d->n; f++)
+        for (int64_t k = 0; k < d->k; k++)
+            for (int64_t c = 0; c < d->c; c++)
+                for (int64_t r = 0; r < d->r; r++)
+                    for (int64_t s = 0; s < d->s; s++)
+                        for (int64_t p = 0; p < d->p; p++)
+                            for (int64_t q = 0; q < d->q; q++) {
+                                int64_t ih = p * d->stride_h - d->pad_h + r;
+                                int64_t iw = q * d->stride_w - d->pad_w + s;
+                                if (ih < 0 || ih >= d->h || iw < 0 || iw >= d->w) continue;
+                                int64_t xi = ((f * d->c + c) * d->h + ih) * d->w + iw;
+                                int64_t wi = (((f / d->n) * d->k + k) * d->c + c) * d->r * d->s + r * d->s + s;
+                                int64_t yi = ((f * d->k + k) * d->p + p) * d->q + q;
+                                if (mode == 0) out[yi] += (double)x[xi] * w[wi];
+                                else if (mode == 1) out[xi] += (double)dy[yi] * w[wi];
+                                else out[wi] += (double)dy[yi] * x[xi];
+                            }
+}
+
+static void kernel_case(struct nn_conv_desc d, const char *what)
+{
+    const struct nn_backend *be = nn_backend_get(NN_DEV_CPU);
+    int64_t nx = d.g * d.n * d.c * d.h * d.w, nw = d.g * d.k * d.c * d.r * d.s;
+    int64_t ny = d.g * d.n * d.k * d.p * d.q, sizes[3] = {ny, nx, nw};
+    float *x = malloc((size_t)nx * 4), *w = malloc((size_t)nw * 4), *dy = malloc((size_t)ny * 4);
+    tu_fill_uniform(x, nx, -1, 1, 1);
+    tu_fill_uniform(w, nw, -1, 1, 2);
+    tu_fill_uniform(dy, ny, -1, 1, 3);
+    for (int mode = 0; mode < 3; mode++) {
+        int64_t n = sizes[mode];
+        double *ref = malloc((size_t)n * sizeof(double));
+        float *got = malloc((size_t)n * 4), *want = malloc((size_t)n * 4);
+        reference(&d, mode, x, w, dy, ref);
+        for (int beta = 0; beta < 2; beta++) {
+            /* beta 1 accumulates onto 0.5; beta 0 must ignore (NaN) garbage */
+            for (int64_t i = 0; i < n; i++) {
+                got[i] = beta ? 0.5f : NAN;
+                want[i] = (float)(ref[i] + (beta ? 0.5 : 0.0));
+            }
+            if (mode == 0) be->conv2d_forward(&d, x, w, got, (float)beta);
+            else if (mode == 1) be->conv2d_backward_data(&d, dy, w, got, (float)beta);
+            else be->conv2d_backward_filter(&d, x, dy, got, (float)beta);
+            char label[160];
+            snprintf(label, sizeof label, "%s mode %d beta %d", what, mode, beta);
+            tu_assert_close(got, want, n, 1e-4, 1e-3, label);
+        }
+        free(ref);
+        free(got);
+        free(want);
+    }
+    free(x);
+    free(w);
+    free(dy);
+}
+
+Test(nn_conv, kernels_match_direct_loop_when_chunked)
+{
+    /* 37 frames of 16x30x30, kernel 4: ~0.9 MB of columns per frame, so the 12 MiB per-thread
+     * workspace takes several chunks, the last one short; few output channels keep the
+     * direct loop quick */
+    kernel_case((struct nn_conv_desc){.g = 1, .n = 37, .c = 16, .h = 30, .w = 30, .k = 3, .r = 4,
+                                      .s = 4, .p = 29, .q = 29, .stride_h = 1, .stride_w = 1,
+                                      .pad_h = 1, .pad_w = 1},
+                "G=1");
+    /* weight groups, unequal strides and pads */
+    kernel_case((struct nn_conv_desc){.g = 3, .n = 5, .c = 6, .h = 9, .w = 7, .k = 5, .r = 3,
+                                      .s = 4, .p = 4, .q = 8, .stride_h = 2, .stride_w = 1,
+                                      .pad_h = 0, .pad_w = 2},
+                "G=3");
+    /* one frame */
+    kernel_case((struct nn_conv_desc){.g = 1, .n = 1, .c = 3, .h = 5, .w = 6, .k = 2, .r = 2,
+                                      .s = 3, .p = 3, .q = 2, .stride_h = 2, .stride_w = 3,
+                                      .pad_h = 1, .pad_w = 1},
+                "N=1");
+}
+
+/* ---- errors: named op, shapes, no crash */
+
+static void expect_shape_error(nn_ctx *ctx, struct nn_tensor *y, const char *op)
+{
+    cr_assert_null(y);
+    cr_assert_eq(nn_ctx_status(ctx), NN_SHAPE, "%s", nn_ctx_message(ctx));
+    cr_assert(strstr(nn_ctx_message(ctx), op), "message '%s' does not name %s", nn_ctx_message(ctx), op);
+    nn_ctx_clear_error(ctx);
+}
+
+Test(nn_conv, shape_errors_are_reported)
+{
+    nn_ctx *ctx = tu_ctx();
+    struct nn_tensor *x = nn_zeros_v(ctx, 2, 3, 8, 8);
+    expect_shape_error(ctx, nn_conv2d(ctx, x, nn_zeros_v(ctx, 4, 5, 3, 3), NULL, 1, 1), "conv2d");
+    expect_shape_error(ctx, nn_conv2d(ctx, x, nn_zeros_v(ctx, 4, 3, 3, 3), nn_zeros_v(ctx, 5), 1, 1), "conv2d");
+    expect_shape_error(ctx, nn_conv2d(ctx, x, nn_zeros_v(ctx, 4, 3, 11, 11), NULL, 1, 1), "conv2d");
+    expect_shape_error(ctx, nn_conv2d(ctx, x, nn_zeros_v(ctx, 4, 3, 3, 3), NULL, 0, 1), "conv2d");
+    expect_shape_error(ctx, nn_conv2d(ctx, nn_zeros_v(ctx, 3, 8, 8), nn_zeros_v(ctx, 4, 3, 3, 3), NULL, 1, 1), "conv2d");
+    expect_shape_error(ctx, nn_conv_transpose2d(ctx, x, nn_zeros_v(ctx, 4, 3, 4, 4), NULL, 2, 1), "conv_transpose2d");
+    expect_shape_error(ctx, nn_conv_transpose2d(ctx, nn_zeros_v(ctx, 1, 3, 1, 1), nn_zeros_v(ctx, 3, 2, 2, 2), NULL, 1, 1),
+                       "conv_transpose2d");
+    /* 2 frames do not split into 3 sequences; bias must be [B, K] */
+    expect_shape_error(ctx, nn_conv_transpose2d_grouped(ctx, x, nn_zeros_v(ctx, 3, 3, 2, 4, 4), NULL, 2, 1),
+                       "conv_transpose2d_grouped");
+    expect_shape_error(ctx, nn_conv_transpose2d_grouped(ctx, x, nn_zeros_v(ctx, 2, 3, 2, 4, 4), nn_zeros_v(ctx, 2), 2, 1),
+                       "conv_transpose2d_grouped");
+    cr_assert_null(nn_conv2d(ctx, NULL, x, NULL, 1, 1));
+    nn_ctx_free(ctx);
+}
+
+/* ---- modules */
+
+static void check_uniform(const struct nn_tensor *t, float bound, const char *what)
+{
+    int64_t n = nn_numel(t);
+    float lo = INFINITY, hi = -INFINITY;
+    for (int64_t i = 0; i < n; i++) {
+        lo = fminf(lo, t->data[i]);
+        hi = fmaxf(hi, t->data[i]);
+    }
+    cr_assert(lo >= -bound && hi <= bound, "%s: values in [%g, %g], bound %g", what, lo, hi, bound);
+    /* the draws should fill most of the interval, not sit at 0 */
+    cr_assert(hi - lo > bound, "%s: range [%g, %g] too narrow for bound %g", what, lo, hi, bound);
+}
+
+Test(nn_conv, modules_have_torch_shapes_and_init)
+{
+    struct nn_rng rng;
+    nn_rng_seed(&rng, 5);
+    struct nn_err err = {0};
+    struct nn_conv2d_module c;
+    cr_assert_eq(nn_conv2d_module_init(&c, NN_DEV_CPU, 3, 64, 4, 1, 1, true, &rng, &err), NN_OK, "%s", err.msg);
+    cr_assert(c.weight->shape[0] == 64 && c.weight->shape[1] == 3 && c.weight->shape[2] == 4);
+    cr_assert(c.weight->requires_grad && c.bias->shape[0] == 64);
+    check_uniform(c.weight, 1.0f / sqrtf(48.0f), "conv weight");
+    check_uniform(c.bias, 1.0f / sqrtf(48.0f), "conv bias");
+    struct nn_conv_transpose2d_module t;
+    cr_assert_eq(nn_conv_transpose2d_module_init(&t, NN_DEV_CPU, 64, 8, 4, 2, 1, true, &rng, &err), NN_OK);
+    cr_assert(t.weight->shape[0] == 64 && t.weight->shape[1] == 8);
+    check_uniform(t.weight, 1.0f / sqrtf(8 * 16.0f), "conv_transpose weight"); /* fan_in = Cout R S */
+    check_uniform(t.bias, 1.0f / sqrtf(8 * 16.0f), "conv_transpose bias");
+
+    nn_ctx *ctx = tu_ctx();
+    struct nn_tensor *x = nn_zeros_v(ctx, 2, 3, 8, 8);
+    struct nn_tensor *h = nn_conv2d_module_forward(ctx, &c, x);
+    cr_assert(h && h->shape[1] == 64 && h->shape[2] == 7, "%s", nn_ctx_message(ctx));
+    struct nn_tensor *y = nn_conv_transpose2d_module_forward(ctx, &t, h);
+    cr_assert(y && y->shape[1] == 8 && y->shape[2] == 14, "%s", nn_ctx_message(ctx));
+    nn_ctx_free(ctx);
+    nn_conv2d_module_free(&c);
+    nn_conv_transpose2d_module_free(&t);
+    cr_assert_neq(nn_conv2d_module_init(&c, NN_DEV_CPU, 3, 0, 4, 1, 1, true, &rng, &err), NN_OK);
+    cr_assert_null(c.weight);
+}
