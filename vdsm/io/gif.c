@@ -1,7 +1,9 @@
 /* vdsm/io/gif.c: animated GIF writing with giflib and a fixed, dithered 6x7x6 palette. */
 #include "vdsm/io/gif.h"
 
+#include <fcntl.h>
 #include <gif_lib.h>
+#include <unistd.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,7 +64,10 @@ struct vdsm_gif *vdsm_gif_open(const char *path, int w, int h, int delay_cs, str
     g->w = w, g->h = h, g->delay_cs = delay_cs;
     g->path = strdup(path);
     g->line = malloc((size_t)w);
-    g->f = EGifOpenFileName(path, false, &err);
+    /* giflib's own open uses mode 0600; open here so the umask decides, like every other output */
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    g->f = fd >= 0 ? EGifOpenFileHandle(fd, &err) : NULL;
+    if (!g->f && fd >= 0) close(fd);
     if (!g->f || !g->path || !g->line) {
         nn_err_set(e, NN_IO, "%s: cannot create GIF: %s", path, GifErrorString(err));
         goto fail;

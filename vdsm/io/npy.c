@@ -200,13 +200,19 @@ nn_status vdsm_npy_writer_write(struct vdsm_npy_writer *w, const void *data, siz
 
 nn_status vdsm_npy_writer_close(struct vdsm_npy_writer *w, struct nn_err *e)
 {
-    if (w->written != w->expect)
+    if (w->written != w->expect) {
         nn_err_set(e, NN_INTERNAL, "%s: wrote %zu of %zu bytes", w->path, w->written, w->expect);
-    else if (fflush(w->f) || fsync(fileno(w->f)) || fclose(w->f))
-        nn_err_set(e, NN_IO, "%s: cannot finish writing: %s", w->tmp, strerror(errno));
-    else {
+    } else {
+        int bad = fflush(w->f) | ferror(w->f);
+        bad |= fclose(w->f);
         w->f = NULL;
-        if (rename(w->tmp, w->path)) nn_err_set(e, NN_IO, "%s: rename failed: %s", w->path, strerror(errno));
+        if (bad) {
+            nn_err_set(e, NN_IO, "%s: cannot finish writing: %s", w->tmp, strerror(errno));
+            unlink(w->tmp);
+        } else if (rename(w->tmp, w->path)) {
+            nn_err_set(e, NN_IO, "%s: rename failed: %s", w->path, strerror(errno));
+            unlink(w->tmp);
+        }
     }
     nn_status s = e->code;
     vdsm_npy_writer_abort(w);

@@ -120,6 +120,9 @@ static nn_status parse_descr(struct cursor *c, struct vdsm_npy_header *h, int fl
 {
     const char *s;
     size_t n;
+    skip_ws(c);
+    if (c->p < c->end && (*c->p == '[' || *c->p == '{'))
+        return nn_err_set(c->e, NN_DTYPE, "%s: structured dtypes are not supported", c->name);
     if (parse_str(c, &s, &n)) return c->e->code;
     if (n < 2) return nn_err_set(c->e, NN_DTYPE, "%s: unsupported dtype '%.*s'", c->name, (int)n, s);
     char order = s[0];
