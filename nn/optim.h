@@ -71,6 +71,8 @@ void nn_optim_set_lr(struct nn_optim *o, float lr);
 float nn_optim_get_lr(const struct nn_optim *o);
 /* The state to checkpoint; returns the number of entries. */
 int nn_optim_state(const struct nn_optim *o, const struct nn_named_tensor **out);
+/* The state tensor of that name (for a checkpoint reader), or NULL. */
+struct nn_tensor *nn_optim_state_get(const struct nn_optim *o, const char *name);
 
 /* torch.nn.utils.clip_grad_norm_: if the global L2 norm of all gradients exceeds max_norm,
  * scales them by max_norm / (norm + 1e-6). Returns the norm before clipping. */

@@ -147,6 +147,13 @@ int nn_optim_state(const struct nn_optim *o, const struct nn_named_tensor **out)
     return 3 * o->n + 1;
 }
 
+struct nn_tensor *nn_optim_state_get(const struct nn_optim *o, const char *name)
+{
+    for (int i = 0; i < 3 * o->n + 1; i++)
+        if (strcmp(o->state[i].name, name) == 0) return o->state[i].t;
+    return NULL;
+}
+
 float nn_clip_grad_norm(struct nn_tensor *const *params, int n, float max_norm)
 {
     double total = 0;
