@@ -69,7 +69,7 @@ static nn_status parse_file_header(int fd, const char *path, size_t fsize, struc
                                    struct nn_err *e)
 {
     unsigned char *head;
-    size_t n;
+    size_t n = 0;
     if (read_head(fd, path, &head, &n, fsize, e)) return e->code;
     nn_status s = n < 10 && n < fsize ? nn_err_set(e, NN_IO, "%s: short read", path)
                                       : vdsm__npy_parse(head, n, fsize, path, 0, h, e);

@@ -388,7 +388,7 @@ static nn_status build_array(struct pk *k, int64_t ai, const struct pk_val *st)
     if (st->type != PK_TUPLE || st->n != 5) return err(k, "array state is not a 5-tuple");
     const struct pk_val *dt = tuple_item(k, st, 2), *fort = tuple_item(k, st, 3), *data = tuple_item(k, st, 4);
     struct vdsm_pickle_item it = {0};
-    size_t count;
+    size_t count = 0;
     if (build_shape(k, &it, tuple_item(k, st, 1), &count)) return k->e->code;
     if (dt->type != PK_DTYPE) return err(k, "array dtype is not a numpy.dtype");
     if (fort->type != PK_BOOL) return err(k, "array fortran flag is not a bool");
