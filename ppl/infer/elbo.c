@@ -1,0 +1,209 @@
+/* Trace_ELBO and TraceMeanField_ELBO over num_particles (see infer.h for the estimators). */
+#include <math.h>
+#include <string.h>
+
+#include "ppl/dist/dist.h"
+#include "ppl/handlers/handlers.h"
+#include "ppl/infer/infer.h"
+#include "ppl/store/store.h"
+
+void ppl_elbo_init(struct ppl_elbo *e, enum ppl_elbo_kind kind, int num_particles)
+{
+    *e = (struct ppl_elbo){.kind = kind, .num_particles = num_particles > 0 ? num_particles : 1};
+}
+
+/* terms of one evaluation, in the step arena */
+struct acc {
+    struct nn_tensor **elbo, **surr;   /* scalar tensors */
+    int nelbo, nsurr, cap;
+    struct ppl_elbo *e;
+};
+
+static nn_status push(ppl_ctx *ctx, struct acc *a, struct nn_tensor *t, bool elbo, bool surr,
+                      const char *name, bool guide)
+{
+    if (!t) return ppl_status(ctx) ? ppl_status(ctx) : nn_ctx_fail(ctx->nn, NN_INTERNAL, "site '%s': no term", name);
+    if (a->nelbo == a->cap || a->nsurr == a->cap) {
+        int cap = a->cap ? a->cap * 2 : 256;
+        struct nn_tensor **x = nn_ctx_alloc_meta(ctx->nn, (size_t)cap * sizeof *x);
+        struct nn_tensor **y = nn_ctx_alloc_meta(ctx->nn, (size_t)cap * sizeof *y);
+        struct ppl_site_term *z = a->e->want_terms ? nn_ctx_alloc_meta(ctx->nn, (size_t)cap * sizeof *z) : NULL;
+        if (!x || !y || (a->e->want_terms && !z)) return ppl_status(ctx);
+        if (a->nelbo) memcpy(x, a->elbo, (size_t)a->nelbo * sizeof *x);
+        if (a->nsurr) memcpy(y, a->surr, (size_t)a->nsurr * sizeof *y);
+        if (z && a->e->nterms) memcpy(z, a->e->terms, (size_t)a->e->nterms * sizeof *z);
+        a->elbo = x, a->surr = y, a->cap = cap;
+        if (z) a->e->terms = z;
+    }
+    if (a->e->validate || a->e->want_terms) {
+        float v = nn_item(ctx->nn, t);
+        if (a->e->validate && !isfinite(v))
+            return nn_ctx_fail(ctx->nn, NN_NAN, "site '%s' (%s): log_prob sum is %s", name, guide ? "guide" : "model",
+                               isnan(v) ? "nan" : "inf");
+        if (a->e->want_terms && elbo) a->e->terms[a->e->nterms++] = (struct ppl_site_term){name, guide, v};
+    }
+    if (elbo) a->elbo[a->nelbo++] = t;
+    if (surr) a->surr[a->nsurr++] = t;
+    return NN_OK;
+}
+
+static bool in_frames(const struct ppl_msg *m, const char *name)
+{
+    for (int i = 0; i < m->nframes; i++)
+        if (m->frames[i].name == name || !strcmp(m->frames[i].name, name)) return true;
+    return false;
+}
+
+/* Pyro's _compute_log_r(...).sum_to(target's plates): detached, summed over other plates */
+static struct nn_tensor *log_r_sum_to(ppl_ctx *ctx, struct ppl_trace *mt, struct ppl_trace *gt,
+                                      const struct ppl_msg *target)
+{
+    nn_ctx *nn = ctx->nn;
+    struct nn_tensor *total = NULL;
+    for (int k = 0; k < mt->n; k++) {
+        struct ppl_site *s = &mt->sites[k];
+        if (s->msg.type != PPL_MSG_SAMPLE) continue;
+        struct nn_tensor *v = s->log_prob;
+        struct ppl_site *g = s->msg.is_observed ? NULL : ppl_trace_find(gt, s->msg.name);
+        if (g && g->msg.type == PPL_MSG_SAMPLE) v = nn_sub(nn, v, g->log_prob);
+        v = nn_detach(nn, v);
+        for (int i = 0; v && i < s->msg.nframes; i++) {
+            const struct ppl_frame *f = &s->msg.frames[i];
+            int d = v->ndim + f->dim;
+            if (!f->vectorized || in_frames(target, f->name) || d < 0 || v->shape[d] == 1) continue;
+            v = nn_sum(nn, v, d, true);
+        }
+        while (v && v->ndim && v->shape[0] == 1) v = nn_squeeze(nn, v, 0);
+        total = total ? nn_add(nn, total, v) : v;
+    }
+    return total;
+}
+
+static bool reparam(const struct ppl_msg *m)
+{
+    return ppl_dist_has_rsample(m->dist) && !(m->infer & PPL_INFER_NO_RSAMPLE);
+}
+
+static nn_status trace_elbo(ppl_ctx *ctx, struct acc *a, struct ppl_trace *mt, struct ppl_trace *gt)
+{
+    nn_ctx *nn = ctx->nn;
+    for (int k = 0; k < mt->n; k++) {
+        struct ppl_site *s = &mt->sites[k];
+        if (s->msg.type == PPL_MSG_SAMPLE && push(ctx, a, s->log_prob_sum, true, true, s->msg.name, false))
+            return ppl_status(ctx);
+    }
+    for (int k = 0; k < gt->n; k++) {
+        struct ppl_site *s = &gt->sites[k];
+        if (s->msg.type != PPL_MSG_SAMPLE || s->msg.is_observed) continue;
+        struct nn_tensor *neg = nn_neg(nn, s->log_prob_sum);
+        bool rep = reparam(&s->msg);
+        if (push(ctx, a, neg, true, rep, s->msg.name, true)) return ppl_status(ctx);
+        if (rep) continue;
+        struct nn_tensor *lr = log_r_sum_to(ctx, mt, gt, &s->msg);
+        struct nn_tensor *sf = nn_mul(nn, lr, s->log_prob_raw);
+        if (push(ctx, a, sf && sf->ndim ? nn_sum_all(nn, sf) : sf, false, true, s->msg.name, true))
+            return ppl_status(ctx);
+    }
+    return NN_OK;
+}
+
+static struct nn_tensor *scale_and_mask(ppl_ctx *ctx, const struct ppl_msg *m, struct nn_tensor *t)
+{
+    nn_ctx *nn = ctx->nn;
+    if (m->mask_off) t = nn_mul_scalar(nn, t, 0.0f);
+    else if (m->mask) t = nn_mul(nn, t, m->mask);
+    if (m->scale != 1.0f) t = nn_mul_scalar(nn, t, m->scale);
+    if (m->scale_t) t = nn_mul(nn, t, m->scale_t);
+    return t && t->ndim ? nn_sum_all(nn, t) : t;
+}
+
+static nn_status meanfield_elbo(ppl_ctx *ctx, struct acc *a, struct ppl_trace *mt, struct ppl_trace *gt)
+{
+    nn_ctx *nn = ctx->nn;
+    for (int k = 0; k < mt->n; k++) {
+        struct ppl_site *s = &mt->sites[k];
+        if (s->msg.type != PPL_MSG_SAMPLE) continue;
+        struct ppl_site *g = s->msg.is_observed ? NULL : ppl_trace_find(gt, s->msg.name);
+        if (g && g->msg.type == PPL_MSG_SAMPLE && ppl_kl_registered(g->msg.dist, s->msg.dist)) {
+            struct nn_tensor *kl = scale_and_mask(ctx, &g->msg, ppl_kl(ctx, g->msg.dist, s->msg.dist));
+            if (push(ctx, a, nn_neg(nn, kl), true, true, s->msg.name, false)) return ppl_status(ctx);
+            continue;
+        }
+        if (push(ctx, a, s->log_prob_sum, true, true, s->msg.name, false)) return ppl_status(ctx);
+        if (g && g->msg.type == PPL_MSG_SAMPLE &&
+            push(ctx, a, nn_neg(nn, g->log_prob_sum), true, true, g->msg.name, true))
+            return ppl_status(ctx);
+    }
+    return NN_OK;
+}
+
+/* params of a trace into e->params, once per evaluation */
+static nn_status collect_params(ppl_ctx *ctx, struct ppl_elbo *e, struct ppl_trace *tr)
+{
+    for (int k = 0; k < tr->n; k++) {
+        struct ppl_param_entry *p = tr->sites[k].msg.param;
+        if (tr->sites[k].msg.type != PPL_MSG_PARAM || !p || p->seen == e->stamp) continue;
+        p->seen = e->stamp;
+        if ((e->nparams & (e->nparams - 1)) == 0) {  /* grow at powers of two */
+            int cap = e->nparams ? e->nparams * 2 : 16;
+            struct ppl_param_entry **x = nn_ctx_alloc_meta(ctx->nn, (size_t)cap * sizeof *x);
+            if (!x) return ppl_status(ctx);
+            if (e->nparams) memcpy(x, e->params, (size_t)e->nparams * sizeof *x);
+            e->params = x;
+        }
+        e->params[e->nparams++] = p;
+    }
+    return NN_OK;
+}
+
+static nn_status particle(ppl_ctx *ctx, struct ppl_elbo *e, struct acc *a, ppl_fn model, ppl_fn guide, void *args)
+{
+    struct ppl_trace *gt = nn_ctx_alloc_meta(ctx->nn, sizeof *gt), *mt = nn_ctx_alloc_meta(ctx->nn, sizeof *mt);
+    if (!gt || !mt) return ppl_status(ctx);
+    ppl_trace_init(gt);
+    ppl_trace_init(mt);
+    struct ppl_replay rp;
+    ppl_replay_init(&rp, gt);
+    PPL_WITH(ctx, &gt->m) guide(ctx, args);
+    PPL_WITH(ctx, &mt->m) PPL_WITH(ctx, &rp.m) model(ctx, args);
+    e->model_trace = mt, e->guide_trace = gt;
+    if (ppl_trace_log_prob(ctx, gt) || ppl_trace_log_prob(ctx, mt)) return ppl_status(ctx);
+    if (collect_params(ctx, e, gt) || collect_params(ctx, e, mt)) return ppl_status(ctx);
+    return e->kind == PPL_TRACE_ELBO ? trace_elbo(ctx, a, mt, gt) : meanfield_elbo(ctx, a, mt, gt);
+}
+
+static struct nn_tensor *total(nn_ctx *nn, struct nn_tensor **t, int n)
+{
+    if (!n) return nn_scalar(nn, 0.0f);
+    return n == 1 ? t[0] : nn_sum_all(nn, nn_stack(nn, t, n, 0));
+}
+
+nn_status ppl_elbo_compute(ppl_ctx *ctx, struct ppl_elbo *e, ppl_fn model, ppl_fn guide, void *args,
+                           float *loss, struct nn_tensor **surrogate)
+{
+    struct acc a = {.e = e};
+    e->terms = NULL, e->nterms = 0, e->params = NULL, e->nparams = 0, e->stamp++;
+    int first_particle_terms = 0;
+    for (int p = 0; p < e->num_particles; p++) {
+        if (particle(ctx, e, &a, model, guide, args)) return ppl_status(ctx);
+        if (p == 0) first_particle_terms = e->nterms;
+    }
+    nn_ctx *nn = ctx->nn;
+    float inv = 1.0f / (float)e->num_particles;
+    if (e->want_terms) { /* average the terms of matching sites over particles */
+        int per = first_particle_terms;
+        for (int i = per; i < e->nterms; i++) e->terms[i % per].value += e->terms[i].value;
+        e->nterms = per;
+        for (int i = 0; i < per; i++) e->terms[i].value *= inv;
+    }
+    nn_no_grad_enter(nn);
+    struct nn_tensor *el = total(nn, a.elbo, a.nelbo);
+    nn_no_grad_exit(nn);
+    if (!el) return ppl_status(ctx);
+    *loss = -nn_item(nn, el) * inv;
+    if (surrogate) {
+        *surrogate = nn_mul_scalar(nn, total(nn, a.surr, a.nsurr), -inv);
+        if (!*surrogate) return ppl_status(ctx);
+    }
+    return ppl_status(ctx);
+}

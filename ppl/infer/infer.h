@@ -1,0 +1,81 @@
+/* ppl/infer/infer.h: Trace_ELBO, TraceMeanField_ELBO and SVI.
+ *
+ * ELBO (Pyro's estimators). Per particle: trace the guide, trace the model replayed against
+ * it, then
+ *   Trace_ELBO:  elbo = sum_model lp - sum_guide lp; the differentiable surrogate adds, for a
+ *                non-reparameterised guide site, the score-function term
+ *                detach(log_r summed down to the site's plates) * log q (Rao-Blackwellised
+ *                over plates as Pyro's MultiFrameTensor.sum_to).
+ *   TraceMeanField_ELBO: a latent site whose (guide, model) pair has an analytic KL uses
+ *                -KL(q || p) (scaled and masked as the guide site); others fall back to lp terms.
+ * Log-probs are masked, then multiplied by each site's scale (handlers and subsampling).
+ * loss = -elbo averaged over num_particles.
+ *
+ * SVI: step = loss, backward of the surrogate, one optimizer update of every parameter seen
+ * in the traces (each parameter has its own optimizer in the param store, created at first
+ * sight, as pyro.optim does), zero their gradients, call the callback, then reset the step
+ * arenas (tensors made before the step, e.g. the minibatch, are gone after it).
+ *
+ * Errors: a status on the context; step returns NAN. With validate, the first site whose
+ * log-prob sum is NaN or Inf is named: "site 'z' (guide): log_prob sum is nan".
+ *
+ *   struct ppl_svi svi;
+ *   ppl_svi_init(&svi, model, guide, NN_OPTIM_ADAM, &cfg, PPL_TRACE_ELBO, 1);
+ *   for (int i = 0; i < 1000; i++) {
+ *       float loss = ppl_svi_step(ctx, &svi, &data);
+ *       if (isnan(loss)) return fprintf(stderr, "%s\n", ppl_message(ctx)), 1;
+ *   }
+ */
+#ifndef PPL_INFER_INFER_H
+#define PPL_INFER_INFER_H
+
+#include "nn/optim.h"
+#include "ppl/core/trace.h"
+
+enum ppl_elbo_kind { PPL_TRACE_ELBO, PPL_TRACE_MEANFIELD_ELBO };
+
+/* One site's contribution to the ELBO in the last evaluation (averaged over particles):
+ * model sites +log p, guide sites -log q, mean-field KL sites -KL under the model site's name. */
+struct ppl_site_term {
+    const char *name;
+    bool guide;
+    float value;
+};
+
+typedef void (*ppl_step_cb)(void *user, long step, float loss, const struct ppl_site_term *terms, int n);
+
+struct ppl_elbo {
+    enum ppl_elbo_kind kind;
+    int num_particles;
+    bool validate;                 /* name the first non-finite site */
+    bool want_terms;               /* fill terms (costs one host read per site) */
+    /* results of the last evaluation (step arena) */
+    struct ppl_site_term *terms;
+    int nterms;
+    struct ppl_trace *model_trace, *guide_trace;  /* of the last particle */
+    struct ppl_param_entry **params;              /* params seen in any trace */
+    int nparams;
+    uint64_t stamp;
+};
+
+void ppl_elbo_init(struct ppl_elbo *e, enum ppl_elbo_kind kind, int num_particles);
+/* loss (float, -ELBO) and, if surrogate != NULL, the differentiable loss (scalar tensor). */
+nn_status ppl_elbo_compute(ppl_ctx *ctx, struct ppl_elbo *e, ppl_fn model, ppl_fn guide, void *args,
+                           float *loss, struct nn_tensor **surrogate);
+
+struct ppl_svi {
+    ppl_fn model, guide;
+    struct ppl_elbo elbo;
+    enum nn_optim_kind optim;
+    struct nn_adam_config optim_cfg;
+    ppl_step_cb callback;
+    void *user;
+    long step;
+};
+
+void ppl_svi_init(struct ppl_svi *svi, ppl_fn model, ppl_fn guide, enum nn_optim_kind optim,
+                  const struct nn_adam_config *cfg, enum ppl_elbo_kind kind, int num_particles);
+float ppl_svi_step(ppl_ctx *ctx, struct ppl_svi *svi, void *args);
+float ppl_svi_evaluate_loss(ppl_ctx *ctx, struct ppl_svi *svi, void *args);
+
+#endif

@@ -1,0 +1,76 @@
+/* ppl/store/store.h: the param store (Pyro's ParamStoreDict) and its safetensors form.
+ *
+ * The store maps names to persistent unconstrained tensors plus a constraint, as Pyro keeps
+ * them; ppl_param returns the constrained view. It also owns each parameter's optimizer (one
+ * per parameter, created by SVI when the parameter is first seen, as pyro.optim does), so
+ * that save/load carries the optimizer state with the values. Module parameters registered
+ * with ppl_module are borrowed (the module frees them).
+ *
+ * safetensors: an 8-byte little-endian header length, a JSON header {"<param>": {"dtype":
+ * "F32", "shape": [...], "data_offsets": [b, e]}, "<param>.adam_m": ..., "__metadata__":
+ * {"constraint.<param>": "positive", ...}} padded with spaces to 8 bytes, then the raw data.
+ * Readable by the safetensors Python package (safetensors.numpy.load_file).
+ *
+ * Errors: status with the detail in err (file, name, shapes); a failed load leaves the store
+ * unchanged only for entries not yet read (load validates the header before writing).
+ *
+ *   struct ppl_param_store *s = ppl_store_new();
+ *   ... SVI steps ...
+ *   if (ppl_store_save(s, "run/params.safetensors", NULL, &err)) return err.code;
+ *   ppl_store_load(s2, "run/params.safetensors", &err);
+ *   ppl_store_free(s);
+ */
+#ifndef PPL_STORE_STORE_H
+#define PPL_STORE_STORE_H
+
+#include <stdio.h>
+
+#include "nn/optim.h"
+#include "ppl/core/ctx.h"
+
+struct ppl_param_entry {
+    char *name;
+    int constraint;
+    struct nn_tensor *u;          /* unconstrained, persistent, requires grad */
+    bool borrowed;                /* registered by ppl_module: not freed here */
+    struct nn_optim *opt;         /* NULL until an optimizer is attached */
+    /* optimizer state read by load before the optimizer exists */
+    float *pend_m, *pend_v;
+    float pend_step, pend_lr;
+    bool has_pend;
+    uint64_t seen;                /* SVI bookkeeping: last step that saw this param */
+};
+
+struct ppl_param_store {
+    int n, cap;
+    struct ppl_param_entry **e;   /* insertion order */
+    int *slots;                   /* open addressing over e, -1 empty */
+    int nslots;
+};
+
+struct ppl_param_store *ppl_store_new(void);
+void ppl_store_free(struct ppl_param_store *s);
+void ppl_store_clear(struct ppl_param_store *s);
+struct ppl_param_entry *ppl_store_find(const struct ppl_param_store *s, const char *name);
+/* Creates (or replaces the values of) a parameter from constrained host values. */
+struct ppl_param_entry *ppl_store_set(struct ppl_param_store *s, const char *name, int ndim,
+                                      const int64_t *shape, const float *constrained, int constraint,
+                                      struct nn_err *err);
+/* Registers an existing persistent tensor (borrowed) as a real-valued parameter. */
+struct ppl_param_entry *ppl_store_borrow(struct ppl_param_store *s, const char *name,
+                                         struct nn_tensor *t, struct nn_err *err);
+/* The constrained value of a parameter as a step tensor (NULL if absent; error on ctx). */
+struct nn_tensor *ppl_store_get(nn_ctx *nn, const struct ppl_param_store *s, const char *name);
+/* Constrained values copied to host (n = numel); status. */
+nn_status ppl_store_get_host(const struct ppl_param_store *s, const char *name, float *dst,
+                             int64_t n, struct nn_err *err);
+/* Attaches an optimizer to an entry (applying state read by load). */
+nn_status ppl_store_attach_optim(struct ppl_param_entry *e, enum nn_optim_kind kind,
+                                 const struct nn_adam_config *cfg, struct nn_err *err);
+
+/* metadata: NULL-terminated key, value pairs (strings), stored in __metadata__ */
+nn_status ppl_store_save(const struct ppl_param_store *s, const char *path,
+                         const char *const *metadata, struct nn_err *err);
+nn_status ppl_store_load(struct ppl_param_store *s, const char *path, struct nn_err *err);
+
+#endif
