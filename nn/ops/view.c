@@ -2,6 +2,7 @@
  * backward scatters the view's (contiguous) gradient into the input's gradient through the
  * view's strides. A view of a non-contiguous tensor is taken of a contiguous copy first, so
  * every view's strides address its direct input's contiguous layout. */
+#include <stdio.h>
 #include <string.h>
 
 #include "nn/internal.h"
