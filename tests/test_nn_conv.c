@@ -206,6 +206,10 @@ Test(nn_conv, kernels_match_direct_loop_when_chunked)
                                       .s = 4, .p = 4, .q = 8, .stride_h = 2, .stride_w = 1,
                                       .pad_h = 0, .pad_w = 2},
                 "G=3");
+    /* kernel covering the unpadded input: the GEMM-only (linear layer) path */
+    kernel_case((struct nn_conv_desc){.g = 2, .n = 3, .c = 5, .h = 3, .w = 4, .k = 4, .r = 3,
+                                      .s = 4, .p = 1, .q = 1, .stride_h = 1, .stride_w = 1},
+                "dense");
     /* one frame */
     kernel_case((struct nn_conv_desc){.g = 1, .n = 1, .c = 3, .h = 5, .w = 6, .k = 2, .r = 2,
                                       .s = 3, .p = 3, .q = 2, .stride_h = 2, .stride_w = 3,

@@ -22,6 +22,13 @@
  * below glibc's mmap threshold ceiling so the block is reused rather than re-faulted. */
 #define WS_BUDGET ((int64_t)3 << 20)
 
+/* From this many output pixels per frame, a frame's GEMM is wide enough on its own: one
+ * frame per chunk then skips the gather/scatter between frame and chunk layouts, and its
+ * columns stay in L2 between im2col and the GEMM. Overridable for tuning. */
+#ifndef NN_CONV_FRAME_PQ
+#define NN_CONV_FRAME_PQ 256
+#endif
+
 /* Geometry shared by the three passes. */
 struct conv_plan {
     const struct nn_conv_desc *d;
@@ -75,6 +82,7 @@ static bool plan_init(struct conv_plan *pl, const struct nn_conv_desc *d)
     /* frames that fit the budget, then evened out so every thread gets whole rounds */
     int64_t per_frame = (pl->crs + d->k) * pl->pq;
     int64_t nb_max = max64(1, min64(d->n, WS_BUDGET / max64(1, per_frame)));
+    if (pl->pq >= NN_CONV_FRAME_PQ) nb_max = 1;
     int64_t chunks = ceil_div(d->n, nb_max);
     if (d->g < t) /* one group: whole rounds of t chunks */
         chunks = min64(d->n, ceil_div(chunks, t) * t);
@@ -101,6 +109,8 @@ static void im2col_tap(const struct conv_plan *pl, const float *plane, int64_t r
         for (int64_t q = q1; q < Q; q++) o[q] = 0.0f;
         if (sw == 1)
             memcpy(o + q0, xr, (size_t)(q1 - q0) * sizeof(float));
+        else if (sw == 2) /* a constant stride lets the compiler vectorise the gather */
+            for (int64_t q = q0; q < q1; q++) o[q] = xr[(q - q0) * 2];
         else
             for (int64_t q = q0; q < q1; q++) o[q] = xr[(q - q0) * sw];
     }
@@ -118,6 +128,8 @@ static void col2im_tap(const struct conv_plan *pl, const float *in, int64_t r, i
         const float *ir = in + p * d->q + q0;
         if (sw == 1)
             for (int64_t q = 0; q < q1 - q0; q++) xr[q] += ir[q];
+        else if (sw == 2)
+            for (int64_t q = 0; q < q1 - q0; q++) xr[q * 2] += ir[q];
         else
             for (int64_t q = 0; q < q1 - q0; q++) xr[q * sw] += ir[q];
     }
@@ -286,11 +298,56 @@ static void run_chunks(const struct conv_plan *pl, const struct conv_args *a, ch
     free(ws);
 }
 
+/* ---- a kernel that covers the whole unpadded input (1x1 output) is a linear layer: the
+ * frames' data is already the column matrix, so each pass is one GEMM per group with no
+ * im2col. VDSM's first decoder layer (1x1 -> 4x4 transposed) is this case. */
+
+static bool is_dense(const struct nn_conv_desc *d)
+{
+    return d->p == 1 && d->q == 1 && d->pad_h == 0 && d->pad_w == 0 && d->r == d->h &&
+           d->s == d->w;
+}
+
+enum { PASS_FORWARD, PASS_DATA, PASS_FILTER };
+
+static void dense_group(const struct nn_conv_desc *d, int pass, const float *a, const float *b,
+                        float *out, float beta, int64_t g)
+{
+    int64_t n = d->n, k = d->k, crs = d->c * d->r * d->s;
+    const float *w = pass == PASS_FILTER ? NULL : b + g * k * crs;
+    if (pass == PASS_FORWARD) /* y [n, K] = x [n, CRS] W^T */
+        sgemm(0, 1, n, k, crs, a + g * n * crs, crs, w, crs, beta, out + g * n * k, k);
+    else if (pass == PASS_DATA) /* dx [n, CRS] = dy [n, K] W */
+        sgemm(0, 0, n, crs, k, a + g * n * k, k, w, crs, beta, out + g * n * crs, crs);
+    else /* dw [K, CRS] = dy^T x */
+        sgemm(1, 0, k, crs, n, b + g * n * k, k, a + g * n * crs, crs, beta, out + g * k * crs, crs);
+}
+
+/* many small groups: one group per thread, single-threaded GEMMs; else OpenBLAS's threads */
+static void dense_run(const struct nn_conv_desc *d, int pass, const float *a, const float *b,
+                      float *out, float beta)
+{
+    int t = omp_get_max_threads();
+    if (d->g < 2 || t < 2) {
+        for (int64_t g = 0; g < d->g; g++) dense_group(d, pass, a, b, out, beta, g);
+        return;
+    }
+    int blas_threads = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+#pragma omp parallel for num_threads(t) schedule(static)
+    for (int64_t g = 0; g < d->g; g++) dense_group(d, pass, a, b, out, beta, g);
+    openblas_set_num_threads(blas_threads);
+}
+
 void nn_cpu_conv2d_forward(const struct nn_conv_desc *d, const float *x, const float *w, float *y,
                            float beta)
 {
     struct conv_plan pl;
     struct conv_args a = {x, w, y, beta};
+    if (is_dense(d)) {
+        dense_run(d, PASS_FORWARD, x, w, y, beta);
+        return;
+    }
     if (plan_init(&pl, d)) run_chunks(&pl, &a, forward_chunk);
     free(pl.taps);
 }
@@ -300,6 +357,10 @@ void nn_cpu_conv2d_backward_data(const struct nn_conv_desc *d, const float *dy, 
 {
     struct conv_plan pl;
     struct conv_args a = {dy, w, dx, beta};
+    if (is_dense(d)) {
+        dense_run(d, PASS_DATA, dy, w, dx, beta);
+        return;
+    }
     if (plan_init(&pl, d)) run_chunks(&pl, &a, data_chunk);
     free(pl.taps);
 }
@@ -366,6 +427,10 @@ void nn_cpu_conv2d_backward_filter(const struct nn_conv_desc *d, const float *x,
     if (d->n == 0) { /* no frames: dw = beta * dw */
         int64_t n = d->g * d->k * d->c * d->r * d->s;
         for (int64_t i = 0; i < n; i++) dw[i] = beta == 0.0f ? 0.0f : beta * dw[i];
+        return;
+    }
+    if (is_dense(d)) {
+        dense_run(d, PASS_FILTER, x, dy, dw, beta);
         return;
     }
     if (plan_init(&pl, d)) filter_run(&pl, &a);
