@@ -10,7 +10,8 @@
 
 #define VDSM_COMMANDS(X)                                                           \
     X(data, "generate, convert and inspect datasets (vdsm data --help)")          \
-    X(bench, "benchmarks: op throughput (--ops), ppl overhead (--ppl), data")
+    X(bench, "benchmarks: op throughput (--ops), ppl overhead (--ppl), data")     \
+    X(schedule, "print and plot a spec's annealing schedules (vdsm schedule --help)")
 
 #define VDSM_X(name, help) int vdsm_cmd_##name(int argc, char **argv);
 VDSM_COMMANDS(VDSM_X)
