@@ -4,6 +4,7 @@
  *
  * The filter is separable, so each plane is filtered along rows into a [H, Wo] buffer, then
  * along columns; backward runs the same two passes transposed. Planes run in parallel.
+ * Needs H, W >= 3 (the padded row reads x[w - 3]).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,7 @@ static int64_t reflect(int64_t i, int64_t n)
     return j;
 }
 
-/* idx[o*4 + a] = source index for output o, tap a */
+/* idx[o*4 + a] = source row for output row o, tap a */
 static int64_t *tap_index(int64_t n, int64_t no)
 {
     int64_t *idx = malloc((size_t)(no * 4) * sizeof *idx);
@@ -33,64 +34,82 @@ static int64_t *tap_index(int64_t n, int64_t no)
     return idx;
 }
 
-static void plane_forward(int64_t h, int64_t w, const int64_t *ri, const int64_t *ci,
-                          const float *x, float *y, float *rows)
+/* xp[0 .. w+2] = the reflect-padded row */
+static void pad_row(const float *x, int64_t w, float *xp)
+{
+    xp[0] = x[1];
+    memcpy(xp + 1, x, (size_t)w * sizeof(float));
+    xp[w + 1] = x[w - 2];
+    xp[w + 2] = x[w - 3];
+}
+
+/* The horizontal pass filters a padded copy of each row, so the inner loop is free of
+ * index tables and vectorises; the vertical pass combines whole rows. */
+static void plane_forward(int64_t h, int64_t w, const int64_t *ri, const float *x, float *y,
+                          float *rows, float *xp)
 {
     int64_t ho = out_size(h), wo = out_size(w);
-    for (int64_t i = 0; i < h; i++)
-        for (int64_t j = 0; j < wo; j++) {
-            const float *xr = x + i * w;
-            const int64_t *c = ci + j * 4;
-            rows[i * wo + j] = taps[0] * xr[c[0]] + taps[1] * xr[c[1]] + taps[2] * xr[c[2]] +
-                               taps[3] * xr[c[3]];
-        }
-    for (int64_t i = 0; i < ho; i++) {
-        const int64_t *r = ri + i * 4;
+    for (int64_t i = 0; i < h; i++) {
+        pad_row(x + i * w, w, xp);
+        float *rr = rows + i * wo;
         for (int64_t j = 0; j < wo; j++)
-            y[i * wo + j] = taps[0] * rows[r[0] * wo + j] + taps[1] * rows[r[1] * wo + j] +
-                            taps[2] * rows[r[2] * wo + j] + taps[3] * rows[r[3] * wo + j];
+            rr[j] = taps[0] * xp[2 * j] + taps[1] * xp[2 * j + 1] + taps[2] * xp[2 * j + 2] +
+                    taps[3] * xp[2 * j + 3];
+    }
+    for (int64_t i = 0; i < ho; i++) {
+        const float *r0 = rows + ri[i * 4] * wo, *r1 = rows + ri[i * 4 + 1] * wo;
+        const float *r2 = rows + ri[i * 4 + 2] * wo, *r3 = rows + ri[i * 4 + 3] * wo;
+        float *yr = y + i * wo;
+        for (int64_t j = 0; j < wo; j++)
+            yr[j] = taps[0] * r0[j] + taps[1] * r1[j] + taps[2] * r2[j] + taps[3] * r3[j];
     }
 }
 
-static void plane_backward(int64_t h, int64_t w, const int64_t *ri, const int64_t *ci,
-                           const float *dy, float *dx, float *rows)
+/* the adjoint, pass by pass: rows += V^T dy, then each row's padded gradient folds back */
+static void plane_backward(int64_t h, int64_t w, const int64_t *ri, const float *dy, float *dx,
+                           float *rows, float *gp)
 {
     int64_t ho = out_size(h), wo = out_size(w);
     memset(rows, 0, (size_t)(h * wo) * sizeof(float));
     for (int64_t i = 0; i < ho; i++)
         for (int a = 0; a < 4; a++) {
             float *rr = rows + ri[i * 4 + a] * wo;
-            for (int64_t j = 0; j < wo; j++) rr[j] += taps[a] * dy[i * wo + j];
+            const float *g = dy + i * wo;
+            for (int64_t j = 0; j < wo; j++) rr[j] += taps[a] * g[j];
         }
-    for (int64_t i = 0; i < h; i++)
-        for (int64_t j = 0; j < wo; j++) {
-            float g = rows[i * wo + j];
-            for (int a = 0; a < 4; a++) dx[i * w + ci[j * 4 + a]] += taps[a] * g;
-        }
+    for (int64_t i = 0; i < h; i++) {
+        const float *g = rows + i * wo;
+        memset(gp, 0, (size_t)(w + 3) * sizeof(float));
+        for (int a = 0; a < 4; a++) /* one tap at a time: no two j write the same element */
+            for (int64_t j = 0; j < wo; j++) gp[2 * j + a] += taps[a] * g[j];
+        float *d = dx + i * w;
+        for (int64_t m = 0; m < w; m++) d[m] += gp[m + 1];
+        d[1] += gp[0];
+        d[w - 2] += gp[w + 1];
+        d[w - 3] += gp[w + 2];
+    }
 }
 
-/* Runs fn over every plane, each thread with its own [H, Wo] row buffer. */
+/* Runs every plane, each thread with its own [H, Wo] row buffer and padded row. */
 static void run_planes(int64_t planes, int64_t h, int64_t w, const float *in, float *out, int fwd)
 {
     int64_t ho = out_size(h), wo = out_size(w);
-    int64_t *ri = tap_index(h, ho), *ci = tap_index(w, wo);
-    if (!ri || !ci) goto out;
+    int64_t *ri = tap_index(h, ho);
+    if (!ri) return;
 #pragma omp parallel if (planes * h * w > NN_CPU_PAR_MIN)
     {
-        float *rows = malloc((size_t)(h * wo) * sizeof(float));
+        float *rows = malloc((size_t)(h * wo + w + 3) * sizeof(float));
 #pragma omp for schedule(static)
         for (int64_t p = 0; p < planes; p++) {
             if (!rows) continue;
             if (fwd)
-                plane_forward(h, w, ri, ci, in + p * h * w, out + p * ho * wo, rows);
+                plane_forward(h, w, ri, in + p * h * w, out + p * ho * wo, rows, rows + h * wo);
             else
-                plane_backward(h, w, ri, ci, in + p * ho * wo, out + p * h * w, rows);
+                plane_backward(h, w, ri, in + p * ho * wo, out + p * h * w, rows, rows + h * wo);
         }
         free(rows);
     }
-out:
     free(ri);
-    free(ci);
 }
 
 void nn_cpu_blurpool_forward(int64_t planes, int64_t h, int64_t w, const float *x, float *y)
