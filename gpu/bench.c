@@ -163,14 +163,15 @@ static void run_conv(void *p)
     else gpu_conv2d_backward_filter(&a->d, a->x, a->y, a->w, 0.0f);
 }
 
-static void bench_convs(struct bench_ctx *b)
+static void bench_convs(struct bench_ctx *b, int only_grouped, const char *label)
 {
     /* for a transposed conv the op's forward is backward-data of its descriptor */
     static const char *pass_name[2][3] = {{"fwd", "bwd-in", "bwd-w"}, {"bwd-in", "fwd", "bwd-w"}};
-    fprintf(b->out, "\nconvolutions, %d frames (%s)             ms    GFLOP/s\n", FRAMES,
-            gpu_precision_name(gpu__st.precision));
+    fprintf(b->out, "\nconvolutions, %d frames (%s%s)             ms    GFLOP/s\n", FRAMES,
+            gpu_precision_name(gpu__st.precision), label);
     for (size_t i = 0; i < sizeof conv_cases / sizeof conv_cases[0]; i++) {
         const struct conv_case *cc = &conv_cases[i];
+        if (only_grouped && !cc->grouped) continue;
         struct conv_arg a = {.d = conv_describe(cc)};
         const struct nn_conv_desc *d = &a.d;
         a.x = dev_random((size_t)(d->g * d->n * d->c * d->h * d->w), 10 + i);
@@ -307,11 +308,14 @@ int gpu_bench(FILE *out)
     }
     fprintf(out, "device: %s\n", gpu__st.name);
     bench_ceilings(&b);
-    bench_convs(&b);
+    bench_convs(&b, 0, "");
+    gpu__conv_set_group_loop(1); /* the per-group calls the grouped path replaces */
+    bench_convs(&b, 1, ", one cuDNN call per weight group");
+    gpu__conv_set_group_loop(0);
     bench_misc(&b);
     if (gpu__st.precision == GPU_PREC_FP32) { /* the tensor-core paths, for comparison */
         gpu_backend_set_precision(GPU_PREC_TF32);
-        bench_convs(&b);
+        bench_convs(&b, 0, "");
         gpu_backend_set_precision(GPU_PREC_FP32);
     }
     cudaEventDestroy(b.t0);

@@ -53,6 +53,8 @@ static inline unsigned gpu__blocks(int64_t n)
 
 void gpu__conv_cache_clear(void);
 void gpu__cudnn_free(void);
+/* 1: weight groups as separate cuDNN calls instead of one grouped call (for comparison) */
+void gpu__conv_set_group_loop(int on);
 
 #define NN_KERNEL(name, params) void gpu_##name params;
 #include "nn/kernels.def"

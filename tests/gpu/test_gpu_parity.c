@@ -291,6 +291,19 @@ Test(gpu, conv)
     conv_case(conv_desc(4, 1, 7, 4, 4, 9, 4, 1, 0));     /* 1x1 outputs, batch 1 per group */
 }
 
+void gpu__conv_set_group_loop(int on); /* gpu/internal.h */
+
+/* weight groups as separate cuDNN calls (the path taken when the regrouped copies would not
+ * fit the workspace) */
+Test(gpu, conv_group_loop)
+{
+    gpu_test_init();
+    gpu__conv_set_group_loop(1);
+    conv_case(conv_desc(3, 2, 5, 8, 8, 6, 4, 2, 1));
+    conv_case(conv_desc(2, 3, 6, 4, 4, 5, 4, 1, 0)); /* 1x1 outputs, as the first expert layer */
+    gpu__conv_set_group_loop(0);
+}
+
 Test(gpu, bias)
 {
     struct pair p = start();
