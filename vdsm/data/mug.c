@@ -207,7 +207,7 @@ nn_status vdsm_mug_convert(const char *frames_npz, const char *labels_npz, const
     if (o->keep_every < 1 || o->frames < 1 || !(o->train_fraction >= 0 && o->train_fraction <= 1))
         return nn_err_set(e, NN_INVALID, "mug: need keep_every >= 1, frames >= 1, 0 <= train_fraction <= 1");
     int64_t *lab = NULL;
-    size_t n_lab, len;
+    size_t n_lab = 0, len = 0;
     void *buf = NULL;
     struct vdsm_npy_header h;
     struct vdsm_pickle_objarray oa = {0};

@@ -108,9 +108,9 @@ static void draw_rod(uint8_t *img, float x0, float y0, float x1, float y1, float
         for (int x = xa < 0 ? 0 : xa; x <= xb && x < S; x++) {
             float px = (float)x + 0.5f - x0, py = (float)y + 0.5f - y0;
             float u = l2 > 0 ? clamp01((px * dx + py * dy) / l2) : 0;
-            float ex = px - u * dx, ey = py - u * dy;
-            float a = clamp01(hw + 0.5f - sqrtf(ex * ex + ey * ey));
-            if (a > 0) blend(img + ((size_t)y * S + (size_t)x) * 3, rgb, a);
+            float ex = px - u * dx, ey = py - u * dy, d2 = ex * ex + ey * ey;
+            if (d2 >= (hw + 0.5f) * (hw + 0.5f)) continue; /* most of the box: no sqrt */
+            blend(img + ((size_t)y * S + (size_t)x) * 3, rgb, clamp01(hw + 0.5f - sqrtf(d2)));
         }
 }
 
@@ -120,16 +120,18 @@ static void draw_disc(uint8_t *img, float cx, float cy, float r, const uint8_t *
     int ya = (int)floorf(cy - r - 1), yb = (int)ceilf(cy + r + 1);
     for (int y = ya < 0 ? 0 : ya; y <= yb && y < S; y++)
         for (int x = xa < 0 ? 0 : xa; x <= xb && x < S; x++) {
-            float dx = (float)x + 0.5f - cx, dy = (float)y + 0.5f - cy;
-            float a = clamp01(r + 0.5f - sqrtf(dx * dx + dy * dy));
-            if (a > 0) blend(img + ((size_t)y * S + (size_t)x) * 3, rgb, a);
+            float dx = (float)x + 0.5f - cx, dy = (float)y + 0.5f - cy, d2 = dx * dx + dy * dy;
+            if (d2 >= (r + 0.5f) * (r + 0.5f)) continue;
+            float a = d2 <= (r - 0.5f) * (r - 0.5f) ? 1.0f : clamp01(r + 0.5f - sqrtf(d2));
+            blend(img + ((size_t)y * S + (size_t)x) * 3, rgb, a);
         }
 }
 
 static void draw_frame(uint8_t *img, const int32_t *lab, double theta)
 {
     const uint8_t *bg = bg_rgb[lab[2]];
-    for (size_t i = 0; i < (size_t)S * S; i++) memcpy(img + 3 * i, bg, 3);
+    for (size_t i = 0; i < S; i++) memcpy(img + 3 * i, bg, 3);
+    for (size_t y = 1; y < S; y++) memcpy(img + y * S * 3, img, S * 3); /* row by row: fast fill */
     float cx = S / 2.0f, cy = S / 2.0f, len = (float)(len_m[lab[6]] * PX_PER_M);
     float bx = cx + len * (float)sin(theta), by = cy + len * (float)cos(theta);
     draw_rod(img, cx, cy, bx, by, (float)ROD_HALF_WIDTH, rod_rgb[lab[1]]);
