@@ -2,13 +2,17 @@
  *
  * Frames are processed in chunks: a chunk's columns sit side by side in one [C*R*S, nb*P*Q]
  * matrix, so one GEMM covers nb frames. At VDSM's small spatial sizes (7x7, 4x4 outputs) a
- * GEMM per frame would be dominated by OpenBLAS re-packing the weights on every call.
+ * GEMM per frame would be dominated by OpenBLAS re-packing the weights on every call. Large
+ * outputs (>= NN_CONV_FRAME_PQ pixels) get one GEMM per frame instead, and a kernel covering
+ * the whole unpadded input (1x1 output) skips im2col: it is a linear layer.
  *
  * Threads. Chunks are spread over OpenMP threads, each running single-threaded sgemm on its
  * own workspace; OpenBLAS (pthread build) is set to one thread for the duration, so the two
  * thread pools never compete for the two cores. A problem of one chunk runs serially with
- * OpenBLAS's own threads instead. Workspace is bounded (WS_BUDGET floats per thread), which
- * bounds the chunk size, not the batch.
+ * OpenBLAS's own threads instead. openblas_set_num_threads is process-wide, so these kernels
+ * expect to be called from one application thread at a time (as the runtime does).
+ * Workspace is bounded (WS_BUDGET floats per thread), which bounds the chunk size, not the
+ * batch.
  */
 #include <cblas.h>
 #include <omp.h>
