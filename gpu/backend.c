@@ -117,7 +117,7 @@ static nn_status init_cuda(int device_index, struct nn_err *err)
     if (e != cudaSuccess)
         return nn_err_set(err, NN_CUDA, "gpu: device %d: %s", device_index, cudaGetErrorString(e));
     gpu__st.sm_count = prop.multiProcessorCount;
-    snprintf(gpu__st.name, sizeof gpu__st.name, "%s, %d SMs, %.1f GiB, cc %d.%d", prop.name,
+    snprintf(gpu__st.name, sizeof gpu__st.name, "%.100s, %d SMs, %.1f GiB, cc %d.%d", prop.name,
              prop.multiProcessorCount, (double)prop.totalGlobalMem / (1 << 30), prop.major,
              prop.minor);
     return NN_OK;

@@ -13,6 +13,8 @@
 #include "nn/rng.h"
 #include "nn/tensor.h"
 
+/* convolution family and BlurPool: nn/ops_conv.h; the LSTM layer: nn/modules/lstm.h */
+
 /* ---- views and shape (views share data; backward maps the gradient back) */
 struct nn_tensor *nn_reshape(nn_ctx *ctx, struct nn_tensor *x, int ndim, const int64_t *shape); /* one -1 allowed */
 #define nn_reshape_v(ctx, x, ...) nn_reshape(ctx, x, (int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (const int64_t[]){__VA_ARGS__})
@@ -81,5 +83,7 @@ struct nn_tensor *nn_logsumexp(nn_ctx *ctx, struct nn_tensor *x, int dim, bool k
 struct nn_tensor *nn_matmul(nn_ctx *ctx, struct nn_tensor *a, struct nn_tensor *b);
 /* x [..., in], w [out, in], b [out] or NULL: x w^T + b, as torch.nn.functional.linear */
 struct nn_tensor *nn_linear(nn_ctx *ctx, struct nn_tensor *x, struct nn_tensor *w, struct nn_tensor *b);
+
+#include "nn/ops_conv.h"
 
 #endif

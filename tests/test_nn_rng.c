@@ -1,6 +1,8 @@
 /* Philox4x32-10: known answers from the Random123 distribution, stream properties, and
  * save/restore of the state. */
+#include <cblas.h>
 #include <criterion/criterion.h>
+#include <dlfcn.h>
 #include <math.h>
 #include <string.h>
 
@@ -128,4 +130,13 @@ Test(nn_arena, full_arena_is_an_error_naming_the_setting)
     cr_assert_eq(ctx->data.reserved, reserved);
     cr_assert(ctx->data.peak >= 4000);
     nn_ctx_free(ctx);
+}
+
+/* libgsl needs a CBLAS and Debian links it to libgslcblas (a slow reference BLAS); the
+ * executables list OpenBLAS first, so its sgemm must be the one every GEMM reaches. */
+Test(nn_backend, sgemm_is_openblas)
+{
+    Dl_info info;
+    cr_assert(dladdr((void *)cblas_sgemm, &info), "dladdr failed");
+    cr_assert(strstr(info.dli_fname, "openblas"), "cblas_sgemm comes from %s, not OpenBLAS", info.dli_fname);
 }

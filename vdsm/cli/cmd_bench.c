@@ -8,6 +8,9 @@
 
 #include "nn/bench.h"
 #include "vdsm/cli/commands.h"
+#ifdef VDSM_HAVE_CUDA
+#include "gpu/gpu.h"
+#endif
 
 /* OpenBLAS's extension, declared by its cblas.h on Debian; kept explicit for other builds */
 char *openblas_get_corename(void);
@@ -17,11 +20,14 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: vdsm bench --ops [--threads N]\n"
+            "       vdsm bench --gpu\n"
             "\n"
             "  --ops         GFLOP/s of sgemm, conv2d, conv_transpose2d, the grouped conv_transpose2d\n"
             "                and the LSTM at VDSM's shapes, and elementwise bandwidth, on 1 and 2\n"
             "                threads (or only N with --threads)\n"
             "  --threads N   run on N threads only\n"
+            "  --gpu         device GEMM rate and copy bandwidth, and the VDSM-shaped kernels on\n"
+            "                CUDA (needs a build with the CUDA backend and a GPU)\n"
             "\n"
             "The OpenBLAS kernel in use is printed with the figures (OPENBLAS_CORETYPE selects it).\n");
 }
@@ -48,15 +54,27 @@ static int bench_ops(int threads_only)
     return 0;
 }
 
+static int bench_gpu(void)
+{
+#ifdef VDSM_HAVE_CUDA
+    return gpu_bench(stdout) ? 1 : 0;
+#else
+    fprintf(stderr, "vdsm bench --gpu: this build has no CUDA backend (configure with -DVDSM_CUDA=ON)\n");
+    return 1;
+#endif
+}
+
 int vdsm_cmd_bench(int argc, char **argv)
 {
-    int ops = 0, threads = 0;
+    int ops = 0, gpu = 0, threads = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
             return 0;
         } else if (!strcmp(argv[i], "--ops")) {
             ops = 1;
+        } else if (!strcmp(argv[i], "--gpu")) {
+            gpu = 1;
         } else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
             threads = atoi(argv[++i]);
             if (threads < 1 || threads > 2) {
@@ -69,9 +87,10 @@ int vdsm_cmd_bench(int argc, char **argv)
             return 2;
         }
     }
-    if (!ops) {
+    if (!ops && !gpu) {
         usage(stderr);
         return 2;
     }
+    if (gpu) return bench_gpu();
     return bench_ops(threads);
 }
