@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ppl/core/primitives.h"
 #include "ppl/store/store.h"
@@ -108,6 +109,8 @@ nn_status ppl_store_save(const struct ppl_param_store *s, const char *path,
         ok = ok && fwrite(buf, sizeof(float), (size_t)m, f) == (size_t)m;  /* little-endian host */
         free(buf);
     }
+    /* flushed to disk before the rename, so a crash leaves the old file or the new one whole */
+    ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
     if (fclose(f) || !ok) st = nn_err_set(err, NN_IO, "%s: write failed", tmp);
     else if (rename(tmp, path)) st = nn_err_set(err, NN_IO, "%s: cannot rename to %s", tmp, path);
     if (st) remove(tmp);

@@ -27,6 +27,17 @@ void ppl_store_clear(struct ppl_param_store *s)
     *s = (struct ppl_param_store){0};
 }
 
+void ppl_store_reset_optim(struct ppl_param_store *s)
+{
+    for (int i = 0; i < s->n; i++) {
+        struct ppl_param_entry *e = s->e[i];
+        if (e->opt) nn_optim_free(e->opt);
+        free(e->opt);
+        e->opt = NULL;
+        e->has_pend = false;
+    }
+}
+
 void ppl_store_free(struct ppl_param_store *s)
 {
     if (!s) return;

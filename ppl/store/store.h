@@ -51,6 +51,9 @@ struct ppl_param_store {
 struct ppl_param_store *ppl_store_new(void);
 void ppl_store_free(struct ppl_param_store *s);
 void ppl_store_clear(struct ppl_param_store *s);
+/* Forgets every optimizer and any pending optimizer state (values stay): the next SVI step
+ * starts fresh optimizers, as a new pyro.optim instance would. */
+void ppl_store_reset_optim(struct ppl_param_store *s);
 struct ppl_param_entry *ppl_store_find(const struct ppl_param_store *s, const char *name);
 /* Creates (or replaces the values of) a parameter from constrained host values. */
 struct ppl_param_entry *ppl_store_set(struct ppl_param_store *s, const char *name, int ndim,

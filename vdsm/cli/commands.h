@@ -9,6 +9,7 @@
 #define VDSM_CLI_COMMANDS_H
 
 #define VDSM_COMMANDS(X)                                                           \
+    X(train, "train a spec's stages into a run directory, resuming by itself")    \
     X(data, "generate, convert and inspect datasets (vdsm data --help)")          \
     X(bench, "benchmarks: op throughput (--ops), ppl overhead (--ppl), data")     \
     X(schedule, "print and plot a spec's annealing schedules (vdsm schedule --help)")

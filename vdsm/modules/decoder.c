@@ -55,8 +55,8 @@ void vdsm_decoder_free(struct vdsm_decoder *m)
     }
 }
 
-struct nn_tensor *vdsm_decoder_forward(nn_ctx *ctx, const struct vdsm_decoder *m, struct nn_tensor *z,
-                                       struct nn_tensor *w)
+static struct nn_tensor *decode(nn_ctx *ctx, const struct vdsm_decoder *m, struct nn_tensor *z,
+                                       struct nn_tensor *w, bool logits)
 {
     if (!z || !w) return NULL;
     const struct vdsm_decoder_config *c = &m->cfg;
@@ -80,9 +80,22 @@ struct nn_tensor *vdsm_decoder_forward(nn_ctx *ctx, const struct vdsm_decoder *m
         struct nn_tensor *wl = nn_reshape_v(ctx, nn_matmul(ctx, w, ew), b, cin, cout, 4, 4);
         struct nn_tensor *bl = nn_matmul(ctx, w, m->eb[l]); /* [B, Cout] */
         h = nn_conv_transpose2d_grouped(ctx, h, wl, bl, l ? 2 : 1, l ? 1 : 0);
-        h = l < 4 ? nn_leaky_relu(ctx, h, c->slope) : nn_sigmoid(ctx, h);
+        if (l < 4) h = nn_leaky_relu(ctx, h, c->slope);
+        else if (!logits) h = nn_sigmoid(ctx, h);
     }
     return h;
+}
+
+struct nn_tensor *vdsm_decoder_forward(nn_ctx *ctx, const struct vdsm_decoder *m, struct nn_tensor *z,
+                                       struct nn_tensor *w)
+{
+    return decode(ctx, m, z, w, false);
+}
+
+struct nn_tensor *vdsm_decoder_logits(nn_ctx *ctx, const struct vdsm_decoder *m, struct nn_tensor *z,
+                                      struct nn_tensor *w)
+{
+    return decode(ctx, m, z, w, true);
 }
 
 int vdsm_decoder_params(const struct vdsm_decoder *m, const char *prefix, struct vdsm_param *out, int cap)

@@ -46,6 +46,9 @@ void vdsm_decoder_free(struct vdsm_decoder *m);
 /* z [B*T, Z] (T = N / B frames per sequence), w [B, E] mixture weights -> [B*T, C, 64, 64] in (0, 1) */
 struct nn_tensor *vdsm_decoder_forward(nn_ctx *ctx, const struct vdsm_decoder *m, struct nn_tensor *z,
                                        struct nn_tensor *w);
+/* the same before the final sigmoid: Bernoulli logits, numerically safer for the likelihood */
+struct nn_tensor *vdsm_decoder_logits(nn_ctx *ctx, const struct vdsm_decoder *m, struct nn_tensor *z,
+                                      struct nn_tensor *w);
 int vdsm_decoder_params(const struct vdsm_decoder *m, const char *prefix, struct vdsm_param *out, int cap);
 
 #endif

@@ -1,0 +1,68 @@
+/* vdsm/train/checkpoint.h: a run's checkpoints, and opening a finished or running run.
+ *
+ * A checkpoint is one safetensors file, RUN/checkpoints/ckpt-s<stage>-e<epoch>.safetensors
+ * (epoch = epochs completed in that stage), holding every parameter and the optimizer state
+ * (ppl's param store format) with __metadata__ giving the stage, epoch, global step, the
+ * spec's hash, the random stream (Philox key and counter) and the learning-rate scale left by
+ * NaN rollbacks. It is written to a .tmp file, flushed to disk and renamed, so a run killed at
+ * any moment leaves either the previous checkpoint or the new one whole; only the newest
+ * keep_last are kept.
+ *
+ * Loading picks the newest checkpoint whose header and sizes check out and skips any that do
+ * not (with a note in err's message only if none loads).
+ *
+ *   struct vdsm_ckpt_info info;
+ *   bool found;
+ *   if (vdsm_ckpt_find_latest("runs/quick", 0, &info, &found, &err)) ...;
+ *   if (found) vdsm_ckpt_load(info.path, store, &info, &err);
+ */
+#ifndef VDSM_TRAIN_CHECKPOINT_H
+#define VDSM_TRAIN_CHECKPOINT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "nn/rng.h"
+#include "ppl/store/store.h"
+#include "vdsm/model/vdsm.h"
+#include "vdsm/spec/spec.h"
+
+#define VDSM_PATH_MAX 4096
+
+struct vdsm_ckpt_info {
+    int stage;              /* 1 or 2 */
+    long epoch;             /* epochs completed in the stage */
+    long step;              /* SVI steps completed in the stage */
+    uint64_t spec_hash;
+    struct nn_rng rng;      /* the ppl context's stream */
+    double lr_scale;        /* product of NaN-rollback factors so far */
+    int nan_retries;        /* rollbacks so far in this stage */
+    char path[VDSM_PATH_MAX];
+};
+
+nn_status vdsm_ckpt_save(const char *run_dir, const struct ppl_param_store *store, struct vdsm_ckpt_info *info,
+                         int keep_last, struct nn_err *err);
+/* The newest loadable checkpoint of `stage` (0: of any stage; newest = highest stage, then
+ * epoch). found = false and NN_OK when there is none. */
+nn_status vdsm_ckpt_find_latest(const char *run_dir, int stage, struct vdsm_ckpt_info *info, bool *found,
+                                struct nn_err *err);
+/* Reads the metadata only. */
+nn_status vdsm_ckpt_read_info(const char *path, struct vdsm_ckpt_info *info, struct nn_err *err);
+/* Loads values and optimizer state into the store (optimizers are reset first, so the state
+ * comes from the file only) and fills info. */
+nn_status vdsm_ckpt_load(const char *path, struct ppl_param_store *store, struct vdsm_ckpt_info *info,
+                         struct nn_err *err);
+
+/* A run opened for generation or evaluation: its resolved spec, the network with the newest
+ * checkpoint's weights, and the store holding them. */
+struct vdsm_run {
+    char dir[VDSM_PATH_MAX];
+    struct vdsm_spec spec;
+    struct vdsm_net net;
+    struct ppl_param_store *store;
+    struct vdsm_ckpt_info ckpt;
+};
+nn_status vdsm_run_open(const char *run_dir, enum nn_device dev, struct vdsm_run *run, struct nn_err *err);
+void vdsm_run_close(struct vdsm_run *run);
+
+#endif

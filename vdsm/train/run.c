@@ -1,0 +1,195 @@
+/* The run directory: resolved spec, log, metrics.jsonl, progress display. */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vdsm/train/internal.h"
+
+void vdsm__log(struct trainer *tr, const char *fmt, ...)
+{
+    va_list ap;
+    if (isatty(fileno(tr->log)) && !tr->o->quiet) fputs("\r\033[K", tr->log); /* clear a progress line */
+    va_start(ap, fmt);
+    vfprintf(tr->log, fmt, ap);
+    va_end(ap);
+    fflush(tr->log);
+    if (tr->logfile) {
+        va_start(ap, fmt);
+        vfprintf(tr->logfile, fmt, ap);
+        va_end(ap);
+        fflush(tr->logfile);
+    }
+}
+
+void vdsm__progress(struct trainer *tr, int stage, long epoch, long epochs, long b, long nb, double loss, double secs)
+{
+    if (tr->o->quiet || !isatty(fileno(tr->log))) return;
+    double rate = secs > 0 ? (double)b / secs : 0;
+    double left = rate > 0 ? ((double)(epochs - epoch - 1) * (double)nb + (double)(nb - b)) / rate : 0;
+    int width = 20, fill = (int)(width * b / (nb ? nb : 1));
+    char bar[32];
+    for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
+    bar[width] = '\0';
+    fprintf(tr->log, "\r\033[Kstage %d epoch %ld/%ld [%s] %ld/%ld  loss %.4g  %.2f steps/s  ETA %ld:%02ld", stage,
+            epoch + 1, epochs, bar, b, nb, loss, rate, (long)left / 60, (long)left % 60);
+    fflush(tr->log);
+}
+
+static bool path_join(char *out, size_t n, const char *a, const char *b)
+{
+    int w = snprintf(out, n, "%s/%s", a, b);
+    return w >= 0 && (size_t)w < n;
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    if (buf) {
+        buf[n] = '\0';
+        *len = (size_t)n;
+    }
+    return buf;
+}
+
+nn_status vdsm__run_dir_prepare(struct trainer *tr, struct nn_err *err)
+{
+    char path[VDSM_PATH_MAX], prev[VDSM_PATH_MAX + 8];
+    if (vdsm_mkdirs(tr->dir, err)) return err->code;
+    char *yaml = vdsm_spec_to_yaml(tr->spec);
+    if (!yaml || !path_join(path, sizeof path, tr->dir, "spec.yaml")) {
+        free(yaml);
+        return nn_err_set(err, NN_OOM, "%s: cannot format the resolved spec", tr->dir);
+    }
+    size_t old_len = 0;
+    char *old = read_file(path, &old_len);
+    if (old && strcmp(old, yaml)) { /* a different spec trained here before: keep it */
+        snprintf(prev, sizeof prev, "%s.prev", path);
+        rename(path, prev);
+    }
+    nn_status st = NN_OK;
+    if (!old || strcmp(old, yaml)) {
+        FILE *f = fopen(path, "w");
+        if (!f || fputs(yaml, f) == EOF) st = nn_err_set(err, NN_IO, "%s: cannot write: %s", path, strerror(errno));
+        if (f && fclose(f) && !st) st = nn_err_set(err, NN_IO, "%s: cannot write", path);
+    }
+    free(old);
+    free(yaml);
+    if (st) return st;
+    if (path_join(path, sizeof path, tr->dir, "train.log")) tr->logfile = fopen(path, "a");
+    return NN_OK;
+}
+
+/* ---- per-site terms */
+
+void vdsm__terms_reset(struct vdsm_terms *t)
+{
+    for (int i = 0; i < t->n; i++) {
+        t->t[i].sum = 0;
+        t->t[i].count = 0;
+    }
+}
+
+void vdsm__terms_add(struct vdsm_terms *t, const char *name, bool guide, double v)
+{
+    for (int i = 0; i < t->n; i++)
+        if (t->t[i].guide == guide && !strcmp(t->t[i].name, name)) {
+            t->t[i].sum += v;
+            t->t[i].count++;
+            return;
+        }
+    if (t->n == t->cap) {
+        int cap = t->cap ? 2 * t->cap : 32;
+        void *p = realloc(t->t, (size_t)cap * sizeof *t->t);
+        if (!p) return;
+        t->t = p;
+        t->cap = cap;
+    }
+    t->t[t->n] = (struct vdsm_term){.name = strdup(name), .guide = guide, .sum = v, .count = 1};
+    if (t->t[t->n].name) t->n++;
+}
+
+void vdsm__terms_free(struct vdsm_terms *t)
+{
+    for (int i = 0; i < t->n; i++) free(t->t[i].name);
+    free(t->t);
+    memset(t, 0, sizeof *t);
+}
+
+/* ---- metrics.jsonl */
+
+nn_status vdsm__metrics_write(struct trainer *tr, int stage, long epoch, long step, double loss,
+                              const struct vdsm_args *a, double step_secs, struct nn_err *err)
+{
+    cJSON *o = cJSON_CreateObject(), *terms = cJSON_CreateObject(), *sched = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "stage", stage);
+    cJSON_AddNumberToObject(o, "epoch", (double)epoch);
+    cJSON_AddNumberToObject(o, "step", (double)step);
+    cJSON_AddNumberToObject(o, "loss", loss);
+    /* model sites: mean log p; guide sites: mean -log q (their share of the ELBO) */
+    for (int i = 0; i < tr->acc.n; i++) {
+        char key[200];
+        snprintf(key, sizeof key, "%s:%s", tr->acc.t[i].guide ? "guide" : "model", tr->acc.t[i].name);
+        cJSON_AddNumberToObject(terms, key, tr->acc.t[i].sum / (double)(tr->acc.t[i].count ? tr->acc.t[i].count : 1));
+    }
+    cJSON_AddItemToObject(o, "terms", terms);
+    cJSON_AddNumberToObject(sched, "identity_temperature", a->temp);
+    cJSON_AddNumberToObject(sched, "identity_kl", a->anneal_id);
+    cJSON_AddNumberToObject(sched, "pose_kl", a->anneal_t);
+    cJSON_AddNumberToObject(sched, "dynamics_kl", a->anneal_dyn);
+    cJSON_AddItemToObject(o, "schedule", sched);
+    cJSON_AddNumberToObject(o, "lr", tr->svi.optim_cfg.lr);
+    cJSON_AddNumberToObject(o, "step_time_s", step_secs);
+    cJSON_AddNumberToObject(o, "peak_step_memory_mb", (double)tr->nn->data.peak / (1 << 20));
+    char *line = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    char path[VDSM_PATH_MAX];
+    nn_status st = NN_OK;
+    FILE *f = line && path_join(path, sizeof path, tr->dir, "metrics.jsonl") ? fopen(path, "a") : NULL;
+    if (!f || fprintf(f, "%s\n", line) < 0 || fclose(f))
+        st = nn_err_set(err, NN_IO, "%s/metrics.jsonl: cannot append", tr->dir);
+    if (!st)
+        vdsm__log(tr, "stage %d epoch %ld: loss %.6g  (%.3f s/step, temp %.3g, KL scales id %.3g pose %.3g dyn %.3g)\n",
+                  stage, epoch + 1, loss, step_secs, a->temp, a->anneal_id, a->anneal_t, a->anneal_dyn);
+    free(line);
+    return st;
+}
+
+nn_status vdsm__metrics_truncate(struct trainer *tr, int stage, long from, struct nn_err *err)
+{
+    char path[VDSM_PATH_MAX], tmp[VDSM_PATH_MAX + 8];
+    if (!path_join(path, sizeof path, tr->dir, "metrics.jsonl")) return nn_err_set(err, NN_INVALID, "%s: path too long", tr->dir);
+    size_t len;
+    char *text = read_file(path, &len);
+    if (!text) return NN_OK;
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        free(text);
+        return nn_err_set(err, NN_IO, "%s: cannot write", tmp);
+    }
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        cJSON *o = cJSON_Parse(line);
+        const cJSON *s = o ? cJSON_GetObjectItemCaseSensitive(o, "stage") : NULL;
+        const cJSON *e = o ? cJSON_GetObjectItemCaseSensitive(o, "epoch") : NULL;
+        bool keep = cJSON_IsNumber(s) && cJSON_IsNumber(e) &&
+                    (s->valueint < stage || (s->valueint == stage && e->valuedouble < (double)from));
+        if (keep) fprintf(f, "%s\n", line);
+        cJSON_Delete(o);
+    }
+    free(text);
+    if (fclose(f) || rename(tmp, path)) return nn_err_set(err, NN_IO, "%s: cannot rewrite", path);
+    return NN_OK;
+}

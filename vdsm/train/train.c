@@ -1,0 +1,328 @@
+/* The training loop: stages, epochs, SVI steps, checkpoints, resume and NaN rollback. */
+#include "vdsm/train/train.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vdsm/data/loader.h"
+#include "vdsm/train/checkpoint.h"
+#include "vdsm/train/internal.h"
+#ifdef VDSM_HAVE_CUDA
+#include "gpu/gpu.h"
+#endif
+
+void openblas_set_num_threads(int num_threads);
+
+void vdsm_train_run_dir(const struct vdsm_spec *spec, const struct vdsm_train_opts *opts, char *out, size_t n)
+{
+    if (opts && opts->run_dir && *opts->run_dir) snprintf(out, n, "%s", opts->run_dir);
+    else if (spec->output.run_dir && *spec->output.run_dir) snprintf(out, n, "%s", spec->output.run_dir);
+    else snprintf(out, n, "runs/%s", spec->name ? spec->name : "run");
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Learning rates of the optimizers restored from a checkpoint (still pending until SVI first
+ * sees their parameter): multiplied by f, or set to `set` when it is > 0. Optimizers created
+ * later take svi.optim_cfg.lr. */
+static void scale_restored_lrs(struct trainer *tr, double f, double set)
+{
+    struct ppl_param_store *s = tr->store;
+    for (int i = 0; i < s->n; i++) {
+        struct ppl_param_entry *e = s->e[i];
+        if (e->opt) nn_optim_set_lr(e->opt, set > 0 ? (float)set : (float)(nn_optim_get_lr(e->opt) * f));
+        else if (e->has_pend) e->pend_lr = set > 0 ? (float)set : (float)(e->pend_lr * f);
+    }
+}
+
+static void on_step(void *user, long step, float loss, const struct ppl_site_term *terms, int n)
+{
+    struct trainer *tr = user;
+    (void)step;
+    (void)loss;
+    for (int i = 0; i < n; i++) vdsm__terms_add(&tr->acc, terms[i].name, terms[i].guide, terms[i].value);
+}
+
+/* ---- one stage */
+
+static nn_status stage_setup(struct trainer *tr, int stage, struct vdsm_ckpt_info *ck, bool *done, struct nn_err *err)
+{
+    const struct vdsm_spec_stage *ss = stage == 1 ? &tr->spec->stage1 : &tr->spec->stage2;
+    bool found;
+    *done = false;
+    vdsm_net_set_stage(&tr->net, stage);
+    if (vdsm_ckpt_find_latest(tr->dir, stage, ck, &found, err)) return err->code;
+    if (found) {
+        if (vdsm_ckpt_load(ck->path, tr->store, ck, err)) return err->code;
+        if (ck->spec_hash != tr->hash)
+            vdsm__log(tr, "note: %s was written by a different spec (hash %016llx, now %016llx); continuing\n",
+                      ck->path, (unsigned long long)ck->spec_hash, (unsigned long long)tr->hash);
+        if (ck->epoch >= ss->epochs) {
+            *done = true;
+            return NN_OK;
+        }
+        vdsm__log(tr, "stage %d: resuming from %s (epoch %ld, step %ld)\n", stage, ck->path, ck->epoch, ck->step);
+        tr->resumed = true;
+        return NN_OK;
+    }
+    if (stage == 2) {
+        struct vdsm_ckpt_info s1;
+        if (vdsm_ckpt_find_latest(tr->dir, 1, &s1, &found, err)) return err->code;
+        if (!found)
+            return nn_err_set(err, NN_INVALID, "%s: stage 2 needs the stage-1 networks, and %s/checkpoints has no stage-1 checkpoint "
+                              "(add encdec to the spec's stages)", tr->spec->source, tr->dir);
+        if (vdsm_ckpt_load(s1.path, tr->store, &s1, err)) return err->code;
+        vdsm__log(tr, "stage 2: starting from the stage-1 networks of %s\n", s1.path);
+    }
+    ppl_store_reset_optim(tr->store);   /* a new stage, a new optimizer */
+    *ck = (struct vdsm_ckpt_info){.stage = stage, .spec_hash = tr->hash, .lr_scale = 1.0};
+    nn_rng_seed(&ck->rng, (uint64_t)tr->spec->runtime.seed * 7919u + (uint64_t)stage);
+    return vdsm_ckpt_save(tr->dir, tr->store, ck, tr->spec->runtime.keep_last, err);
+}
+
+static void svi_setup(struct trainer *tr, const struct vdsm_spec_stage *ss, int stage, double lr_scale)
+{
+    enum nn_optim_kind kind = ss->optimizer == VDSM_OPT_CLIPPED_ADAM ? NN_OPTIM_CLIPPED_ADAM : NN_OPTIM_ADAM;
+    struct nn_adam_config cfg = nn_adam_defaults(kind);
+    cfg.lr = (float)(ss->lr * lr_scale);
+    if (kind == NN_OPTIM_CLIPPED_ADAM) {
+        cfg.clip_norm = (float)ss->clip;
+        cfg.lrd = (float)ss->lrd;
+    }
+    ppl_svi_init(&tr->svi, stage == 1 ? vdsm_encdec_model : vdsm_seq_model, stage == 1 ? vdsm_encdec_guide : vdsm_seq_guide,
+                 kind, &cfg, ss->elbo == VDSM_ELBO_MEAN_FIELD ? PPL_TRACE_MEANFIELD_ELBO : PPL_TRACE_ELBO, ss->num_particles);
+    tr->svi.elbo.want_terms = true;
+    tr->svi.elbo.validate = true;
+    tr->svi.callback = on_step;
+    tr->svi.user = tr;
+}
+
+static void schedule_values(const struct vdsm_spec_stage *ss, long epoch, long epochs, struct vdsm_args *a)
+{
+    a->temp = (float)vdsm_schedule_value(&ss->schedules.identity_temperature, epoch, epochs);
+    a->anneal_id = (float)vdsm_schedule_value(&ss->schedules.identity_kl, epoch, epochs);
+    a->anneal_t = (float)vdsm_schedule_value(&ss->schedules.pose_kl, epoch, epochs);
+    a->anneal_dyn = (float)vdsm_schedule_value(&ss->schedules.dynamics_kl, epoch, epochs);
+}
+
+/* Rolls back to the stage's newest checkpoint after a non-finite loss. */
+static nn_status rollback(struct trainer *tr, struct vdsm_ckpt_info *ck, long step, const char *why, struct nn_err *err)
+{
+    const struct vdsm_spec_runtime *rt = &tr->spec->runtime;
+    int tries = ck->nan_retries + 1;
+    if (tries > rt->nan_retries)
+        return nn_err_set(err, NN_NAN, "stage %d, step %ld: %s; gave up after %d rollback%s (runtime.nan_retries); "
+                          "the last good checkpoint is %s", ck->stage, step, why, rt->nan_retries,
+                          rt->nan_retries == 1 ? "" : "s", ck->path);
+    double scale = ck->lr_scale * rt->nan_lr_factor;
+    char path[VDSM_PATH_MAX];
+    snprintf(path, sizeof path, "%s", ck->path);
+    if (vdsm_ckpt_load(path, tr->store, ck, err)) return err->code;
+    ck->nan_retries = tries;
+    ck->lr_scale = scale;
+    tr->rollback_factor = rt->nan_lr_factor;
+    vdsm__log(tr, "stage %d, step %ld: %s; rolled back to %s (epoch %ld), learning rate x%g (try %d of %d)\n", ck->stage,
+              step, why, path, ck->epoch, scale, tries, rt->nan_retries);
+    return NN_OK;
+}
+
+static struct nn_tensor *batch_tensor(struct trainer *tr, const struct vdsm_batch *b)
+{
+    int64_t shape[5] = {(int64_t)b->b, (int64_t)b->t, (int64_t)b->c, (int64_t)b->h, (int64_t)b->w};
+    return nn_from_host(tr->nn, 5, shape, b->x);
+}
+
+static nn_status run_epochs(struct trainer *tr, const struct vdsm_spec_stage *ss, struct vdsm_ckpt_info *ck,
+                            struct vdsm_loader *loader, bool *stopped, struct nn_err *err)
+{
+    long bpe = ss->batches_per_epoch;
+restart:
+    tr->ppl->own_rng = ck->rng;
+    tr->ppl->rng = &tr->ppl->own_rng;
+    /* checkpointed optimizers carry the rate they had; new ones start from lr x the rollback scale */
+    svi_setup(tr, ss, ck->stage, ck->lr_scale);
+    if (tr->rollback_factor != 1.0) scale_restored_lrs(tr, tr->rollback_factor, 0);
+    tr->rollback_factor = 1.0;
+    if (tr->resumed && ss->lr_resume > 0) {
+        scale_restored_lrs(tr, 1, ss->lr_resume);
+        tr->svi.optim_cfg.lr = (float)ss->lr_resume;
+    }
+    tr->resumed = false;
+    vdsm_loader_seek(loader, (uint64_t)(ck->epoch * bpe));
+    if (vdsm__metrics_truncate(tr, ck->stage, ck->epoch, err)) return err->code;
+    long step = ck->step;
+    for (long epoch = ck->epoch; epoch < ss->epochs; epoch++) {
+        struct vdsm_args a = {.net = &tr->net, .training = true};
+        schedule_values(ss, epoch, ss->epochs, &a);
+        vdsm__terms_reset(&tr->acc);
+        double loss_sum = 0, t0 = now_s();
+        for (long b = 0; b < bpe; b++) {
+            const struct vdsm_batch *batch = vdsm_loader_next(loader, err);
+            if (!batch) return err->code;
+            a.x = batch_tensor(tr, batch);
+            float loss = a.x ? ppl_svi_step(tr->ppl, &tr->svi, &a) : NAN;
+            step++;
+            if (tr->inject_nan == step && !tr->injected) {
+                tr->injected = true;
+                loss = NAN;
+            }
+            if (!isfinite(loss)) {
+                char why[NN_ERR_MSG_LEN + 32];
+                snprintf(why, sizeof why, "loss is %s%s%s", isnan(loss) ? "NaN" : "infinite",
+                         ppl_status(tr->ppl) ? ": " : "", ppl_status(tr->ppl) ? ppl_message(tr->ppl) : "");
+                if (ppl_status(tr->ppl) && ppl_status(tr->ppl) != NN_NAN) /* not numerical: stop */
+                    return nn_err_set(err, ppl_status(tr->ppl), "stage %d, step %ld: %s", ck->stage, step, ppl_message(tr->ppl));
+                nn_ctx_clear_error(tr->nn);
+                nn_ctx_step_reset(tr->nn);
+                if (rollback(tr, ck, step, why, err)) return err->code;
+                goto restart;
+            }
+            loss_sum += loss;
+            vdsm__progress(tr, ck->stage, epoch, ss->epochs, b + 1, bpe, loss_sum / (double)(b + 1), now_s() - t0);
+            if (tr->o->max_steps > 0 && ++tr->steps_this_call >= tr->o->max_steps) {
+                *stopped = true;
+                return NN_OK;
+            }
+        }
+        double dt = now_s() - t0;
+        ck->epoch = epoch + 1;
+        ck->step = step;
+        ck->rng = tr->ppl->own_rng;
+        if (vdsm__metrics_write(tr, ck->stage, epoch, step, loss_sum / (double)bpe, &a, dt / (double)bpe, err))
+            return err->code;
+        bool last = epoch + 1 == ss->epochs;
+        if (last || (epoch + 1) % tr->spec->runtime.checkpoint_every == 0)
+            if (vdsm_ckpt_save(tr->dir, tr->store, ck, tr->spec->runtime.keep_last, err)) return err->code;
+    }
+    return NN_OK;
+}
+
+static nn_status run_stage(struct trainer *tr, int stage, bool *stopped, struct nn_err *err)
+{
+    const struct vdsm_spec_stage *ss = stage == 1 ? &tr->spec->stage1 : &tr->spec->stage2;
+    struct vdsm_ckpt_info ck;
+    bool done;
+    if (stage_setup(tr, stage, &ck, &done, err)) return err->code;
+    if (done) {
+        vdsm__log(tr, "stage %d: already trained (%s)\n", stage, ck.path);
+        return NN_OK;
+    }
+    struct vdsm_loader_opts lo = vdsm_loader_defaults();
+    lo.batch = (size_t)ss->batch_size;
+    lo.seq_len = (size_t)ss->seq_len;
+    lo.pair = ss->pair;
+    lo.flip = ss->flip;
+    lo.split = tr->spec->dataset.split == VDSM_SPEC_SPLIT_TEST ? VDSM_SPLIT_TEST
+             : tr->spec->dataset.split == VDSM_SPEC_SPLIT_ALL ? VDSM_SPLIT_ALL : VDSM_SPLIT_TRAIN;
+    lo.seed = (uint64_t)tr->spec->runtime.seed * 1000003u + (uint64_t)stage;
+    struct vdsm_loader *loader = vdsm_loader_new(&tr->ds, &lo, err);
+    if (!loader) return err->code;
+    vdsm__log(tr, "stage %d (%s): %ld epochs x %d batches of %d x %d frames, %lld trained parameters\n", stage,
+              stage == 1 ? "encdec" : "seq", (long)ss->epochs, ss->batches_per_epoch, ss->batch_size,
+              ss->pair ? 2 * ss->seq_len : ss->seq_len, (long long)vdsm_net_count(&tr->net, stage));
+    nn_status st = run_epochs(tr, ss, &ck, loader, stopped, err);
+    vdsm_loader_free(loader);
+    return st;
+}
+
+/* ---- set-up and tear-down */
+
+static nn_status open_device(const struct vdsm_spec *spec, enum nn_device *dev, struct nn_err *err)
+{
+    const char *d = spec->runtime.device ? spec->runtime.device : "cpu";
+    *dev = NN_DEV_CPU;
+    if (!strcmp(d, "cpu")) return NN_OK;
+    int index = 0;
+    if (strncmp(d, "cuda", 4) || (d[4] && (d[4] != ':' || sscanf(d + 5, "%d", &index) != 1)))
+        return nn_err_set(err, NN_INVALID, "%s: runtime.device '%s': expected cpu, cuda or cuda:N", spec->source, d);
+#ifdef VDSM_HAVE_CUDA
+    if (gpu_backend_init(index, err)) return err->code;
+    *dev = NN_DEV_CUDA;
+    return NN_OK;
+#else
+    return nn_err_set(err, NN_UNSUPPORTED, "%s: runtime.device '%s': this build has no CUDA backend", spec->source, d);
+#endif
+}
+
+static void set_threads(int n)
+{
+    if (n <= 0) n = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1) n = 1;
+    omp_set_num_threads(n);
+    openblas_set_num_threads(n);
+}
+
+static nn_status trainer_open(struct trainer *tr, const struct vdsm_spec *spec, const struct vdsm_train_opts *o,
+                              struct nn_err *err)
+{
+    memset(tr, 0, sizeof *tr);
+    tr->rollback_factor = 1.0;
+    tr->spec = spec;
+    tr->o = o;
+    tr->log = o->log ? o->log : stdout;
+    tr->hash = vdsm_spec_hash(spec);
+    const char *inj = getenv("VDSM_INJECT_NAN_STEP");
+    tr->inject_nan = inj ? atol(inj) : -1;
+    vdsm_train_run_dir(spec, o, tr->dir, sizeof tr->dir);
+    set_threads(spec->runtime.threads);
+    enum nn_device dev;
+    if (open_device(spec, &dev, err)) return err->code;
+    if (vdsm_dataset_open(spec->dataset.path, &tr->ds, err)) {
+        char msg[NN_ERR_MSG_LEN];
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        nn_err_clear(err);
+        return nn_err_set(err, NN_IO, "%s: dataset.path: %s%s", spec->source, msg,
+                          spec->dataset.name == VDSM_DATA_PENDULUM ? " (make it with: vdsm data pendulum --out DIR)" : "");
+    }
+    tr->ds_ok = true;
+    if (vdsm__run_dir_prepare(tr, err)) return err->code;
+    struct nn_ctx_config cfg = {.data_capacity = (size_t)spec->runtime.step_memory_mb << 20,
+                                .meta_capacity = (size_t)spec->runtime.header_memory_mb << 20, .device = dev};
+    tr->nn = nn_ctx_new(&cfg, err);
+    tr->store = ppl_store_new();
+    if (!tr->nn || !tr->store) return err->code ? err->code : nn_err_set(err, NN_OOM, "out of memory");
+    tr->ppl = ppl_ctx_new(tr->nn, tr->store, (uint64_t)spec->runtime.seed, err);
+    if (!tr->ppl) return err->code;
+    struct nn_rng init_rng;
+    nn_rng_seed(&init_rng, (uint64_t)spec->runtime.seed);
+    if (vdsm_net_init(&tr->net, spec, dev, &init_rng, err)) return err->code;
+    tr->net_ok = true;
+    return vdsm_net_register(&tr->net, tr->store, err);
+}
+
+static void trainer_close(struct trainer *tr)
+{
+    if (tr->ppl) ppl_ctx_free(tr->ppl);
+    if (tr->store) ppl_store_free(tr->store);
+    if (tr->net_ok) vdsm_net_free(&tr->net);
+    if (tr->nn) nn_ctx_free(tr->nn);
+    if (tr->ds_ok) vdsm_dataset_close(&tr->ds);
+    vdsm__terms_free(&tr->acc);
+    if (tr->logfile) fclose(tr->logfile);
+}
+
+nn_status vdsm_train(const struct vdsm_spec *spec, const struct vdsm_train_opts *opts, struct nn_err *err)
+{
+    struct vdsm_train_opts none = {0};
+    struct trainer *tr = calloc(1, sizeof *tr);
+    if (!tr) return nn_err_set(err, NN_OOM, "out of memory");
+    nn_status st = trainer_open(tr, spec, opts ? opts : &none, err);
+    bool stopped = false;
+    for (int stage = 1; stage <= 2 && !st && !stopped; stage++)
+        if (spec->stages & (stage == 1 ? VDSM_STAGE_ENCDEC : VDSM_STAGE_SEQ)) st = run_stage(tr, stage, &stopped, err);
+    if (!st && !stopped) vdsm__log(tr, "done: %s\n", tr->dir);
+    if (tr->nn && !st) vdsm__log(tr, "peak step memory %.1f MiB\n", (double)tr->nn->data.peak / (1 << 20));
+    trainer_close(tr);
+    free(tr);
+    return st;
+}
