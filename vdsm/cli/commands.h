@@ -12,7 +12,8 @@
     X(train, "train a spec's stages into a run directory, resuming by itself")    \
     X(data, "generate, convert and inspect datasets (vdsm data --help)")          \
     X(bench, "benchmarks: op throughput (--ops), ppl overhead (--ppl), data")     \
-    X(schedule, "print and plot a spec's annealing schedules (vdsm schedule --help)")
+    X(schedule, "print and plot a spec's annealing schedules (vdsm schedule --help)") \
+    X(judge, "train/test the judge classifier of the judge protocol (vdsm judge --help)")
 
 #define VDSM_X(name, help) int vdsm_cmd_##name(int argc, char **argv);
 VDSM_COMMANDS(VDSM_X)
