@@ -13,7 +13,8 @@
     X(data, "generate, convert and inspect datasets (vdsm data --help)")          \
     X(bench, "benchmarks: op throughput (--ops), ppl overhead (--ppl), data")     \
     X(schedule, "print and plot a spec's annealing schedules (vdsm schedule --help)") \
-    X(judge, "train/test the judge classifier of the judge protocol (vdsm judge --help)")
+    X(judge, "train/test the judge classifier of the judge protocol (vdsm judge --help)") \
+    X(eval, "evaluation protocols over a run: judge, consistency, recon (vdsm eval --help)")
 
 #define VDSM_X(name, help) int vdsm_cmd_##name(int argc, char **argv);
 VDSM_COMMANDS(VDSM_X)

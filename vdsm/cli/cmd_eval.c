@@ -1,0 +1,223 @@
+/* vdsm eval: the evaluation protocols over a trained run (docs/evaluation.md). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vdsm/cli/commands.h"
+#include "vdsm/eval/eval.h"
+#include "vdsm/eval/judge.h"
+#include "vdsm/train/checkpoint.h"
+
+enum { P_JUDGE = 1, P_CONS = 2, P_RECON = 4 };
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: vdsm eval RUN --protocol judge|consistency|recon|all [--judge FILE] [--seeds N]\n"
+               "                 [--seed S] [--batch B] [--data DIR] [--dsa-epochs N] [--dsa-width NF]\n"
+               "  Evaluates the newest checkpoint of RUN on its dataset's test split and writes\n"
+               "  RUN/eval.json and RUN/eval.md (protocols already there from earlier calls are kept).\n"
+               "  --protocol P     judge (needs a judge: vdsm judge train DATA), consistency, recon or all;\n"
+               "                   repeatable or comma-separated\n"
+               "  --judge FILE     the judge classifier (default DATA/judge.safetensors)\n"
+               "  --seeds N        repetitions, reported as mean and spread (default 3)\n"
+               "  --seed S         first seed (default 0)\n"
+               "  --batch B        clips per forward pass (default 16)\n"
+               "  --data DIR       the dataset (default the run spec's dataset.path)\n"
+               "  --dsa-epochs N   consistency: DSA classifier training epochs (default 30)\n"
+               "  --dsa-width NF   consistency: DSA base channels (default 64, the published size)\n"
+               "  Every number in the outputs is filed under the protocol that produced it.\n");
+}
+
+static int parse_protocols(const char *v, int *mask)
+{
+    char tmp[128];
+    snprintf(tmp, sizeof tmp, "%s", v);
+    for (char *save = NULL, *t = strtok_r(tmp, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (!strcmp(t, "judge")) *mask |= P_JUDGE;
+        else if (!strcmp(t, "consistency")) *mask |= P_CONS;
+        else if (!strcmp(t, "recon")) *mask |= P_RECON;
+        else if (!strcmp(t, "all")) *mask |= P_JUDGE | P_CONS | P_RECON;
+        else {
+            fprintf(stderr, "vdsm eval: unknown protocol '%s' (judge, consistency, recon, all)\n", t);
+            return 2;
+        }
+    }
+    return 0;
+}
+
+static int parse_int(const char *opt, const char *v, int lo, int hi, int *out)
+{
+    char *end;
+    long x = strtol(v, &end, 10);
+    if (!*v || *end || x < lo || x > hi) {
+        fprintf(stderr, "vdsm eval: %s takes an integer in %d..%d, got '%s'\n", opt, lo, hi, v);
+        return 2;
+    }
+    *out = (int)x;
+    return 0;
+}
+
+static cJSON *read_json(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = n > 0 ? malloc((size_t)n + 1) : NULL;
+    cJSON *o = NULL;
+    if (s && fread(s, 1, (size_t)n, f) == (size_t)n) {
+        s[n] = 0;
+        o = cJSON_Parse(s);
+    }
+    free(s);
+    fclose(f);
+    return cJSON_IsObject(o) ? o : (cJSON_Delete(o), NULL);
+}
+
+static nn_status write_atomic(const char *path, const char *text, struct nn_err *e)
+{
+    char tmp[VDSM_PATH_MAX + 8];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "wb");
+    if (!f) return nn_err_set(e, NN_IO, "%s: cannot write (%s)", tmp, strerror(errno));
+    bool ok = fputs(text, f) >= 0;
+    ok = (fclose(f) == 0) && ok;
+    if (!ok || rename(tmp, path)) {
+        remove(tmp);
+        return nn_err_set(e, NN_IO, "%s: cannot write", path);
+    }
+    return NN_OK;
+}
+
+static void replace(cJSON *root, cJSON *from, const char *key)
+{
+    cJSON *v = cJSON_DetachItemFromObjectCaseSensitive(from, key);
+    if (!v) return;
+    cJSON_DeleteItemFromObjectCaseSensitive(root, key);
+    cJSON_AddItemToObject(root, key, v);
+}
+
+int vdsm_cmd_eval(int argc, char **argv)
+{
+    const char *run_dir = NULL, *judge_path = NULL, *data = NULL;
+    int mask = 0, seed = 0;
+    struct vdsm_eval_opts o = vdsm_eval_defaults();
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 0;
+        }
+        if (a[0] != '-') {
+            if (run_dir) {
+                fprintf(stderr, "vdsm eval: unexpected argument '%s'\n", a);
+                return 2;
+            }
+            run_dir = a;
+            continue;
+        }
+        if (!v) {
+            fprintf(stderr, "vdsm eval: %s needs a value (or is unknown)\n", a);
+            return 2;
+        }
+        i++;
+        int rc = 0;
+        if (!strcmp(a, "--protocol")) rc = parse_protocols(v, &mask);
+        else if (!strcmp(a, "--judge")) judge_path = v;
+        else if (!strcmp(a, "--data")) data = v;
+        else if (!strcmp(a, "--seeds")) rc = parse_int(a, v, 1, 64, &o.seeds);
+        else if (!strcmp(a, "--seed")) rc = parse_int(a, v, 0, 1 << 30, &seed);
+        else if (!strcmp(a, "--batch")) rc = parse_int(a, v, 2, 4096, &o.batch);
+        else if (!strcmp(a, "--dsa-epochs")) rc = parse_int(a, v, 0, 100000, &o.dsa_epochs);
+        else if (!strcmp(a, "--dsa-width")) rc = parse_int(a, v, 1, 1024, &o.dsa_width);
+        else {
+            fprintf(stderr, "vdsm eval: unknown option '%s'\n", a);
+            usage(stderr);
+            return 2;
+        }
+        if (rc) return rc;
+    }
+    if (!run_dir || !mask) {
+        if (run_dir) fprintf(stderr, "vdsm eval: say which protocol (--protocol judge|consistency|recon|all)\n");
+        usage(stderr);
+        return 2;
+    }
+    o.seed = (uint64_t)seed;
+    o.log = stderr;
+    struct nn_err e = {0};
+    struct vdsm_run run;
+    struct vdsm_dataset ds;
+    struct vdsm_clf judge;
+    memset(&ds, 0, sizeof ds);
+    memset(&judge, 0, sizeof judge);
+    bool ds_open = false;
+    nn_ctx *ctx = NULL;
+    cJSON *res = cJSON_CreateObject(), *root = NULL;
+    char path[VDSM_PATH_MAX + 64], jbuf[VDSM_PATH_MAX + 64];
+    int rc = 1;
+    if (vdsm_run_open(run_dir, NN_DEV_CPU, &run, &e)) {
+        fprintf(stderr, "vdsm eval: %s\n", e.msg);
+        cJSON_Delete(res);
+        return 1;
+    }
+    if (!data) data = run.spec.dataset.path;
+    if (vdsm_dataset_open(data, &ds, &e)) goto done;
+    ds_open = true;
+    if (!(ctx = nn_ctx_new(NULL, &e))) goto done;
+    o.temp = (float)run.spec.model.test_temperature;
+    fprintf(stderr, "vdsm eval: %s (checkpoint stage %d epoch %ld) on %s, test split %zu clips, %d seed(s)\n", run_dir,
+            run.ckpt.stage, run.ckpt.epoch, data, ds.meta.test[1] - ds.meta.test[0], o.seeds);
+    if (mask & P_JUDGE) {
+        if (!judge_path) snprintf(jbuf, sizeof jbuf, "%s/judge.safetensors", data), judge_path = jbuf;
+        if (vdsm_clf_load(&judge, judge_path, NN_DEV_CPU, &e)) {
+            fprintf(stderr, "vdsm eval: the judge protocol needs a judge classifier (vdsm judge train %s)\n", data);
+            goto done;
+        }
+        double acc[VDSM_CLF_MAX_HEADS];
+        if (vdsm_clf_split_accuracy(ctx, &judge, &ds, VDSM_SPLIT_TEST, o.batch, acc, &e) ||
+            vdsm_eval_judge(ctx, &run.net, &ds, &judge, &o, res, &e))
+            goto done;
+        cJSON *j = cJSON_GetObjectItemCaseSensitive(res, "judge");
+        cJSON_AddStringToObject(j, "judge_file", judge_path);
+        cJSON *ja = cJSON_AddObjectToObject(j, "judge_test_accuracy");
+        for (int k = 0; k < judge.cfg.n_heads; k++) cJSON_AddNumberToObject(ja, judge.cfg.names[k], acc[k]);
+    }
+    if ((mask & P_CONS) && vdsm_eval_consistency(ctx, &run.net, &ds, &o, res, &e)) goto done;
+    if ((mask & P_RECON) && vdsm_eval_recon(ctx, &run.net, run.store, &ds, run.ckpt.stage, &o, res, &e)) goto done;
+    /* merge into an existing eval.json: this call's protocols replace theirs */
+    snprintf(path, sizeof path, "%s/eval.json", run_dir);
+    root = read_json(path);
+    if (!root) root = cJSON_CreateObject();
+    cJSON_DeleteItemFromObjectCaseSensitive(root, "run");
+    cJSON_DeleteItemFromObjectCaseSensitive(root, "dataset");
+    cJSON_DeleteItemFromObjectCaseSensitive(root, "checkpoint");
+    cJSON_AddStringToObject(root, "run", run_dir);
+    cJSON_AddStringToObject(root, "dataset", ds.meta.name);
+    cJSON_AddStringToObject(root, "checkpoint", run.ckpt.path);
+    replace(root, res, "judge");
+    replace(root, res, "consistency");
+    replace(root, res, "recon");
+    char *json = cJSON_Print(root), *md = vdsm_eval_markdown(root);
+    if (!json || !md) nn_err_set(&e, NN_OOM, "out of memory");
+    else if (!write_atomic(path, json, &e)) {
+        snprintf(path, sizeof path, "%s/eval.md", run_dir);
+        if (!write_atomic(path, md, &e)) {
+            fputs(md, stdout);
+            fprintf(stderr, "vdsm eval: wrote %s/eval.json and %s/eval.md\n", run_dir, run_dir);
+            rc = 0;
+        }
+    }
+    free(json);
+    free(md);
+done:
+    if (rc) fprintf(stderr, "vdsm eval: %s\n", e.msg[0] ? e.msg : "failed");
+    cJSON_Delete(res);
+    cJSON_Delete(root);
+    vdsm_clf_free(&judge);
+    if (ctx) nn_ctx_free(ctx);
+    if (ds_open) vdsm_dataset_close(&ds);
+    vdsm_run_close(&run);
+    return rc;
+}

@@ -1,0 +1,98 @@
+/* Reconstruction and likelihood (vdsm/eval/eval.h). The ELBO is one-particle Trace_ELBO with
+ * every KL scale at 1 and the test temperature: the bound the model optimises at the end of its
+ * schedules, in nats per clip (the model sums over the clips of a batch). */
+#include <math.h>
+#include <stdlib.h>
+
+#include "nn/ops.h"
+#include "vdsm/eval/eval.h"
+#include "vdsm/eval/judge.h"
+#include "vdsm/eval/metrics.h"
+
+/* stage-1 path: every frame's pose locs decoded with the clip's identity */
+static nn_status recon_frames(nn_ctx *ctx, struct vdsm_net *net, const float *x, size_t b, size_t t, float temp,
+                              float *out, struct nn_err *err)
+{
+    nn_ctx_step_reset(ctx);
+    nn_no_grad_enter(ctx);
+    int64_t c = net->channels, s = net->image_size;
+    struct vdsm_encoding enc = {0};
+    struct nn_tensor *xt = nn_from_host(ctx, 5, (int64_t[]){(int64_t)b, (int64_t)t, c, s, s}, x);
+    struct nn_tensor *y = NULL;
+    if (!vdsm_encode(ctx, net, xt, false, &enc))
+        y = nn_contiguous(ctx, vdsm_decode(ctx, net, enc.z, vdsm_mixture(ctx, enc.id, temp)));
+    nn_status st = y ? nn_tensor_to_host(y, out, err) : nn_err_set(err, nn_ctx_status(ctx), "recon: %s", nn_ctx_message(ctx));
+    nn_no_grad_exit(ctx);
+    nn_ctx_step_reset(ctx);
+    return st;
+}
+
+static nn_status elbo_batch(nn_ctx *ctx, struct vdsm_net *net, struct ppl_param_store *store, const float *x,
+                            size_t b, size_t t, int stage, float temp, uint64_t seed, double *nelbo, struct nn_err *err)
+{
+    ppl_ctx *p = ppl_ctx_new(ctx, store, seed, err);
+    if (!p) return err->code;
+    struct ppl_svi svi;
+    struct nn_adam_config cfg = nn_adam_defaults(NN_OPTIM_ADAM);
+    if (stage == 2) ppl_svi_init(&svi, vdsm_seq_model, vdsm_seq_guide, NN_OPTIM_ADAM, &cfg, PPL_TRACE_ELBO, 1);
+    else ppl_svi_init(&svi, vdsm_encdec_model, vdsm_encdec_guide, NN_OPTIM_ADAM, &cfg, PPL_TRACE_ELBO, 1);
+    nn_ctx_step_reset(ctx);
+    int64_t c = net->channels, s = net->image_size;
+    struct vdsm_args a = {.net = net, .temp = temp, .anneal_id = 1, .anneal_t = 1, .anneal_dyn = 1, .training = false};
+    a.x = nn_from_host(ctx, 5, (int64_t[]){(int64_t)b, (int64_t)t, c, s, s}, x);
+    float loss = a.x ? ppl_svi_evaluate_loss(p, &svi, &a) : NAN;
+    nn_status st = NN_OK;
+    if (!isfinite(loss))
+        st = nn_err_set(err, nn_ctx_status(ctx) ? nn_ctx_status(ctx) : NN_NAN, "recon: test ELBO is %g (%s)", loss,
+                        nn_ctx_message(ctx));
+    *nelbo = loss;
+    ppl_ctx_free(p);
+    nn_ctx_clear_error(ctx);
+    return st;
+}
+
+nn_status vdsm_eval_recon(nn_ctx *ctx, struct vdsm_net *net, struct ppl_param_store *store,
+                          const struct vdsm_dataset *ds, int stage, const struct vdsm_eval_opts *o, cJSON *root,
+                          struct nn_err *err)
+{
+    size_t lo, hi, clip = ds->t * ds->c * ds->h * ds->w, bmax = (size_t)o->batch;
+    vdsm_split_range(ds, VDSM_SPLIT_TEST, &lo, &hi);
+    if (hi <= lo) return nn_err_set(err, NN_SHAPE, "recon: empty test split");
+    float *x = malloc(bmax * clip * sizeof(float)), *y = malloc(bmax * clip * sizeof(float));
+    double se_frame = 0, se_seq = 0, nelbo[64];
+    nn_status st = !x || !y ? nn_err_set(err, NN_OOM, "recon: out of memory") : NN_OK;
+    int seeds = o->seeds < 64 ? o->seeds : 64;
+    for (int sd = 0; sd < seeds; sd++) nelbo[sd] = 0;
+    for (size_t s0 = lo; s0 < hi && !st; s0 += bmax) {
+        size_t b = hi - s0 < bmax ? hi - s0 : bmax;
+        for (size_t i = 0; i < b; i++) vdsm_dataset_clip_float(ds, s0 + i, x + i * clip);
+        st = recon_frames(ctx, net, x, b, ds->t, o->temp, y, err);
+        if (!st) se_frame += vdsm_mse(x, y, b * clip) * (double)(b * clip);
+        if (!st) st = vdsm_eval_generate(ctx, net, x, b, ds->t, VDSM_GEN_RECON, NULL, o->temp, NULL, y, err);
+        if (!st) se_seq += vdsm_mse(x, y, b * clip) * (double)(b * clip);
+        for (int sd = 0; sd < seeds && !st; sd++) {
+            double l = 0;
+            st = elbo_batch(ctx, net, store, x, b, ds->t, stage, o->temp, o->seed + (uint64_t)sd, &l, err);
+            nelbo[sd] += l;
+        }
+    }
+    if (!st) {
+        double m = (double)(hi - lo), dims = (double)clip;
+        double per_clip[64], bpd[64];
+        for (int sd = 0; sd < seeds; sd++) per_clip[sd] = nelbo[sd] / m, bpd[sd] = vdsm_bits_per_dim(per_clip[sd], dims);
+        cJSON *r = cJSON_AddObjectToObject(root, "recon");
+        cJSON_AddStringToObject(r, "protocol", "reconstruction and likelihood on the real test split");
+        cJSON_AddNumberToObject(r, "test_clips", m);
+        cJSON_AddNumberToObject(r, "elbo_stage", stage);
+        cJSON_AddItemToObject(r, "neg_elbo_nats_per_clip", vdsm_eval_spread_json(per_clip, seeds));
+        cJSON_AddItemToObject(r, "bits_per_dim", vdsm_eval_spread_json(bpd, seeds));
+        double mf = se_frame / (m * dims), ms = se_seq / (m * dims);
+        cJSON_AddNumberToObject(r, "mse_frame", mf);
+        cJSON_AddNumberToObject(r, "psnr_frame_db", vdsm_psnr(mf));
+        cJSON_AddNumberToObject(r, "mse_sequence", ms);
+        cJSON_AddNumberToObject(r, "psnr_sequence_db", vdsm_psnr(ms));
+    }
+    free(x);
+    free(y);
+    return st;
+}
