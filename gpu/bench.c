@@ -294,6 +294,23 @@ static void bench_misc(struct bench_ctx *b)
     cudaFree(a.v);
 }
 
+double gpu_bench_sgemm_gflops(int n)
+{
+    struct nn_err err = {0};
+    if (gpu_backend_init(gpu__st.ready ? gpu__st.device : 0, &err)) return -1;
+    struct bench_ctx b = {.out = stderr};
+    if (cudaEventCreate(&b.t0) != cudaSuccess || cudaEventCreate(&b.t1) != cudaSuccess) return -1;
+    struct gemm_arg g = {n, n, n, 1, 0, dev_random((size_t)n * (size_t)n, 1), dev_random((size_t)n * (size_t)n, 2),
+                         dev_random((size_t)n * (size_t)n, 3)};
+    double ms = g.a && g.b && g.c ? time_ms(&b, run_gemm, &g) : -1;
+    cudaFree(g.a);
+    cudaFree(g.b);
+    cudaFree(g.c);
+    cudaEventDestroy(b.t0);
+    cudaEventDestroy(b.t1);
+    return ms > 0 ? 2.0 * n * n * (double)n / (ms * 1e-3) / 1e9 : -1;
+}
+
 int gpu_bench(FILE *out)
 {
     struct nn_err err = {0};

@@ -49,6 +49,8 @@ const char *gpu_device_name(void);
  * kernels at VDSM's shapes with CUDA events; prints a table to out. Initialises device 0 if
  * needed. Returns 0, or -1 with a message on out. */
 int gpu_bench(FILE *out);
+/* GFLOP/s of one n^3 sgemm in the current precision (median of 7; < 0 on failure). */
+double gpu_bench_sgemm_gflops(int n);
 
 #ifdef __cplusplus
 }

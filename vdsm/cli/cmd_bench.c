@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "nn/bench.h"
+#include "vdsm/bench/bench.h"
 #include "vdsm/cli/commands.h"
 #ifdef VDSM_HAVE_CUDA
 #include "gpu/gpu.h"
@@ -19,8 +20,18 @@ void openblas_set_num_threads(int num_threads);
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: vdsm bench --ops [--threads N]\n"
+            "usage: vdsm bench SPEC [--set key.path=value]... [--steps N] [--warmup N] [--stage 1|2] [--batch B]\n"
+            "       vdsm bench --ops [--threads N]\n"
             "       vdsm bench --gpu\n"
+            "\n"
+            "  SPEC          training steps at the spec's shapes, random weights and synthetic batches\n"
+            "                (no dataset): per stage the median seconds per step, memory (step arena\n"
+            "                peak, parameters/gradients/Adam, max RSS), FLOPs per step, achieved GFLOP/s\n"
+            "                beside the sgemm rate of the same run. --set runtime.device=cuda (or\n"
+            "                --device cuda) runs on the GPU backend.\n"
+            "  --steps N     timed steps per stage (default 3), after --warmup N (default 1)\n"
+            "  --stage S     only stage 1 or 2 (default: both)\n"
+            "  --batch B     override the stages' batch_size\n"
             "\n"
             "  --ops         GFLOP/s of sgemm, conv2d, conv_transpose2d, the grouped conv_transpose2d\n"
             "                and the LSTM at VDSM's shapes, and elementwise bandwidth, on 1 and 2\n"
@@ -64,9 +75,72 @@ static int bench_gpu(void)
 #endif
 }
 
+#define MAX_SETS 64
+
+static int int_arg(const char *opt, const char *v, int lo, int hi, int *out)
+{
+    char *end;
+    long x = strtol(v, &end, 10);
+    if (*end || x < lo || x > hi) {
+        fprintf(stderr, "vdsm bench: %s needs an integer in [%d, %d], got '%s'\n", opt, lo, hi, v);
+        return 2;
+    }
+    *out = (int)x;
+    return 0;
+}
+
+static int bench_spec(int argc, char **argv)
+{
+    const char *spec_path = NULL, *sets[MAX_SETS + 1];
+    int nsets = 0, stage = 0;
+    struct vdsm_bench_opts o = {.stages = 3, .steps = 3, .warmup = 1};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int rc = 0;
+        if (!strcmp(a, "--set") && i + 1 < argc) {
+            if (nsets == MAX_SETS) {
+                fprintf(stderr, "vdsm bench: at most %d --set options\n", MAX_SETS);
+                return 2;
+            }
+            sets[nsets++] = argv[++i];
+        } else if (!strcmp(a, "--device") && i + 1 < argc && nsets < MAX_SETS) {
+            static char dev[128];
+            snprintf(dev, sizeof dev, "runtime.device=%s", argv[++i]);
+            sets[nsets++] = dev;
+        } else if (!strcmp(a, "--steps") && i + 1 < argc) {
+            rc = int_arg(a, argv[++i], 1, 1000, &o.steps);
+        } else if (!strcmp(a, "--warmup") && i + 1 < argc) {
+            rc = int_arg(a, argv[++i], 0, 1000, &o.warmup);
+        } else if (!strcmp(a, "--stage") && i + 1 < argc) {
+            rc = int_arg(a, argv[++i], 1, 2, &stage);
+        } else if (!strcmp(a, "--batch") && i + 1 < argc) {
+            rc = int_arg(a, argv[++i], 1, 100000, &o.batch);
+        } else if (a[0] == '-' || spec_path) {
+            fprintf(stderr, "vdsm bench: unexpected argument '%s'\n", a);
+            usage(stderr);
+            return 2;
+        } else {
+            spec_path = a;
+        }
+        if (rc) return rc;
+    }
+    if (stage) o.stages = (unsigned)stage;
+    struct nn_err err = {0};
+    struct vdsm_spec spec;
+    if (vdsm_spec_load(spec_path, sets, nsets, &spec, &err)) {
+        fprintf(stderr, "vdsm bench: %s\n", err.msg);
+        return 2;
+    }
+    nn_status st = vdsm_bench_run(&spec, &o, stdout, &err);
+    if (st) fprintf(stderr, "vdsm bench: %s\n", err.msg);
+    vdsm_spec_free(&spec);
+    return st ? 1 : 0;
+}
+
 int vdsm_cmd_bench(int argc, char **argv)
 {
     int ops = 0, gpu = 0, threads = 0;
+    if (argc > 1 && argv[1][0] != '-') return bench_spec(argc, argv);
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);

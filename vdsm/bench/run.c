@@ -1,0 +1,241 @@
+/* vdsm bench SPEC: training steps at the spec's shapes on synthetic batches (see bench.h).
+ * The SVI set-up mirrors the trainer's (vdsm/train/train.c: svi_setup, schedule_values): the
+ * same model/guide functions, optimizer kind and settings, ELBO kind, particles, and per-site
+ * terms and validation switched on, so the step measured is the step trained. */
+#include "vdsm/bench/bench.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "nn/bench.h"
+#include "vdsm/model/vdsm.h"
+#ifdef VDSM_HAVE_CUDA
+#include "gpu/gpu.h"
+#endif
+
+char *openblas_get_corename(void);
+void openblas_set_num_threads(int num_threads);
+
+struct bench {
+    const struct vdsm_spec *spec;
+    enum nn_device dev;
+    nn_ctx *nn;
+    ppl_ctx *ppl;
+    struct ppl_param_store *store;
+    struct vdsm_net net;
+    bool net_ok;
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double max_rss_mib(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_maxrss / 1024.0;   /* KiB on Linux */
+}
+
+static nn_status open_device(const struct vdsm_spec *spec, enum nn_device *dev, struct nn_err *err)
+{
+    const char *d = spec->runtime.device ? spec->runtime.device : "cpu";
+    *dev = NN_DEV_CPU;
+    if (!strcmp(d, "cpu")) return NN_OK;
+    int index = 0;
+    if (strncmp(d, "cuda", 4) || (d[4] && (d[4] != ':' || sscanf(d + 5, "%d", &index) != 1)))
+        return nn_err_set(err, NN_INVALID, "%s: runtime.device '%s': expected cpu, cuda or cuda:N", spec->source, d);
+#ifdef VDSM_HAVE_CUDA
+    if (gpu_backend_init(index, err)) return err->code;
+    *dev = NN_DEV_CUDA;
+    return NN_OK;
+#else
+    return nn_err_set(err, NN_UNSUPPORTED, "%s: runtime.device '%s': this build has no CUDA backend", spec->source, d);
+#endif
+}
+
+static nn_status bench_open(struct bench *b, const struct vdsm_spec *spec, struct nn_err *err)
+{
+    memset(b, 0, sizeof *b);
+    b->spec = spec;
+    if (open_device(spec, &b->dev, err)) return err->code;
+    struct nn_ctx_config cfg = {.data_capacity = (size_t)spec->runtime.step_memory_mb << 20,
+                                .meta_capacity = (size_t)spec->runtime.header_memory_mb << 20, .device = b->dev};
+    b->nn = nn_ctx_new(&cfg, err);
+    b->store = ppl_store_new();
+    if (!b->nn || !b->store) return err->code ? err->code : nn_err_set(err, NN_OOM, "out of memory");
+    b->ppl = ppl_ctx_new(b->nn, b->store, (uint64_t)spec->runtime.seed, err);
+    if (!b->ppl) return err->code;
+    struct nn_rng init_rng;
+    nn_rng_seed(&init_rng, (uint64_t)spec->runtime.seed);
+    if (vdsm_net_init(&b->net, spec, b->dev, &init_rng, err)) return err->code;
+    b->net_ok = true;
+    return vdsm_net_register(&b->net, b->store, err);
+}
+
+static void bench_close(struct bench *b)
+{
+    if (b->ppl) ppl_ctx_free(b->ppl);
+    if (b->store) ppl_store_free(b->store);
+    if (b->net_ok) vdsm_net_free(&b->net);
+    if (b->nn) nn_ctx_free(b->nn);
+}
+
+/* as train.c's svi_setup (per-site terms read every step, validation on) */
+static void svi_setup(struct ppl_svi *svi, const struct vdsm_spec_stage *ss, int stage)
+{
+    enum nn_optim_kind kind = ss->optimizer == VDSM_OPT_CLIPPED_ADAM ? NN_OPTIM_CLIPPED_ADAM : NN_OPTIM_ADAM;
+    struct nn_adam_config cfg = nn_adam_defaults(kind);
+    cfg.lr = (float)ss->lr;
+    if (kind == NN_OPTIM_CLIPPED_ADAM) {
+        cfg.clip_norm = (float)ss->clip;
+        cfg.lrd = (float)ss->lrd;
+    }
+    ppl_svi_init(svi, stage == 1 ? vdsm_encdec_model : vdsm_seq_model, stage == 1 ? vdsm_encdec_guide : vdsm_seq_guide,
+                 kind, &cfg, ss->elbo == VDSM_ELBO_MEAN_FIELD ? PPL_TRACE_MEANFIELD_ELBO : PPL_TRACE_ELBO, ss->num_particles);
+    svi->elbo.want_terms = true;
+    svi->elbo.validate = true;
+}
+
+/* bytes of persistent state: every parameter, the gradients allocated, Adam's two moments of
+ * the parameters that train in this stage */
+static double persistent_bytes(const struct vdsm_net *net, int stage)
+{
+    double bytes = 0;
+    for (int i = 0; i < net->nparams; i++) {
+        const struct nn_tensor *t = net->params[i].t;
+        bytes += 4.0 * (double)nn_numel(t) * (t->grad ? 2 : 1);
+    }
+    return bytes + 8.0 * (double)vdsm_net_count(net, stage);
+}
+
+/* synthetic batch [B, T, C, H, W]: uniform frames binarised at 0.5 (the Bernoulli likelihood's
+ * targets), the same every step; on a GPU context nn_from_host copies it to the device */
+static float *make_frames(const struct vdsm_spec *s, int64_t n)
+{
+    float *x = malloc((size_t)n * sizeof *x);
+    if (!x) return NULL;
+    struct nn_rng r;
+    nn_rng_seed(&r, (uint64_t)s->runtime.seed + 17);
+    nn_rng_uniform_host(&r, x, (size_t)n, 0.0f, 1.0f);
+    for (int64_t i = 0; i < n; i++) x[i] = x[i] > 0.5f ? 1.0f : 0.0f;
+    return x;
+}
+
+static nn_status bench_stage(struct bench *b, int stage, const struct vdsm_bench_opts *o, double sgemm, FILE *out,
+                             struct nn_err *err)
+{
+    const struct vdsm_spec *s = b->spec;
+    const struct vdsm_spec_stage *ss = stage == 1 ? &s->stage1 : &s->stage2;
+    int64_t B = o->batch > 0 ? o->batch : ss->batch_size, T = ss->pair ? 2 * ss->seq_len : ss->seq_len;
+    int64_t C = s->dataset.channels, S = s->dataset.image_size;
+    int64_t shape[5] = {B, T, C, S, S};
+    float *frames = make_frames(s, B * T * C * S * S);
+    double *secs = calloc((size_t)o->steps, sizeof *secs);
+    if (!frames || !secs) {
+        free(frames);
+        free(secs);
+        return nn_err_set(err, NN_OOM, "vdsm bench: out of memory for the synthetic batch");
+    }
+    vdsm_net_set_stage(&b->net, stage);
+    ppl_store_reset_optim(b->store);
+    struct ppl_svi svi;
+    svi_setup(&svi, ss, stage);
+    struct vdsm_args a = {.net = &b->net, .training = true};
+    a.temp = (float)vdsm_schedule_value(&ss->schedules.identity_temperature, 0, ss->epochs);
+    a.anneal_id = (float)vdsm_schedule_value(&ss->schedules.identity_kl, 0, ss->epochs);
+    a.anneal_t = (float)vdsm_schedule_value(&ss->schedules.pose_kl, 0, ss->epochs);
+    a.anneal_dyn = (float)vdsm_schedule_value(&ss->schedules.dynamics_kl, 0, ss->epochs);
+    b->nn->data.peak = 0;
+    fprintf(out, "\nstage %d (%s): batch %lld x %lld frames, %lld trained parameters; %d warm-up + %d timed steps\n", stage,
+            stage == 1 ? "encdec" : "seq", (long long)B, (long long)T, (long long)vdsm_net_count(&b->net, stage), o->warmup,
+            o->steps);
+    float loss = 0;
+    nn_status st = NN_OK;
+    for (int i = 0; i < o->warmup + o->steps && !st; i++) {
+        double t0 = now_s();
+        a.x = nn_from_host(b->nn, 5, shape, frames);
+        loss = a.x ? ppl_svi_step(b->ppl, &svi, &a) : NAN;   /* returns a host float: the step is done */
+        double dt = now_s() - t0;
+        if (!isfinite(loss))
+            st = nn_err_set(err, ppl_status(b->ppl) ? ppl_status(b->ppl) : NN_NAN, "vdsm bench: stage %d step %d: loss %g%s%s",
+                            stage, i, (double)loss, ppl_status(b->ppl) ? ": " : "", ppl_status(b->ppl) ? ppl_message(b->ppl) : "");
+        if (i >= o->warmup) secs[i - o->warmup] = dt;
+        fprintf(out, "  step %d%s: %.3f s, loss %.6g\n", i + 1, i < o->warmup ? " (warm-up)" : "", dt, (double)loss);
+        fflush(out);
+    }
+    if (!st) {
+        qsort(secs, (size_t)o->steps, sizeof *secs, cmp_double);
+        double med = o->steps % 2 ? secs[o->steps / 2] : 0.5 * (secs[o->steps / 2 - 1] + secs[o->steps / 2]);
+        struct vdsm_flops f;
+        vdsm_flops_step(s, stage, (int)B, &f);
+        double pers = persistent_bytes(&b->net, stage), trained = 16.0 * (double)vdsm_net_count(&b->net, stage);
+        double arena = (double)b->nn->data.peak, rate = f.work / med / 1e9;
+        fprintf(out, "  seconds per step  %.4f (median of %d; min %.4f, max %.4f)\n", med, o->steps, secs[0],
+                secs[o->steps - 1]);
+        fprintf(out, "  FLOPs per step    %.1f GFLOP (encoder %.1f, decoder %.1f, blend %.1f, LSTMs %.1f forward); "
+                "issue convention %.1f GFLOP\n", f.work / 1e9, f.enc / 1e9, f.dec / 1e9, f.blend / 1e9, f.lstm / 1e9,
+                f.issue / 1e9);
+        fprintf(out, "  achieved          %.1f GFLOP/s; sgemm %.1f GFLOP/s; ratio %.2f (target >= 0.5)\n", rate, sgemm,
+                sgemm > 0 ? rate / sgemm : 0.0);
+        fprintf(out, "  memory            step arena peak %.0f MiB + persistent %.0f MiB (params, grads, Adam) = %.0f MiB; "
+                "trained state (16 B/param) %.0f MiB, target <= %.0f MiB; process max RSS %.0f MiB\n",
+                arena / 1048576, pers / 1048576, (arena + pers) / 1048576, trained / 1048576, trained / 1048576 + 1024,
+                max_rss_mib());
+        fprintf(out, "  header arena peak %.0f MiB\n", (double)b->nn->meta.peak / 1048576);
+    }
+    free(frames);
+    free(secs);
+    return st;
+}
+
+nn_status vdsm_bench_run(const struct vdsm_spec *spec, const struct vdsm_bench_opts *o, FILE *out, struct nn_err *err)
+{
+    int threads = spec->runtime.threads > 0 ? spec->runtime.threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (threads < 1) threads = 1;
+    omp_set_num_threads(threads);
+    openblas_set_num_threads(threads);
+    const char *coretype = getenv("OPENBLAS_CORETYPE");
+    struct bench *b = calloc(1, sizeof *b);
+    if (!b) return nn_err_set(err, NN_OOM, "out of memory");
+    nn_status st = bench_open(b, spec, err);
+    if (!st) {
+        double sgemm;
+        fprintf(out, "vdsm bench %s: device %s", spec->source ? spec->source : spec->name,
+                spec->runtime.device ? spec->runtime.device : "cpu");
+#ifdef VDSM_HAVE_CUDA
+        if (b->dev == NN_DEV_CUDA) fprintf(out, " (%s)", gpu_device_name());
+#endif
+        fprintf(out, ", %d thread%s; OpenBLAS kernel %s (OPENBLAS_CORETYPE=%s)\n", threads, threads > 1 ? "s" : "",
+                openblas_get_corename(), coretype ? coretype : "unset");
+        sgemm = nn_bench_sgemm_gflops(2048);
+        fprintf(out, "host sgemm 2048^3: %.1f GFLOP/s (the reference rate on CPU)\n", sgemm);
+#ifdef VDSM_HAVE_CUDA
+        if (b->dev == NN_DEV_CUDA) {
+            double g = gpu_bench_sgemm_gflops(8192);
+            if (g > 0) sgemm = g;
+            fprintf(out, "device sgemm 8192^3 fp32: %.1f GFLOP/s (the reference rate on the GPU)\n", g);
+        }
+#endif
+        for (int stage = 1; stage <= 2 && !st; stage++)
+            if (o->stages & (unsigned)stage) st = bench_stage(b, stage, o, sgemm, out, err);
+    }
+    bench_close(b);
+    free(b);
+    return st;
+}
