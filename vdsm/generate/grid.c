@@ -23,10 +23,13 @@ void vdsm_grid_layout(const struct vdsm_seqgrid *g, int strip, struct vdsm_grid_
     l->cell_w = strip * g->fw + (strip - 1) * VDSM_GRID_FRAME_GAP;
     l->cell_h = g->fh;
     l->pitch_x = l->cell_w + VDSM_GRID_CELL_GAP;
-    l->pitch_y = l->cell_h + (strip > 1 || g->cols > 1 ? VDSM_GRID_CELL_GAP : VDSM_GRID_FRAME_GAP);
+    l->group_rows = g->group_rows > 1 ? g->group_rows : 1;
+    l->group_gap = l->group_rows > 1 ? VDSM_GRID_GROUP_GAP : 0;
+    l->pitch_y = l->cell_h + (l->group_rows > 1 ? 2 : VDSM_GRID_CELL_GAP);
     l->x0 = VDSM_GRID_MARGIN + label_width(g->row_labels, g->rows);
     l->y0 = VDSM_GRID_MARGIN + (g->title ? VDSM_GRID_TITLE_H : 0) + (label_width(g->col_labels, g->cols) ? VDSM_GRID_HEADER_H : 0);
-    int body_w = g->cols * l->pitch_x - VDSM_GRID_CELL_GAP, body_h = g->rows * l->pitch_y - (l->pitch_y - l->cell_h);
+    int body_w = g->cols * l->pitch_x - VDSM_GRID_CELL_GAP;
+    int body_h = g->rows * l->pitch_y - (l->pitch_y - l->cell_h) + (g->rows - 1) / l->group_rows * l->group_gap;
     l->w = l->x0 + body_w + VDSM_GRID_MARGIN;
     int title_w = g->title ? VDSM_GRID_MARGIN * 2 + (int)strlen(g->title) * VDSM_FONT_W : 0;
     if (l->w < title_w) l->w = title_w;
@@ -36,7 +39,7 @@ void vdsm_grid_layout(const struct vdsm_seqgrid *g, int strip, struct vdsm_grid_
 void vdsm_grid_frame_xy(const struct vdsm_grid_layout *l, int fw, int r, int c, int k, int *x, int *y)
 {
     *x = l->x0 + c * l->pitch_x + k * (fw + VDSM_GRID_FRAME_GAP);
-    *y = l->y0 + r * l->pitch_y;
+    *y = l->y0 + r * l->pitch_y + r / l->group_rows * l->group_gap;
 }
 
 int vdsm_grid_strip_frame(int k, int strip, int t)
@@ -52,8 +55,11 @@ static void draw_frame(const struct vdsm_seqgrid *g, const struct vdsm_grid_layo
     vdsm_image_fill(img, white);
     if (g->title) vdsm_image_text(img, VDSM_GRID_MARGIN, VDSM_GRID_MARGIN + 2, g->title, black);
     for (int r = 0; g->row_labels && r < g->rows; r++)
-        if (g->row_labels[r])
-            vdsm_image_text(img, VDSM_GRID_MARGIN, l->y0 + r * l->pitch_y + (l->cell_h - 7) / 2, g->row_labels[r], black);
+        if (g->row_labels[r]) {
+            int x, y;
+            vdsm_grid_frame_xy(l, g->fw, r, 0, 0, &x, &y);
+            vdsm_image_text(img, VDSM_GRID_MARGIN, y + (l->cell_h - 7) / 2, g->row_labels[r], black);
+        }
     for (int c = 0; g->col_labels && c < g->cols; c++)
         if (g->col_labels[c]) vdsm_image_text(img, l->x0 + c * l->pitch_x, l->y0 - VDSM_GRID_HEADER_H + 1, g->col_labels[c], black);
 }

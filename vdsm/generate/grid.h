@@ -30,6 +30,7 @@
 #define VDSM_GRID_CELL_GAP 6   /* between cells */
 #define VDSM_GRID_TITLE_H 14   /* title line, when there is a title */
 #define VDSM_GRID_HEADER_H 11  /* column labels, when there are any */
+#define VDSM_GRID_GROUP_GAP 10 /* between groups of rows */
 
 struct vdsm_seqgrid {
     int rows, cols;
@@ -38,6 +39,8 @@ struct vdsm_seqgrid {
     const char *const *row_labels; /* [rows] or NULL */
     const char *const *col_labels; /* [cols] or NULL */
     const char *title;          /* or NULL */
+    int group_rows;             /* > 1: rows come in groups of this many (a clip and its
+                                   reconstructions), set apart by a wider gap */
 };
 
 /* Where everything goes, for `strip` frames per cell. */
@@ -45,7 +48,8 @@ struct vdsm_grid_layout {
     int w, h;                   /* image size */
     int x0, y0;                 /* top-left of cell (0, 0) */
     int cell_w, cell_h;         /* a cell: strip * fw + (strip - 1) * FRAME_GAP, fh */
-    int pitch_x, pitch_y;       /* from one cell to the next */
+    int pitch_x, pitch_y;       /* from one cell to the next (within a group of rows) */
+    int group_rows, group_gap;  /* rows per group (1: no groups) and the extra gap after one */
     int strip;
 };
 

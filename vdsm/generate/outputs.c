@@ -32,7 +32,8 @@ static nn_status table_init(struct table *tb, struct gen *g, int kinds, int clip
     if (!tb->png_cells || !tb->gif_cells || !tb->png_rows || !tb->gif_rows || !tb->gif_cols || !tb->text)
         return nn_err_set(err, NN_OOM, "generate: out of memory");
     tb->png = (struct vdsm_seqgrid){.rows = cells, .cols = 1, .t = g->t, .fw = g->s, .fh = g->s,
-                                    .cells = tb->png_cells, .row_labels = tb->png_rows, .title = title};
+                                    .cells = tb->png_cells, .row_labels = tb->png_rows, .title = title,
+                                    .group_rows = kinds};
     tb->gif = (struct vdsm_seqgrid){.rows = kinds, .cols = clips, .t = g->t, .fw = g->s, .fh = g->s,
                                     .cells = tb->gif_cells, .row_labels = tb->gif_rows, .col_labels = tb->gif_cols,
                                     .title = title};
