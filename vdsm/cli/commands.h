@@ -13,6 +13,8 @@
     X(data, "generate, convert and inspect datasets (vdsm data --help)")          \
     X(bench, "benchmarks: op throughput (--ops), ppl overhead (--ppl), data")     \
     X(schedule, "print and plot a spec's annealing schedules (vdsm schedule --help)") \
+    X(generate, "reconstructions, swaps, prior samples, transfers (PNG, GIF) and the report") \
+    X(report, "rebuild a run's HTML report (vdsm report --help)") \
     X(judge, "train/test the judge classifier of the judge protocol (vdsm judge --help)") \
     X(eval, "evaluation protocols over a run: judge, consistency, recon (vdsm eval --help)")
 
