@@ -13,8 +13,7 @@ static char vdsm[1024];
 
 static int run(const char *fmt, const char *a, const char *b)
 {
-    char cmd[4096];
-    char inner[3000];
+    static char cmd[12288], inner[8192];
     snprintf(inner, sizeof inner, fmt, a, b);
     snprintf(cmd, sizeof cmd, "cd %s && %s/vdsm %s >> %s/log.txt 2>&1", dir,
              getenv("VDSM_BUILD_DIR") ? getenv("VDSM_BUILD_DIR") : "build", inner, dir);
