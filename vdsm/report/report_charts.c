@@ -51,8 +51,8 @@ static void stage_charts(struct vdsm_buf *b, const struct vdsm_metrics *m, int s
     for (int t = 0; t < m->nterms; t++) {
         COLUMN(r->terms[t]);
         bool any = false;
-        for (int j = 0; j < n; j++) any |= isfinite(y[j]);
-        if (!any) continue; /* a site of the other stage */
+        for (int j = 0; j < n; j++) any |= isfinite(y[j]) && y[j] != 0;
+        if (!any) continue; /* a site of the other stage (absent, or recorded as 0) */
         char title[128];
         snprintf(title, sizeof title, "term %s", m->term_names[t]);
         chart(b, title, x, y, n, NULL, NULL, 0);

@@ -61,7 +61,7 @@ void vdsm_svg_chart(struct vdsm_buf *b, const struct vdsm_svg_chart *c, const st
     }
     if (box.x1 - box.x0 < 1e-12) box.x0 -= 0.5, box.x1 += 0.5;
     if (box.y1 - box.y0 < 1e-12 * fmax(1, fabs(box.y0))) {
-        double d = fmax(0.5, fabs(box.y0) * 0.05);
+        double d = box.y0 != 0 ? fabs(box.y0) * 0.05 : 0.5; /* a flat line in the middle, labels near its value */
         box.y0 -= d, box.y1 += d;
     } else {
         double pad = 0.04 * (box.y1 - box.y0);
