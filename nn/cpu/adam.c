@@ -12,7 +12,7 @@ void nn_cpu_adam_step(size_t n, float *p, const float *g, float *m, float *v,
     const float clip = hp->clip;
     const float step = lr_t / bc1;
     const float sqrt_bc2 = sqrtf(bc2);
-#pragma omp parallel for if (n > NN_CPU_PAR_MIN)
+    NN_CPU_PAR_FOR(n > NN_CPU_PAR_MIN, "omp parallel for",
     for (size_t i = 0; i < n; i++) {
         float gi = g[i];
         if (clip > 0) gi = gi < -clip ? -clip : (gi > clip ? clip : gi);
@@ -22,5 +22,5 @@ void nn_cpu_adam_step(size_t n, float *p, const float *g, float *m, float *v,
         m[i] = mi;
         v[i] = vi;
         p[i] -= step * mi / (sqrtf(vi) / sqrt_bc2 + eps);
-    }
+    });
 }

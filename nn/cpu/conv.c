@@ -445,16 +445,16 @@ void nn_cpu_conv2d_backward_filter(const struct nn_conv_desc *d, const float *x,
 
 void nn_cpu_bias_add(int64_t n, int64_t c, int64_t s, float *y, const float *bias)
 {
-#pragma omp parallel for if (n * c * s > NN_CPU_PAR_MIN)
+    NN_CPU_PAR_FOR(n * c * s > NN_CPU_PAR_MIN, "omp parallel for",
     for (int64_t i = 0; i < n * c; i++) {
         float b = bias[i % c], *row = y + i * s;
         for (int64_t j = 0; j < s; j++) row[j] += b;
-    }
+    });
 }
 
 void nn_cpu_bias_backward(int64_t n, int64_t c, int64_t s, const float *dy, float *db)
 {
-#pragma omp parallel for if (n * c * s > NN_CPU_PAR_MIN)
+    NN_CPU_PAR_FOR(n * c * s > NN_CPU_PAR_MIN, "omp parallel for",
     for (int64_t k = 0; k < c; k++) {
         double acc = 0.0;
         for (int64_t i = 0; i < n; i++) {
@@ -464,5 +464,5 @@ void nn_cpu_bias_backward(int64_t n, int64_t c, int64_t s, const float *dy, floa
             acc += part;
         }
         db[k] += (float)acc;
-    }
+    });
 }

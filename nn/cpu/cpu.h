@@ -8,6 +8,19 @@
 /* below this many elements a loop runs on one thread */
 #define NN_CPU_PAR_MIN 32768
 
+/* Runs the for statement given last under `#pragma omp <clauses>` when cond holds, else plainly.
+ * An `if` clause is not enough: `#pragma omp parallel for if (0)` still calls into libgomp
+ * (GOMP_parallel with a team of one), which costs about a microsecond per op and dominated
+ * small-tensor ops (ppl's scalar sites). */
+#define NN_CPU_PAR_FOR(cond, clauses, ...) \
+    do {                                   \
+        if (cond) {                        \
+            _Pragma(clauses) __VA_ARGS__   \
+        } else {                           \
+            __VA_ARGS__                    \
+        }                                  \
+    } while (0)
+
 #define NN_KERNEL(name, params) void nn_cpu_##name params;
 #include "nn/kernels.def"
 #undef NN_KERNEL

@@ -16,7 +16,7 @@ static inline float sigm(float x)
 void nn_cpu_lstm_cell_forward(int64_t b, int64_t h, float *gates, const float *c_prev, float *c,
                               float *hout)
 {
-#pragma omp parallel for if (b * h > NN_CPU_PAR_MIN)
+    NN_CPU_PAR_FOR(b * h > NN_CPU_PAR_MIN, "omp parallel for",
     for (int64_t r = 0; r < b; r++) {
         float *gi = gates + r * 4 * h, *gf = gi + h, *gg = gf + h, *go = gg + h;
         const float *cp = c_prev ? c_prev + r * h : NULL;
@@ -31,7 +31,7 @@ void nn_cpu_lstm_cell_forward(int64_t b, int64_t h, float *gates, const float *c
             cr[j] = cv;
             hr[j] = o * tanhf(cv);
         }
-    }
+    });
 }
 
 /* dc (gradient arriving at c from the next step / c_n) may be NULL (zero); c_prev NULL means
@@ -40,7 +40,7 @@ void nn_cpu_lstm_cell_backward(int64_t b, int64_t h, const float *gates, const f
                                const float *c, const float *dh, const float *dc, float *dgates,
                                float *dc_prev)
 {
-#pragma omp parallel for if (b * h > NN_CPU_PAR_MIN)
+    NN_CPU_PAR_FOR(b * h > NN_CPU_PAR_MIN, "omp parallel for",
     for (int64_t r = 0; r < b; r++) {
         const float *ai = gates + r * 4 * h, *af = ai + h, *ag = af + h, *ao = ag + h;
         float *di = dgates + r * 4 * h, *df = di + h, *dg = df + h, *dout = dg + h;
@@ -58,5 +58,5 @@ void nn_cpu_lstm_cell_backward(int64_t b, int64_t h, const float *gates, const f
             dout[j] = dhr[j] * tc * o * (1.0f - o);
             if (dcp) dcp[j] = dct * f;
         }
-    }
+    });
 }

@@ -7,7 +7,7 @@
 void nn_cpu_reduce(int op, int64_t outer, int64_t n, int64_t inner, const float *x, float *y,
                    int32_t *idx)
 {
-#pragma omp parallel for if (outer * n * inner > NN_CPU_PAR_MIN && outer > 1)
+    NN_CPU_PAR_FOR(outer * n * inner > NN_CPU_PAR_MIN && outer > 1, "omp parallel for",
     for (int64_t o = 0; o < outer; o++) {
         const float *xo = x + o * n * inner;
         float *yo = y + o * inner;
@@ -32,13 +32,13 @@ void nn_cpu_reduce(int op, int64_t outer, int64_t n, int64_t inner, const float 
                 if (idx) idx[o * inner + i] = a;
             }
         }
-    }
+    });
 }
 
 void nn_cpu_reduce_backward(int op, int64_t outer, int64_t n, int64_t inner, const float *dy,
                             const int32_t *idx, float *dx, float scale)
 {
-#pragma omp parallel for if (outer * n * inner > NN_CPU_PAR_MIN && outer > 1)
+    NN_CPU_PAR_FOR(outer * n * inner > NN_CPU_PAR_MIN && outer > 1, "omp parallel for",
     for (int64_t o = 0; o < outer; o++) {
         float *dxo = dx + o * n * inner;
         const float *dyo = dy + o * inner;
@@ -48,12 +48,12 @@ void nn_cpu_reduce_backward(int op, int64_t outer, int64_t n, int64_t inner, con
         } else {
             for (int64_t i = 0; i < inner; i++) dxo[(int64_t)idx[o * inner + i] * inner + i] += dyo[i];
         }
-    }
+    });
 }
 
 void nn_cpu_softmax(int use_log, int64_t outer, int64_t n, int64_t inner, const float *x, float *y)
 {
-#pragma omp parallel for collapse(2) if (outer * n * inner > NN_CPU_PAR_MIN)
+    NN_CPU_PAR_FOR(outer * n * inner > NN_CPU_PAR_MIN, "omp parallel for collapse(2)",
     for (int64_t o = 0; o < outer; o++)
         for (int64_t i = 0; i < inner; i++) {
             const float *xo = x + o * n * inner + i;
@@ -68,13 +68,13 @@ void nn_cpu_softmax(int use_log, int64_t outer, int64_t n, int64_t inner, const 
             } else {
                 for (int64_t j = 0; j < n; j++) yo[j * inner] = (float)(exp((double)(xo[j * inner] - m)) / s);
             }
-        }
+        });
 }
 
 void nn_cpu_softmax_backward(int use_log, int64_t outer, int64_t n, int64_t inner, const float *y,
                              const float *dy, float *dx)
 {
-#pragma omp parallel for collapse(2) if (outer * n * inner > NN_CPU_PAR_MIN)
+    NN_CPU_PAR_FOR(outer * n * inner > NN_CPU_PAR_MIN, "omp parallel for collapse(2)",
     for (int64_t o = 0; o < outer; o++)
         for (int64_t i = 0; i < inner; i++) {
             int64_t base = o * n * inner + i;
@@ -89,7 +89,7 @@ void nn_cpu_softmax_backward(int use_log, int64_t outer, int64_t n, int64_t inne
                 for (int64_t j = 0; j < n; j++)
                     dx[base + j * inner] += y[base + j * inner] * (dy[base + j * inner] - (float)s);
             }
-        }
+        });
 }
 
 void nn_cpu_gather(int64_t outer, int64_t n, int64_t m, int64_t inner, const float *x,
@@ -117,13 +117,13 @@ void nn_cpu_gather_backward(int64_t outer, int64_t n, int64_t m, int64_t inner, 
 void nn_cpu_sumsq(size_t n, const float *x, double *out)
 {
     double s = 0;
-#pragma omp parallel for reduction(+ : s) if (n > NN_CPU_PAR_MIN)
-    for (size_t i = 0; i < n; i++) s += (double)x[i] * x[i];
+    NN_CPU_PAR_FOR(n > NN_CPU_PAR_MIN, "omp parallel for reduction(+ : s)",
+    for (size_t i = 0; i < n; i++) s += (double)x[i] * x[i];);
     *out = s;
 }
 
 void nn_cpu_scale_inplace(size_t n, float *x, float s)
 {
-#pragma omp parallel for if (n > NN_CPU_PAR_MIN)
-    for (size_t i = 0; i < n; i++) x[i] *= s;
+    NN_CPU_PAR_FOR(n > NN_CPU_PAR_MIN, "omp parallel for",
+    for (size_t i = 0; i < n; i++) x[i] *= s;);
 }

@@ -42,17 +42,17 @@ static inline float u01(uint32_t x) { return (float)(x >> 8) * (1.0f / 16777216.
 
 void nn_cpu_rng_uniform(size_t n, uint64_t key, uint64_t ctr, float *y)
 {
-#pragma omp parallel for if (n > NN_CPU_PAR_MIN)
+    NN_CPU_PAR_FOR(n > NN_CPU_PAR_MIN, "omp parallel for",
     for (size_t b = 0; b < (n + 3) / 4; b++) {
         uint32_t w[4];
         nn_philox4x32(ctr + b, key, w);
         for (size_t l = 0; l < 4 && b * 4 + l < n; l++) y[b * 4 + l] = u01(w[l]);
-    }
+    });
 }
 
 void nn_cpu_rng_normal(size_t n, uint64_t key, uint64_t ctr, float *y)
 {
-#pragma omp parallel for if (n > NN_CPU_PAR_MIN)
+    NN_CPU_PAR_FOR(n > NN_CPU_PAR_MIN, "omp parallel for",
     for (size_t b = 0; b < (n + 3) / 4; b++) {
         uint32_t w[4];
         nn_philox4x32(ctr + b, key, w);
@@ -64,5 +64,5 @@ void nn_cpu_rng_normal(size_t n, uint64_t key, uint64_t ctr, float *y)
             y[b * 4 + l] = (float)(r * cos(2.0 * M_PI * u2));
             if (b * 4 + l + 1 < n) y[b * 4 + l + 1] = (float)(r * sin(2.0 * M_PI * u2));
         }
-    }
+    });
 }
