@@ -160,6 +160,9 @@ static void images(struct vdsm_buf *b, const char *run_dir)
                         cJSON_IsNumber(st) ? st->valueint : 0, cJSON_IsNumber(ep) ? ep->valueint : 0,
                         cJSON_IsNumber(fr) ? fr->valueint : 0, cJSON_IsNumber(sd) ? sd->valuedouble : 0,
                         cJSON_IsNumber(tp) ? tp->valuedouble : 0);
+        if (cJSON_IsNumber(st) && st->valueint < 2)
+            vdsm_buf_puts(b, "<p class=\"note\">Samples from the prior and action transfer need the sequence "
+                             "network: they appear once stage 2 has trained.</p>\n");
         cJSON_Delete(info);
     }
     int shown = 0;
