@@ -140,6 +140,7 @@ nn_status vdsm__metrics_write(struct trainer *tr, int stage, long epoch, long st
     cJSON_AddNumberToObject(o, "loss", loss);
     /* model sites: mean log p; guide sites: mean -log q (their share of the ELBO) */
     for (int i = 0; i < tr->acc.n; i++) {
+        if (!tr->acc.t[i].count) continue; /* a site of another stage */
         char key[200];
         snprintf(key, sizeof key, "%s:%s", tr->acc.t[i].guide ? "guide" : "model", tr->acc.t[i].name);
         cJSON_AddNumberToObject(terms, key, tr->acc.t[i].sum / (double)(tr->acc.t[i].count ? tr->acc.t[i].count : 1));

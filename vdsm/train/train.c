@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "vdsm/data/loader.h"
+#include "vdsm/generate/generate.h"
+#include "vdsm/report/report.h"
 #include "vdsm/train/checkpoint.h"
 #include "vdsm/train/internal.h"
 #ifdef VDSM_HAVE_CUDA
@@ -136,6 +138,16 @@ static nn_status rollback(struct trainer *tr, struct vdsm_ckpt_info *ck, long st
     return NN_OK;
 }
 
+/* Grids, GIFs and the HTML report from the checkpoint just written. A failure here is
+ * reported and training goes on: outputs can be made again with vdsm generate. */
+static void outputs(struct trainer *tr)
+{
+    struct nn_err e = {0};
+    struct vdsm_generate_info info;
+    if (vdsm_generate(tr->dir, NULL, &info, &e) || vdsm_report_write(tr->dir, &e))
+        vdsm__log(tr, "note: outputs not written (%s); training goes on\n", e.msg);
+}
+
 static struct nn_tensor *batch_tensor(struct trainer *tr, const struct vdsm_batch *b)
 {
     int64_t shape[5] = {(int64_t)b->b, (int64_t)b->t, (int64_t)b->c, (int64_t)b->h, (int64_t)b->w};
@@ -201,8 +213,11 @@ restart:
         if (vdsm__metrics_write(tr, ck->stage, epoch, step, loss_sum / (double)bpe, &a, dt / (double)bpe, err))
             return err->code;
         bool last = epoch + 1 == ss->epochs;
-        if (last || (epoch + 1) % tr->spec->runtime.checkpoint_every == 0)
+        if (last || (epoch + 1) % tr->spec->runtime.checkpoint_every == 0) {
             if (vdsm_ckpt_save(tr->dir, tr->store, ck, tr->spec->runtime.keep_last, err)) return err->code;
+            int every = tr->spec->output.grids_every;
+            if (last || (every > 0 && (epoch + 1) % every == 0)) outputs(tr);
+        }
     }
     return NN_OK;
 }
