@@ -27,6 +27,7 @@
 #ifndef VDSM_BENCH_BENCH_H
 #define VDSM_BENCH_BENCH_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "nn/status.h"
@@ -46,6 +47,8 @@ struct vdsm_bench_opts {
     int steps;          /* timed steps per stage */
     int warmup;         /* untimed steps before them */
     int batch;          /* 0: the spec's batch_size */
+    const char *precision;  /* GPU GEMM/conv math: NULL or "fp32" (default), "tf32", "bf16" */
+    bool no_site_reads; /* diagnostic: per-site term reads and validation off (the trainer has them on) */
 };
 
 nn_status vdsm_bench_run(const struct vdsm_spec *spec, const struct vdsm_bench_opts *o, FILE *out, struct nn_err *err);

@@ -52,10 +52,13 @@ static double max_rss_mib(void)
     return (double)ru.ru_maxrss / 1024.0;   /* KiB on Linux */
 }
 
-static nn_status open_device(const struct vdsm_spec *spec, enum nn_device *dev, struct nn_err *err)
+static nn_status open_device(const struct vdsm_spec *spec, const char *precision, enum nn_device *dev,
+                             struct nn_err *err)
 {
     const char *d = spec->runtime.device ? spec->runtime.device : "cpu";
     *dev = NN_DEV_CPU;
+    if (precision && strcmp(precision, "fp32") && strcmp(precision, "tf32") && strcmp(precision, "bf16"))
+        return nn_err_set(err, NN_INVALID, "--precision '%s': expected fp32, tf32 or bf16", precision);
     if (!strcmp(d, "cpu")) return NN_OK;
     int index = 0;
     if (strncmp(d, "cuda", 4) || (d[4] && (d[4] != ':' || sscanf(d + 5, "%d", &index) != 1)))
@@ -63,17 +66,19 @@ static nn_status open_device(const struct vdsm_spec *spec, enum nn_device *dev, 
 #ifdef VDSM_HAVE_CUDA
     if (gpu_backend_init(index, err)) return err->code;
     *dev = NN_DEV_CUDA;
+    if (precision && strcmp(precision, "fp32"))
+        gpu_backend_set_precision(!strcmp(precision, "tf32") ? GPU_PREC_TF32 : GPU_PREC_BF16);
     return NN_OK;
 #else
     return nn_err_set(err, NN_UNSUPPORTED, "%s: runtime.device '%s': this build has no CUDA backend", spec->source, d);
 #endif
 }
 
-static nn_status bench_open(struct bench *b, const struct vdsm_spec *spec, struct nn_err *err)
+static nn_status bench_open(struct bench *b, const struct vdsm_spec *spec, const char *precision, struct nn_err *err)
 {
     memset(b, 0, sizeof *b);
     b->spec = spec;
-    if (open_device(spec, &b->dev, err)) return err->code;
+    if (open_device(spec, precision, &b->dev, err)) return err->code;
     struct nn_ctx_config cfg = {.data_capacity = (size_t)spec->runtime.step_memory_mb << 20,
                                 .meta_capacity = (size_t)spec->runtime.header_memory_mb << 20, .device = b->dev};
     b->nn = nn_ctx_new(&cfg, err);
@@ -97,7 +102,7 @@ static void bench_close(struct bench *b)
 }
 
 /* as train.c's svi_setup (per-site terms read every step, validation on) */
-static void svi_setup(struct ppl_svi *svi, const struct vdsm_spec_stage *ss, int stage)
+static void svi_setup(struct ppl_svi *svi, const struct vdsm_spec_stage *ss, int stage, bool site_reads)
 {
     enum nn_optim_kind kind = ss->optimizer == VDSM_OPT_CLIPPED_ADAM ? NN_OPTIM_CLIPPED_ADAM : NN_OPTIM_ADAM;
     struct nn_adam_config cfg = nn_adam_defaults(kind);
@@ -108,8 +113,8 @@ static void svi_setup(struct ppl_svi *svi, const struct vdsm_spec_stage *ss, int
     }
     ppl_svi_init(svi, stage == 1 ? vdsm_encdec_model : vdsm_seq_model, stage == 1 ? vdsm_encdec_guide : vdsm_seq_guide,
                  kind, &cfg, ss->elbo == VDSM_ELBO_MEAN_FIELD ? PPL_TRACE_MEANFIELD_ELBO : PPL_TRACE_ELBO, ss->num_particles);
-    svi->elbo.want_terms = true;
-    svi->elbo.validate = true;
+    svi->elbo.want_terms = site_reads;
+    svi->elbo.validate = site_reads;
 }
 
 /* bytes of persistent state: every parameter, the gradients allocated, Adam's two moments of
@@ -155,16 +160,16 @@ static nn_status bench_stage(struct bench *b, int stage, const struct vdsm_bench
     vdsm_net_set_stage(&b->net, stage);
     ppl_store_reset_optim(b->store);
     struct ppl_svi svi;
-    svi_setup(&svi, ss, stage);
+    svi_setup(&svi, ss, stage, !o->no_site_reads);
     struct vdsm_args a = {.net = &b->net, .training = true};
     a.temp = (float)vdsm_schedule_value(&ss->schedules.identity_temperature, 0, ss->epochs);
     a.anneal_id = (float)vdsm_schedule_value(&ss->schedules.identity_kl, 0, ss->epochs);
     a.anneal_t = (float)vdsm_schedule_value(&ss->schedules.pose_kl, 0, ss->epochs);
     a.anneal_dyn = (float)vdsm_schedule_value(&ss->schedules.dynamics_kl, 0, ss->epochs);
     b->nn->data.peak = 0;
-    fprintf(out, "\nstage %d (%s): batch %lld x %lld frames, %lld trained parameters; %d warm-up + %d timed steps\n", stage,
+    fprintf(out, "\nstage %d (%s): batch %lld x %lld frames, %lld trained parameters; %d warm-up + %d timed steps%s\n", stage,
             stage == 1 ? "encdec" : "seq", (long long)B, (long long)T, (long long)vdsm_net_count(&b->net, stage), o->warmup,
-            o->steps);
+            o->steps, o->no_site_reads ? "; per-site term reads OFF (diagnostic)" : "");
     float loss = 0;
     nn_status st = NN_OK;
     for (int i = 0; i < o->warmup + o->steps && !st; i++) {
@@ -197,7 +202,7 @@ static nn_status bench_stage(struct bench *b, int stage, const struct vdsm_bench
                 "trained state (16 B/param) %.0f MiB, target <= %.0f MiB; process max RSS %.0f MiB\n",
                 arena / 1048576, pers / 1048576, (arena + pers) / 1048576, trained / 1048576, trained / 1048576 + 1024,
                 max_rss_mib());
-        fprintf(out, "  header arena peak %.0f MiB\n", (double)b->nn->meta.peak / 1048576);
+        fprintf(out, "  header arena peak %.1f MiB\n", (double)b->nn->meta.peak / 1048576);
     }
     free(frames);
     free(secs);
@@ -213,13 +218,14 @@ nn_status vdsm_bench_run(const struct vdsm_spec *spec, const struct vdsm_bench_o
     const char *coretype = getenv("OPENBLAS_CORETYPE");
     struct bench *b = calloc(1, sizeof *b);
     if (!b) return nn_err_set(err, NN_OOM, "out of memory");
-    nn_status st = bench_open(b, spec, err);
+    nn_status st = bench_open(b, spec, o->precision, err);
     if (!st) {
         double sgemm;
         fprintf(out, "vdsm bench %s: device %s", spec->source ? spec->source : spec->name,
                 spec->runtime.device ? spec->runtime.device : "cpu");
 #ifdef VDSM_HAVE_CUDA
-        if (b->dev == NN_DEV_CUDA) fprintf(out, " (%s)", gpu_device_name());
+        if (b->dev == NN_DEV_CUDA)
+            fprintf(out, " (%s; %s GEMMs and convolutions)", gpu_device_name(), gpu_precision_name(gpu_backend_precision()));
 #endif
         fprintf(out, ", %d thread%s; OpenBLAS kernel %s (OPENBLAS_CORETYPE=%s)\n", threads, threads > 1 ? "s" : "",
                 openblas_get_corename(), coretype ? coretype : "unset");

@@ -32,6 +32,9 @@ static void usage(FILE *f)
             "  --steps N     timed steps per stage (default 3), after --warmup N (default 1)\n"
             "  --stage S     only stage 1 or 2 (default: both)\n"
             "  --batch B     override the stages' batch_size\n"
+            "  --precision P GPU GEMM/convolution math: fp32 (default, exact), tf32 or bf16\n"
+            "  --no-site-reads  diagnostic: no per-site ELBO term reads or validation (the trainer\n"
+            "                reads one float per site per step; on a GPU each read is a sync)\n"
             "\n"
             "  --ops         GFLOP/s of sgemm, conv2d, conv_transpose2d, the grouped conv_transpose2d\n"
             "                and the LSTM at VDSM's shapes, and elementwise bandwidth, on 1 and 2\n"
@@ -113,6 +116,10 @@ static int bench_spec(int argc, char **argv)
             rc = int_arg(a, argv[++i], 0, 1000, &o.warmup);
         } else if (!strcmp(a, "--stage") && i + 1 < argc) {
             rc = int_arg(a, argv[++i], 1, 2, &stage);
+        } else if (!strcmp(a, "--precision") && i + 1 < argc) {
+            o.precision = argv[++i];
+        } else if (!strcmp(a, "--no-site-reads")) {
+            o.no_site_reads = true;
         } else if (!strcmp(a, "--batch") && i + 1 < argc) {
             rc = int_arg(a, argv[++i], 1, 100000, &o.batch);
         } else if (a[0] == '-' || spec_path) {
