@@ -1,7 +1,7 @@
 /* vdsm bench SPEC: training steps at the spec's shapes on synthetic batches (see bench.h).
- * The SVI set-up mirrors the trainer's (vdsm/train/train.c: svi_setup, schedule_values): the
- * same model/guide functions, optimizer kind and settings, ELBO kind, particles, and per-site
- * terms and validation switched on, so the step measured is the step trained. */
+ * The SVI set-up is the trainer's (vdsm/train/setup.h): the same model/guide functions,
+ * optimizer kind and settings, ELBO kind, particles, and per-site terms and validation
+ * switched on, so the step measured is the step trained. */
 #include "vdsm/bench/bench.h"
 
 #include <cblas.h>
@@ -15,6 +15,7 @@
 
 #include "nn/bench.h"
 #include "vdsm/model/vdsm.h"
+#include "vdsm/train/setup.h"
 #ifdef VDSM_HAVE_CUDA
 #include "gpu/gpu.h"
 #endif
@@ -52,33 +53,11 @@ static double max_rss_mib(void)
     return (double)ru.ru_maxrss / 1024.0;   /* KiB on Linux */
 }
 
-static nn_status open_device(const struct vdsm_spec *spec, const char *precision, enum nn_device *dev,
-                             struct nn_err *err)
-{
-    const char *d = spec->runtime.device ? spec->runtime.device : "cpu";
-    *dev = NN_DEV_CPU;
-    if (precision && strcmp(precision, "fp32") && strcmp(precision, "tf32") && strcmp(precision, "bf16"))
-        return nn_err_set(err, NN_INVALID, "--precision '%s': expected fp32, tf32 or bf16", precision);
-    if (!strcmp(d, "cpu")) return NN_OK;
-    int index = 0;
-    if (strncmp(d, "cuda", 4) || (d[4] && (d[4] != ':' || sscanf(d + 5, "%d", &index) != 1)))
-        return nn_err_set(err, NN_INVALID, "%s: runtime.device '%s': expected cpu, cuda or cuda:N", spec->source, d);
-#ifdef VDSM_HAVE_CUDA
-    if (gpu_backend_init(index, err)) return err->code;
-    *dev = NN_DEV_CUDA;
-    if (precision && strcmp(precision, "fp32"))
-        gpu_backend_set_precision(!strcmp(precision, "tf32") ? GPU_PREC_TF32 : GPU_PREC_BF16);
-    return NN_OK;
-#else
-    return nn_err_set(err, NN_UNSUPPORTED, "%s: runtime.device '%s': this build has no CUDA backend", spec->source, d);
-#endif
-}
-
 static nn_status bench_open(struct bench *b, const struct vdsm_spec *spec, const char *precision, struct nn_err *err)
 {
     memset(b, 0, sizeof *b);
     b->spec = spec;
-    if (open_device(spec, precision, &b->dev, err)) return err->code;
+    if (vdsm_open_device(spec, precision, &b->dev, err)) return err->code;
     struct nn_ctx_config cfg = {.data_capacity = (size_t)spec->runtime.step_memory_mb << 20,
                                 .meta_capacity = (size_t)spec->runtime.header_memory_mb << 20, .device = b->dev};
     b->nn = nn_ctx_new(&cfg, err);
@@ -99,22 +78,6 @@ static void bench_close(struct bench *b)
     if (b->store) ppl_store_free(b->store);
     if (b->net_ok) vdsm_net_free(&b->net);
     if (b->nn) nn_ctx_free(b->nn);
-}
-
-/* as train.c's svi_setup (per-site terms read every step, validation on) */
-static void svi_setup(struct ppl_svi *svi, const struct vdsm_spec_stage *ss, int stage, bool site_reads)
-{
-    enum nn_optim_kind kind = ss->optimizer == VDSM_OPT_CLIPPED_ADAM ? NN_OPTIM_CLIPPED_ADAM : NN_OPTIM_ADAM;
-    struct nn_adam_config cfg = nn_adam_defaults(kind);
-    cfg.lr = (float)ss->lr;
-    if (kind == NN_OPTIM_CLIPPED_ADAM) {
-        cfg.clip_norm = (float)ss->clip;
-        cfg.lrd = (float)ss->lrd;
-    }
-    ppl_svi_init(svi, stage == 1 ? vdsm_encdec_model : vdsm_seq_model, stage == 1 ? vdsm_encdec_guide : vdsm_seq_guide,
-                 kind, &cfg, ss->elbo == VDSM_ELBO_MEAN_FIELD ? PPL_TRACE_MEANFIELD_ELBO : PPL_TRACE_ELBO, ss->num_particles);
-    svi->elbo.want_terms = site_reads;
-    svi->elbo.validate = site_reads;
 }
 
 /* bytes of persistent state: every parameter, the gradients allocated, Adam's two moments of
@@ -160,12 +123,9 @@ static nn_status bench_stage(struct bench *b, int stage, const struct vdsm_bench
     vdsm_net_set_stage(&b->net, stage);
     ppl_store_reset_optim(b->store);
     struct ppl_svi svi;
-    svi_setup(&svi, ss, stage, !o->no_site_reads);
+    vdsm_svi_setup(&svi, ss, stage, 1.0, !o->no_site_reads);
     struct vdsm_args a = {.net = &b->net, .training = true};
-    a.temp = (float)vdsm_schedule_value(&ss->schedules.identity_temperature, 0, ss->epochs);
-    a.anneal_id = (float)vdsm_schedule_value(&ss->schedules.identity_kl, 0, ss->epochs);
-    a.anneal_t = (float)vdsm_schedule_value(&ss->schedules.pose_kl, 0, ss->epochs);
-    a.anneal_dyn = (float)vdsm_schedule_value(&ss->schedules.dynamics_kl, 0, ss->epochs);
+    vdsm_schedule_values(ss, 0, &a);
     b->nn->data.peak = 0;
     fprintf(out, "\nstage %d (%s): batch %lld x %lld frames, %lld trained parameters; %d warm-up + %d timed steps%s\n", stage,
             stage == 1 ? "encdec" : "seq", (long long)B, (long long)T, (long long)vdsm_net_count(&b->net, stage), o->warmup,

@@ -14,9 +14,7 @@
 #include "vdsm/report/report.h"
 #include "vdsm/train/checkpoint.h"
 #include "vdsm/train/internal.h"
-#ifdef VDSM_HAVE_CUDA
-#include "gpu/gpu.h"
-#endif
+#include "vdsm/train/setup.h"
 
 void openblas_set_num_threads(int num_threads);
 
@@ -94,27 +92,9 @@ static nn_status stage_setup(struct trainer *tr, int stage, struct vdsm_ckpt_inf
 
 static void svi_setup(struct trainer *tr, const struct vdsm_spec_stage *ss, int stage, double lr_scale)
 {
-    enum nn_optim_kind kind = ss->optimizer == VDSM_OPT_CLIPPED_ADAM ? NN_OPTIM_CLIPPED_ADAM : NN_OPTIM_ADAM;
-    struct nn_adam_config cfg = nn_adam_defaults(kind);
-    cfg.lr = (float)(ss->lr * lr_scale);
-    if (kind == NN_OPTIM_CLIPPED_ADAM) {
-        cfg.clip_norm = (float)ss->clip;
-        cfg.lrd = (float)ss->lrd;
-    }
-    ppl_svi_init(&tr->svi, stage == 1 ? vdsm_encdec_model : vdsm_seq_model, stage == 1 ? vdsm_encdec_guide : vdsm_seq_guide,
-                 kind, &cfg, ss->elbo == VDSM_ELBO_MEAN_FIELD ? PPL_TRACE_MEANFIELD_ELBO : PPL_TRACE_ELBO, ss->num_particles);
-    tr->svi.elbo.want_terms = true;
-    tr->svi.elbo.validate = true;
+    vdsm_svi_setup(&tr->svi, ss, stage, lr_scale, true);
     tr->svi.callback = on_step;
     tr->svi.user = tr;
-}
-
-static void schedule_values(const struct vdsm_spec_stage *ss, long epoch, long epochs, struct vdsm_args *a)
-{
-    a->temp = (float)vdsm_schedule_value(&ss->schedules.identity_temperature, epoch, epochs);
-    a->anneal_id = (float)vdsm_schedule_value(&ss->schedules.identity_kl, epoch, epochs);
-    a->anneal_t = (float)vdsm_schedule_value(&ss->schedules.pose_kl, epoch, epochs);
-    a->anneal_dyn = (float)vdsm_schedule_value(&ss->schedules.dynamics_kl, epoch, epochs);
 }
 
 /* Rolls back to the stage's newest checkpoint after a non-finite loss. */
@@ -175,7 +155,7 @@ restart:
     long step = ck->step;
     for (long epoch = ck->epoch; epoch < ss->epochs; epoch++) {
         struct vdsm_args a = {.net = &tr->net, .training = true};
-        schedule_values(ss, epoch, ss->epochs, &a);
+        vdsm_schedule_values(ss, epoch, &a);
         vdsm__terms_reset(&tr->acc);
         double loss_sum = 0, t0 = now_s();
         for (long b = 0; b < bpe; b++) {
@@ -252,23 +232,6 @@ static nn_status run_stage(struct trainer *tr, int stage, bool *stopped, struct 
 
 /* ---- set-up and tear-down */
 
-static nn_status open_device(const struct vdsm_spec *spec, enum nn_device *dev, struct nn_err *err)
-{
-    const char *d = spec->runtime.device ? spec->runtime.device : "cpu";
-    *dev = NN_DEV_CPU;
-    if (!strcmp(d, "cpu")) return NN_OK;
-    int index = 0;
-    if (strncmp(d, "cuda", 4) || (d[4] && (d[4] != ':' || sscanf(d + 5, "%d", &index) != 1)))
-        return nn_err_set(err, NN_INVALID, "%s: runtime.device '%s': expected cpu, cuda or cuda:N", spec->source, d);
-#ifdef VDSM_HAVE_CUDA
-    if (gpu_backend_init(index, err)) return err->code;
-    *dev = NN_DEV_CUDA;
-    return NN_OK;
-#else
-    return nn_err_set(err, NN_UNSUPPORTED, "%s: runtime.device '%s': this build has no CUDA backend", spec->source, d);
-#endif
-}
-
 static void set_threads(int n)
 {
     if (n <= 0) n = (int)sysconf(_SC_NPROCESSORS_ONLN);
@@ -291,7 +254,7 @@ static nn_status trainer_open(struct trainer *tr, const struct vdsm_spec *spec, 
     vdsm_train_run_dir(spec, o, tr->dir, sizeof tr->dir);
     set_threads(spec->runtime.threads);
     enum nn_device dev;
-    if (open_device(spec, &dev, err)) return err->code;
+    if (vdsm_open_device(spec, NULL, &dev, err)) return err->code;
     if (vdsm_dataset_open(spec->dataset.path, &tr->ds, err)) {
         char msg[NN_ERR_MSG_LEN];
         snprintf(msg, sizeof msg, "%s", err->msg);

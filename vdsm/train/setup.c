@@ -1,0 +1,55 @@
+#include "vdsm/train/setup.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#ifdef VDSM_HAVE_CUDA
+#include "gpu/gpu.h"
+#endif
+
+nn_status vdsm_open_device(const struct vdsm_spec *spec, const char *precision, enum nn_device *dev,
+                           struct nn_err *err)
+{
+    const char *d = spec->runtime.device ? spec->runtime.device : "cpu";
+    *dev = NN_DEV_CPU;
+    if (precision && strcmp(precision, "fp32") && strcmp(precision, "tf32") && strcmp(precision, "bf16"))
+        return nn_err_set(err, NN_INVALID, "precision '%s': expected fp32, tf32 or bf16", precision);
+    if (!strcmp(d, "cpu")) return NN_OK;
+    int index = 0;
+    if (strncmp(d, "cuda", 4) || (d[4] && (d[4] != ':' || sscanf(d + 5, "%d", &index) != 1)))
+        return nn_err_set(err, NN_INVALID, "%s: runtime.device '%s': expected cpu, cuda or cuda:N", spec->source, d);
+#ifdef VDSM_HAVE_CUDA
+    if (gpu_backend_init(index, err)) return err->code;
+    *dev = NN_DEV_CUDA;
+    if (precision && strcmp(precision, "fp32"))
+        gpu_backend_set_precision(!strcmp(precision, "tf32") ? GPU_PREC_TF32 : GPU_PREC_BF16);
+    return NN_OK;
+#else
+    return nn_err_set(err, NN_UNSUPPORTED, "%s: runtime.device '%s': this build has no CUDA backend", spec->source, d);
+#endif
+}
+
+void vdsm_svi_setup(struct ppl_svi *svi, const struct vdsm_spec_stage *ss, int stage, double lr_scale,
+                    bool site_terms)
+{
+    enum nn_optim_kind kind = ss->optimizer == VDSM_OPT_CLIPPED_ADAM ? NN_OPTIM_CLIPPED_ADAM : NN_OPTIM_ADAM;
+    struct nn_adam_config cfg = nn_adam_defaults(kind);
+    cfg.lr = (float)(ss->lr * lr_scale);
+    if (kind == NN_OPTIM_CLIPPED_ADAM) {
+        cfg.clip_norm = (float)ss->clip;
+        cfg.lrd = (float)ss->lrd;
+    }
+    ppl_svi_init(svi, stage == 1 ? vdsm_encdec_model : vdsm_seq_model, stage == 1 ? vdsm_encdec_guide : vdsm_seq_guide,
+                 kind, &cfg, ss->elbo == VDSM_ELBO_MEAN_FIELD ? PPL_TRACE_MEANFIELD_ELBO : PPL_TRACE_ELBO,
+                 ss->num_particles);
+    svi->elbo.want_terms = site_terms;
+    svi->elbo.validate = site_terms;
+}
+
+void vdsm_schedule_values(const struct vdsm_spec_stage *ss, long epoch, struct vdsm_args *a)
+{
+    a->temp = (float)vdsm_schedule_value(&ss->schedules.identity_temperature, epoch, ss->epochs);
+    a->anneal_id = (float)vdsm_schedule_value(&ss->schedules.identity_kl, epoch, ss->epochs);
+    a->anneal_t = (float)vdsm_schedule_value(&ss->schedules.pose_kl, epoch, ss->epochs);
+    a->anneal_dyn = (float)vdsm_schedule_value(&ss->schedules.dynamics_kl, epoch, ss->epochs);
+}

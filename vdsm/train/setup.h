@@ -1,0 +1,27 @@
+/* vdsm/train/setup.h: what training and benchmarking set up the same way from a spec: the
+ * device, the SVI object of a stage, the schedule values of an epoch.
+ *
+ *   enum nn_device dev;
+ *   if (vdsm_open_device(&spec, NULL, &dev, &err)) ...;
+ *   struct ppl_svi svi;
+ *   vdsm_svi_setup(&svi, &spec.stage1, 1, 1.0, true);
+ *   struct vdsm_args a = {.net = &net};
+ *   vdsm_schedule_values(&spec.stage1, epoch, &a);
+ */
+#ifndef VDSM_TRAIN_SETUP_H
+#define VDSM_TRAIN_SETUP_H
+
+#include "vdsm/model/vdsm.h"
+
+/* runtime.device: cpu, cuda or cuda:N (initialising the CUDA backend). precision NULL or
+ * "fp32", "tf32", "bf16" (GPU GEMMs and convolutions; fp32 master weights either way). */
+nn_status vdsm_open_device(const struct vdsm_spec *spec, const char *precision, enum nn_device *dev,
+                           struct nn_err *err);
+/* The stage's model/guide pair, optimizer (lr x lr_scale), ELBO and particles. site_terms: read
+ * each site's ELBO term every step (for metrics) and validate log-probs. */
+void vdsm_svi_setup(struct ppl_svi *svi, const struct vdsm_spec_stage *ss, int stage, double lr_scale,
+                    bool site_terms);
+/* identity temperature and the three KL scales of `epoch` into a */
+void vdsm_schedule_values(const struct vdsm_spec_stage *ss, long epoch, struct vdsm_args *a);
+
+#endif
