@@ -261,6 +261,28 @@ void nn_tensor_zero_grad(struct nn_tensor *t)
     if (t && t->grad) nn_backend_get((enum nn_device)t->device)->memzero(t->grad, (size_t)nn_numel(t) * sizeof(float));
 }
 
+void nn_tensor_freeze(struct nn_tensor *t)
+{
+    if (!t) return;
+    t->requires_grad = false;
+    if (t->persistent && t->grad) nn_backend_get((enum nn_device)t->device)->free(t->grad);
+    if (t->persistent) t->grad = NULL;
+}
+
+nn_status nn_tensor_unfreeze(struct nn_tensor *t, struct nn_err *err)
+{
+    if (!t->persistent) return nn_err_set(err, NN_INVALID, "nn_tensor_unfreeze: not a persistent tensor");
+    const struct nn_backend *be = nn_backend_get((enum nn_device)t->device);
+    size_t bytes = (size_t)nn_numel(t) * sizeof(float);
+    if (!t->grad) {
+        t->grad = be->alloc(bytes ? bytes : sizeof(float));
+        if (!t->grad) return nn_err_set(err, NN_OOM, "nn_tensor_unfreeze: out of memory for %zu bytes", bytes);
+        be->memzero(t->grad, bytes);
+    }
+    t->requires_grad = true;
+    return NN_OK;
+}
+
 static nn_status copy_check(const struct nn_tensor *t, struct nn_err *err, const char *what)
 {
     if (!nn_is_contiguous(t))

@@ -123,6 +123,10 @@ struct nn_tensor *nn_tensor_new(enum nn_device dev, int ndim, const int64_t *sha
                                 bool requires_grad, struct nn_err *err);
 void nn_tensor_free(struct nn_tensor *t);
 void nn_tensor_zero_grad(struct nn_tensor *t);
+/* Freezing and unfreezing a persistent tensor: requires_grad off and its gradient buffer
+ * freed, or requires_grad on with a zeroed gradient (allocated if absent). */
+void nn_tensor_freeze(struct nn_tensor *t);
+nn_status nn_tensor_unfreeze(struct nn_tensor *t, struct nn_err *err);
 /* host <-> tensor copies (contiguous tensors); n must equal numel */
 nn_status nn_tensor_to_host(const struct nn_tensor *t, float *dst, struct nn_err *err);
 nn_status nn_tensor_from_host(struct nn_tensor *t, const float *src, struct nn_err *err);

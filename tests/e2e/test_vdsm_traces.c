@@ -89,7 +89,8 @@ static void check_stages(const char *spec_file)
     char *table;
 
     /* stage 1 */
-    vdsm_net_set_stage(&f.net, 1);
+    struct nn_err e = {0};
+    cr_assert_eq(vdsm_net_set_stage(&f.net, 1, &e), NN_OK);
     struct vdsm_args a = {.net = &f.net, .temp = 1, .anneal_id = 1, .anneal_t = 1, .anneal_dyn = 1};
     a.x = nn_rand(f.nn, f.ppl->rng, 5, (int64_t[]){B, T1, 3, 64, 64});
     trace_pair(&f, vdsm_encdec_model, vdsm_encdec_guide, &a, &gt, &mt, &table);
@@ -103,7 +104,7 @@ static void check_stages(const char *spec_file)
     nn_ctx_step_reset(f.nn);
 
     /* stage 2 */
-    vdsm_net_set_stage(&f.net, 2);
+    cr_assert_eq(vdsm_net_set_stage(&f.net, 2, &e), NN_OK);
     a.x = nn_rand(f.nn, f.ppl->rng, 5, (int64_t[]){B, T2, 3, 64, 64});
     trace_pair(&f, vdsm_seq_model, vdsm_seq_guide, &a, &gt, &mt, &table);
     for (int s = 0; s < 2; s++) {

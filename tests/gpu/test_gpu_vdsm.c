@@ -76,8 +76,9 @@ static void step_pair(struct side *c, struct side *g, const struct vdsm_spec *sp
                       const int64_t *shape)
 {
     struct ppl_svi sc, sg;
-    vdsm_net_set_stage(&c->net, stage);
-    vdsm_net_set_stage(&g->net, stage);
+    struct nn_err e = {0};
+    cr_assert_eq(vdsm_net_set_stage(&c->net, stage, &e), NN_OK, "%s", e.msg);
+    cr_assert_eq(vdsm_net_set_stage(&g->net, stage, &e), NN_OK, "%s", e.msg);
     ppl_store_reset_optim(c->store);
     ppl_store_reset_optim(g->store);
     svi_for(&sc, spec, stage);

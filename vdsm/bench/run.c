@@ -120,7 +120,11 @@ static nn_status bench_stage(struct bench *b, int stage, const struct vdsm_bench
         free(secs);
         return nn_err_set(err, NN_OOM, "vdsm bench: out of memory for the synthetic batch");
     }
-    vdsm_net_set_stage(&b->net, stage);
+    if (vdsm_net_set_stage(&b->net, stage, err)) {
+        free(frames);
+        free(secs);
+        return err->code;
+    }
     ppl_store_reset_optim(b->store);
     struct ppl_svi svi;
     vdsm_svi_setup(&svi, ss, stage, 1.0, !o->no_site_reads);

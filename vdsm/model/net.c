@@ -97,7 +97,10 @@ nn_status vdsm_net_init(struct vdsm_net *net, const struct vdsm_spec *spec, enum
         return err->code;
     }
     collect(net);
-    vdsm_net_set_stage(net, 1);
+    if (vdsm_net_set_stage(net, 1, err)) {
+        vdsm_net_free(net);
+        return err->code;
+    }
     return NN_OK;
 }
 
@@ -135,11 +138,15 @@ static int trained_groups(int stage)
     return stage == 1 ? (VDSM_GROUP_ENCDEC | VDSM_GROUP_ID) : (VDSM_GROUP_ID | VDSM_GROUP_SEQ);
 }
 
-void vdsm_net_set_stage(struct vdsm_net *net, int stage)
+nn_status vdsm_net_set_stage(struct vdsm_net *net, int stage, struct nn_err *err)
 {
     net->stage = stage;
-    for (int i = 0; i < net->nparams; i++)
-        net->params[i].t->requires_grad = (net->groups[i] & trained_groups(stage)) != 0;
+    /* frozen parameters give their gradient buffers back (Sprites stage 2: half a gigabyte) */
+    for (int i = 0; i < net->nparams; i++) {
+        if (!(net->groups[i] & trained_groups(stage))) nn_tensor_freeze(net->params[i].t);
+        else if (nn_tensor_unfreeze(net->params[i].t, err)) return err->code;
+    }
+    return NN_OK;
 }
 
 nn_status vdsm_net_module(ppl_ctx *ctx, struct vdsm_net *net)

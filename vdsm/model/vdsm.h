@@ -9,7 +9,8 @@
  * "seq.cats.weight", ...) in three groups: the frame encoder/decoder (trained in stage 1,
  * frozen in stage 2), the identity layers (trained in both, as in the original) and the
  * sequence network (stage 2). vdsm_net_set_stage marks what trains: frozen tensors stop
- * collecting gradients, and the model/guide register (pyro.module) only the trainable groups.
+ * collecting gradients (and free their gradient buffers), and the model/guide register
+ * (pyro.module) only the trainable groups.
  *
  * The model and guide functions read like the Pyro original (VDSM_release/VDSM.py): every
  * `sample`, `plate` and `scale` there has its line here. They are batched over the sequences
@@ -71,7 +72,7 @@ void vdsm_net_free(struct vdsm_net *net);
 nn_status vdsm_net_register(struct vdsm_net *net, struct ppl_param_store *store, struct nn_err *err);
 /* Stage 1: encoder, decoder and identity layers train. Stage 2: identity layers and the
  * sequence network train; the frame encoder and decoder are frozen. */
-void vdsm_net_set_stage(struct vdsm_net *net, int stage);
+nn_status vdsm_net_set_stage(struct vdsm_net *net, int stage, struct nn_err *err);
 /* pyro.module("vdsm", net): registers the groups that train in the current stage. */
 nn_status vdsm_net_module(ppl_ctx *ctx, struct vdsm_net *net);
 /* Number of trainable parameters (elements) for a stage. */

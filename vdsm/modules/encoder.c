@@ -55,7 +55,9 @@ nn_status vdsm_encoder_forward(nn_ctx *ctx, const struct vdsm_encoder *m, struct
 {
     struct nn_tensor *h = x;
     for (int i = 0; i < 5; i++) {
-        h = nn_leaky_relu(ctx, nn_conv2d_module_forward(ctx, &m->conv[i], h), m->cfg.slope);
+        h = nn_conv2d_module_forward(ctx, &m->conv[i], h);
+        /* slope 1 (the original's LeakyReLU(True)) is the identity: skip its copy and memory */
+        if (m->cfg.slope != 1.0f) h = nn_leaky_relu(ctx, h, m->cfg.slope);
         if (i < 4) h = nn_blurpool(ctx, h);
     }
     if (!h) return nn_ctx_status(ctx);

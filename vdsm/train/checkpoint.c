@@ -203,7 +203,7 @@ nn_status vdsm_run_open(const char *run_dir, enum nn_device dev, struct vdsm_run
         goto fail;
     }
     if (vdsm_ckpt_load(run->ckpt.path, run->store, &run->ckpt, err)) goto fail;
-    vdsm_net_set_stage(&run->net, run->ckpt.stage);
+    if (vdsm_net_set_stage(&run->net, run->ckpt.stage, err)) goto fail;
     return NN_OK;
 fail:
     vdsm_run_close(run);

@@ -60,7 +60,7 @@ static nn_status stage_setup(struct trainer *tr, int stage, struct vdsm_ckpt_inf
     const struct vdsm_spec_stage *ss = stage == 1 ? &tr->spec->stage1 : &tr->spec->stage2;
     bool found;
     *done = false;
-    vdsm_net_set_stage(&tr->net, stage);
+    if (vdsm_net_set_stage(&tr->net, stage, err)) return err->code;
     if (vdsm_ckpt_find_latest(tr->dir, stage, ck, &found, err)) return err->code;
     if (found) {
         if (vdsm_ckpt_load(ck->path, tr->store, ck, err)) return err->code;
