@@ -155,7 +155,7 @@ static struct nn_tensor *header(nn_ctx *ctx, int ndim, const int64_t *shape)
     if (!t) return NULL;
     memset(t, 0, sizeof *t);
     t->ndim = ndim;
-    memcpy(t->shape, shape, (size_t)ndim * sizeof *shape);
+    if (ndim) memcpy(t->shape, shape, (size_t)ndim * sizeof *shape); /* shape may be NULL for a scalar */
     nn_contiguous_strides(ndim, shape, t->stride);
     t->device = (uint8_t)ctx->device;
     return t;
@@ -224,7 +224,7 @@ struct nn_tensor *nn_tensor_new(enum nn_device dev, int ndim, const int64_t *sha
     struct nn_tensor *t = calloc(1, sizeof *t);
     if (!t) goto oom;
     t->ndim = ndim;
-    memcpy(t->shape, shape, (size_t)ndim * sizeof *shape);
+    if (ndim) memcpy(t->shape, shape, (size_t)ndim * sizeof *shape);
     nn_contiguous_strides(ndim, shape, t->stride);
     t->device = (uint8_t)dev;
     t->persistent = true;
@@ -392,7 +392,7 @@ struct nn_tensor *nn__view(nn_ctx *ctx, struct nn_tensor *src, int ndim, const i
 {
     struct nn_tensor *t = header(ctx, ndim, shape);
     if (!t) return NULL;
-    memcpy(t->stride, stride, (size_t)ndim * sizeof *stride);
+    if (ndim) memcpy(t->stride, stride, (size_t)ndim * sizeof *stride);
     t->data = src->data + offset;
     t->device = src->device;
     return t;
