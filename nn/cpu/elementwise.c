@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "nn/cpu/cpu.h"
+#include "nn/cpu/vmath.h"
 
 void nn_cpu_fill(float *y, size_t n, float v)
 {
@@ -182,10 +183,10 @@ static inline float unop(int op, float x, float alpha)
     case NN_UN_NEG: return -x;
     case NN_UN_RELU: return x > 0 ? x : 0;
     case NN_UN_LEAKY_RELU: return x > 0 ? x : alpha * x;
-    case NN_UN_TANH: return tanhf(x);
-    case NN_UN_SIGMOID: return sigmoid(x);
+    case NN_UN_TANH: return nn_vtanhf(x);
+    case NN_UN_SIGMOID: return nn_vsigmoidf(x);
     case NN_UN_SOFTPLUS: return softplus(x);
-    case NN_UN_EXP: return expf(x);
+    case NN_UN_EXP: return nn_vexpf(x);
     case NN_UN_LOG: return logf(x);
     case NN_UN_LOG1P: return log1pf(x);
     case NN_UN_SQRT: return sqrtf(x);
@@ -256,6 +257,9 @@ void nn_cpu_unary(int op, size_t n, const float *x, float *y, float alpha)
     case NN_UN_ADD_SCALAR: UNARY_LOOP(xi + alpha); break;
     case NN_UN_NEG: UNARY_LOOP(-xi); break;
     case NN_UN_SQUARE: UNARY_LOOP(xi * xi); break;
+    case NN_UN_EXP: UNARY_LOOP(nn_vexpf(xi)); break;
+    case NN_UN_TANH: UNARY_LOOP(nn_vtanhf(xi)); break;
+    case NN_UN_SIGMOID: UNARY_LOOP(nn_vsigmoidf(xi)); break;
     default: UNARY_LOOP(unop(op, xi, alpha));
     }
 }

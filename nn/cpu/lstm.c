@@ -4,13 +4,9 @@
 #include <math.h>
 
 #include "nn/cpu/cpu.h"
+#include "nn/cpu/vmath.h"
 
-static inline float sigm(float x)
-{
-    if (x >= 0) return 1.0f / (1.0f + expf(-x));
-    float e = expf(x);
-    return e / (1.0f + e);
-}
+static inline float sigm(float x) { return nn_vsigmoidf(x); }
 
 /* c_prev NULL means a zero initial cell state. */
 void nn_cpu_lstm_cell_forward(int64_t b, int64_t h, float *gates, const float *c_prev, float *c,
@@ -22,14 +18,14 @@ void nn_cpu_lstm_cell_forward(int64_t b, int64_t h, float *gates, const float *c
         const float *cp = c_prev ? c_prev + r * h : NULL;
         float *cr = c + r * h, *hr = hout + r * h;
         for (int64_t j = 0; j < h; j++) {
-            float i = sigm(gi[j]), f = sigm(gf[j]), g = tanhf(gg[j]), o = sigm(go[j]);
+            float i = sigm(gi[j]), f = sigm(gf[j]), g = nn_vtanhf(gg[j]), o = sigm(go[j]);
             float cv = i * g + (cp ? f * cp[j] : 0.0f);
             gi[j] = i;
             gf[j] = f;
             gg[j] = g;
             go[j] = o;
             cr[j] = cv;
-            hr[j] = o * tanhf(cv);
+            hr[j] = o * nn_vtanhf(cv);
         }
     });
 }
@@ -49,7 +45,7 @@ void nn_cpu_lstm_cell_backward(int64_t b, int64_t h, const float *gates, const f
         float *dcp = dc_prev ? dc_prev + r * h : NULL;
         for (int64_t j = 0; j < h; j++) {
             float i = ai[j], f = af[j], g = ag[j], o = ao[j];
-            float tc = tanhf(cr[j]);
+            float tc = nn_vtanhf(cr[j]);
             float dct = dhr[j] * o * (1.0f - tc * tc) + (dcr ? dcr[j] : 0.0f);
             float cpv = cp ? cp[j] : 0.0f;
             di[j] = dct * g * i * (1.0f - i);
