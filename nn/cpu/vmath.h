@@ -16,13 +16,14 @@ static inline float nn_vexpf(float x)
 {
     /* e^x = 2^n e^r with n = round(x / ln 2), r = x - n ln 2 (Cody-Waite split of ln 2) */
     float xc = x < -87.33654f ? -87.33654f : (x > 88.72283f ? 88.72283f : x);
+    xc = x != x ? 0.0f : xc; /* NaN: computed on 0 (no out-of-range conversion), returned below */
     float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
     float r = xc - n * 0.693145751953125f - n * 1.428606765330187e-06f;
     /* Cephes' minimax polynomial for e^r on [-ln2/2, ln2/2] */
     float p = ((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r + 4.1665795894e-2f) * r +
                1.6666665459e-1f) * r + 5.0000001201e-1f;
     p = p * r * r + r + 1.0f;
-    int32_t bits = ((int32_t)n + 127) << 23;
+    uint32_t bits = (uint32_t)((int32_t)n + 127) << 23;
     float scale;
     memcpy(&scale, &bits, sizeof scale);
     float y = p * scale;
