@@ -91,6 +91,7 @@ nn_status vdsm_net_init(struct vdsm_net *net, const struct vdsm_spec *spec, enum
     struct vdsm_encoder_config ec = vdsm_encoder_config_default(net->channels, c->z_dim, c->n_e_w, (float)c->encoder_leaky_slope);
     ec.head_slope = (float)c->leaky_slope;
     struct vdsm_decoder_config dc = vdsm_decoder_config_default(net->channels, c->z_dim, c->n_e_w, (float)c->leaky_slope);
+    dc.per_expert_init = c->decoder_init == VDSM_DEC_INIT_PER_EXPERT;
     if (vdsm_encoder_init(&net->enc, &ec, dev, rng, err) || vdsm_decoder_init(&net->dec, &dc, dev, rng, err) ||
         vdsm_id_layers_init(&net->id, c->n_e_w, (float)c->leaky_slope, dev, rng, err) || init_seq(net, dev, rng, err)) {
         vdsm_net_free(net);

@@ -35,9 +35,16 @@ nn_status vdsm_decoder_init(struct vdsm_decoder *m, const struct vdsm_decoder_co
         m->eb[l] = nn_tensor_new(dev, 2, (const int64_t[]){cfg->n_e_w, cout}, true, err);
         if (!m->ew[l] || !m->eb[l]) goto fail;
     }
-    /* the original initialises all weights first, then zeroes the biases */
-    for (int l = 0; l < 5; l++)
-        if (nn_init_kaiming_uniform(m->ew[l], sqrtf(5.0f), NN_GAIN_LEAKY_RELU, rng, err)) goto fail;
+    /* the original initialises all weights first, then zeroes the biases; per expert, the
+     * bound is PyTorch's ConvTranspose2d default, 1/sqrt(fan_in) with fan_in = Cout*4*4 */
+    for (int l = 0; l < 5; l++) {
+        int64_t cin, cout;
+        dims(cfg, l, &cin, &cout);
+        float bound = 1.0f / sqrtf((float)(cout * 16));
+        if (cfg->per_expert_init ? nn_init_uniform(m->ew[l], -bound, bound, rng, err)
+                                 : nn_init_kaiming_uniform(m->ew[l], sqrtf(5.0f), NN_GAIN_LEAKY_RELU, rng, err))
+            goto fail;
+    }
     for (int l = 0; l < 5; l++)
         if (nn_init_constant(m->eb[l], 0.0f, err)) goto fail;
     return NN_OK;

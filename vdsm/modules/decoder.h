@@ -21,6 +21,8 @@
 #ifndef VDSM_MODULES_DECODER_H
 #define VDSM_MODULES_DECODER_H
 
+#include <stdbool.h>
+
 #include "nn/nn.h"
 #include "nn/ops_conv.h"
 #include "vdsm/modules/params.h"
@@ -31,6 +33,7 @@ struct vdsm_decoder_config {
     int n_e_w;        /* E */
     int width[4];     /* 512, 256, 128, 64 in the original */
     float slope;      /* LeakyReLU negative slope, 0.01 */
+    bool per_expert_init; /* each expert initialised as a ConvTranspose2d (see model.decoder_init) */
 };
 
 struct vdsm_decoder {

@@ -95,6 +95,11 @@ const struct vdsm_spec_key vdsm_spec_keys[] = {
     ENUM("model.first_pose_scale", model.first_pose_scale, "consistent|original", "consistent",
          "Stage 2: `original` reproduces the release, whose model samples the first pose z_0 outside "
          "the pose-KL scale while its guide samples it inside; `consistent` scales both."),
+    ENUM("model.decoder_init", model.decoder_init, "original|per_expert", "original",
+         "Expert weight initialisation. `original`: kaiming_uniform over the whole 5-D [E, Cin, Cout, 4, 4] "
+         "tensor, as the release does, whose fan-in (Cin*Cout*16) makes the weights so small that the early "
+         "layers start with vanishing gradients; `per_expert`: each expert as a ConvTranspose2d of its layer "
+         "(U(+-1/sqrt(Cout*16))), which trains much faster from scratch."),
     FLT("model.test_temperature", model.test_temperature, 0, 1e6, true, false, "10",
         "Identity temperature for reconstructions and swaps (--test_temp_id)."),
 

@@ -40,6 +40,7 @@ enum vdsm_split_name { VDSM_SPEC_SPLIT_TRAIN, VDSM_SPEC_SPLIT_TEST, VDSM_SPEC_SP
 enum vdsm_likelihood { VDSM_LIK_BERNOULLI, VDSM_LIK_CONT_BERNOULLI, VDSM_LIK_NORMAL };
 /* the original's model leaves z_{i,0} outside the pose-KL scale while its guide puts it inside */
 enum vdsm_first_pose { VDSM_FIRST_POSE_CONSISTENT, VDSM_FIRST_POSE_ORIGINAL };
+enum vdsm_decoder_init { VDSM_DEC_INIT_ORIGINAL, VDSM_DEC_INIT_PER_EXPERT };
 enum vdsm_optimizer { VDSM_OPT_ADAM, VDSM_OPT_CLIPPED_ADAM };
 enum vdsm_elbo { VDSM_ELBO_TRACE, VDSM_ELBO_MEAN_FIELD };
 enum { VDSM_STAGE_ENCDEC = 1, VDSM_STAGE_SEQ = 2 }; /* bits of vdsm_spec.stages */
@@ -63,6 +64,7 @@ struct vdsm_spec_model {
     int likelihood;      /* enum vdsm_likelihood */
     double normal_scale; /* observation std for the normal likelihood */
     int first_pose_scale;/* enum vdsm_first_pose */
+    int decoder_init;    /* enum vdsm_decoder_init */
     double test_temperature;
 };
 
