@@ -7,6 +7,7 @@
 #include "vdsm/cli/commands.h"
 #include "vdsm/eval/eval.h"
 #include "vdsm/eval/judge.h"
+#include "vdsm/report/report.h"
 #include "vdsm/train/checkpoint.h"
 
 enum { P_JUDGE = 1, P_CONS = 2, P_RECON = 4 };
@@ -207,6 +208,9 @@ int vdsm_cmd_eval(int argc, char **argv)
             fputs(md, stdout);
             fprintf(stderr, "vdsm eval: wrote %s/eval.json and %s/eval.md\n", run_dir, run_dir);
             rc = 0;
+            /* the run's report shows eval.json; a report failure does not undo the evaluation */
+            struct nn_err re = {0};
+            if (vdsm_report_write(run_dir, &re)) fprintf(stderr, "vdsm eval: report not updated: %s\n", re.msg);
         }
     }
     free(json);
