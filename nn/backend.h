@@ -24,7 +24,6 @@ enum nn_unop {
     NN_UN_EXP, NN_UN_LOG, NN_UN_LOG1P, NN_UN_SQRT, NN_UN_SQUARE, NN_UN_ABS, NN_UN_ADD_SCALAR,
     NN_UN_MUL_SCALAR, NN_UN_POW_SCALAR, NN_UN_LGAMMA, NN_UN_DIGAMMA, NN_UN_RECIPROCAL,
     NN_UN_CLAMP_MIN, NN_UN_CLAMP_MAX, NN_UN_EXPM1, NN_UN_LOG_SIGMOID,
-    NN_UN_DROPOUT_MASK, /* x uniform in [0,1): x >= alpha ? 1/(1-alpha) : 0 */
     NN_UN_GE_SCALAR,    /* x >= alpha ? 1 : 0 (no gradient) */
     NN_UN_COUNT
 };

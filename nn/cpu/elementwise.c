@@ -202,7 +202,6 @@ static inline float unop(int op, float x, float alpha)
     case NN_UN_CLAMP_MAX: return x > alpha ? alpha : x;
     case NN_UN_EXPM1: return expm1f(x);
     case NN_UN_LOG_SIGMOID: return x < 0 ? x - log1pf(expf(x)) : -log1pf(expf(-x));
-    case NN_UN_DROPOUT_MASK: return x >= alpha ? 1.0f / (1.0f - alpha) : 0.0f;
     case NN_UN_GE_SCALAR: return x >= alpha ? 1.0f : 0.0f;
     default: return NAN;
     }
@@ -234,7 +233,6 @@ static inline float unop_grad(int op, float x, float y, float alpha)
     case NN_UN_CLAMP_MAX: return x <= alpha ? 1.0f : 0.0f;
     case NN_UN_EXPM1: return y + 1.0f;
     case NN_UN_LOG_SIGMOID: return 1.0f - sigmoid(x);
-    case NN_UN_DROPOUT_MASK:
     case NN_UN_GE_SCALAR: return 0.0f;
     default: return NAN;
     }

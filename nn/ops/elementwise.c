@@ -151,7 +151,7 @@ static const char *const unop_names[NN_UN_COUNT] = {
     [NN_UN_MUL_SCALAR] = "mul_scalar", [NN_UN_POW_SCALAR] = "pow", [NN_UN_LGAMMA] = "lgamma",
     [NN_UN_DIGAMMA] = "digamma", [NN_UN_RECIPROCAL] = "reciprocal", [NN_UN_CLAMP_MIN] = "clamp_min",
     [NN_UN_CLAMP_MAX] = "clamp_max", [NN_UN_EXPM1] = "expm1", [NN_UN_LOG_SIGMOID] = "log_sigmoid",
-    [NN_UN_DROPOUT_MASK] = "dropout_mask", [NN_UN_GE_SCALAR] = "ge",
+    [NN_UN_GE_SCALAR] = "ge",
 };
 
 struct nn_tensor *nn_unary(nn_ctx *ctx, struct nn_tensor *x, int op, float alpha)
@@ -166,7 +166,7 @@ struct nn_tensor *nn_unary(nn_ctx *ctx, struct nn_tensor *x, int op, float alpha
     struct nn_tensor *y = nn_empty(ctx, x->ndim, x->shape);
     if (!y) return NULL;
     ctx->be->unary(op, (size_t)nn_numel(x), x->data, y->data, alpha);
-    if (op == NN_UN_DROPOUT_MASK || op == NN_UN_GE_SCALAR) return y; /* piecewise constant */
+    if (op == NN_UN_GE_SCALAR) return y; /* piecewise constant */
     struct nn_node *node = nn__record(ctx, unop_names[op], unary_backward, y, 1, &x);
     if (node) {
         node->i[0] = op;
@@ -212,5 +212,6 @@ struct nn_tensor *nn_dropout(nn_ctx *ctx, struct nn_tensor *x, float p, struct n
     if (p <= 0.0f) return x;
     if (p >= 1.0f) return nn_mul_scalar(ctx, x, 0.0f);
     struct nn_tensor *u = nn_rand(ctx, r, x->ndim, x->shape);
-    return nn_mul(ctx, x, nn_unary(ctx, u, NN_UN_DROPOUT_MASK, p));
+    /* keep where u >= p, scaled by 1/(1-p) */
+    return nn_mul(ctx, x, nn_mul_scalar(ctx, nn_unary(ctx, u, NN_UN_GE_SCALAR, p), 1.0f / (1.0f - p)));
 }

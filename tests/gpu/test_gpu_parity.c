@@ -122,7 +122,7 @@ static void unary_range(int op, float *lo, float *hi)
     case NN_UN_DIGAMMA: case NN_UN_RECIPROCAL:
         *lo = 0.2f, *hi = 4.0f; break;
     case NN_UN_LOG1P: *lo = -0.7f, *hi = 3.0f; break;
-    case NN_UN_DROPOUT_MASK: case NN_UN_GE_SCALAR: *lo = 0.0f, *hi = 1.0f; break;
+    case NN_UN_GE_SCALAR: *lo = 0.0f, *hi = 1.0f; break;
     default: *lo = -4.0f, *hi = 4.0f;
     }
 }
@@ -132,7 +132,7 @@ Test(gpu, unary_and_backward)
     struct pair p = start();
     const size_t n = 4099;
     for (int op = 0; op < NN_UN_COUNT; op++) {
-        float lo, hi, alpha = op == NN_UN_POW_SCALAR ? 1.7f : op == NN_UN_DROPOUT_MASK ? 0.3f : 0.4f;
+        float lo, hi, alpha = op == NN_UN_POW_SCALAR ? 1.7f : 0.4f;
         unary_range(op, &lo, &hi);
         int x = add(&p, n, lo, hi), y = add(&p, n, 0, 1), dy = add(&p, n, -1, 1), dx = add(&p, n, -1, 1);
         char what[64];
