@@ -25,9 +25,10 @@ nn_status vdsm_mkdirs(const char *dir, struct nn_err *e)
     return NN_OK;
 }
 
-static void join(char *out, size_t cap, const char *dir, const char *file)
+bool vdsm_path_join(char *out, size_t cap, const char *dir, const char *file)
 {
-    snprintf(out, cap, "%s/%s", dir, file);
+    int w = snprintf(out, cap, "%s/%s", dir, file);
+    return w >= 0 && (size_t)w < cap;
 }
 
 static nn_status check_labels(struct vdsm_dataset *ds, const char *lpath, struct nn_err *e)
@@ -71,9 +72,9 @@ nn_status vdsm_dataset_open(const char *dir, struct vdsm_dataset *ds, struct nn_
 {
     char fpath[4096], lpath[4096], mpath[4096];
     memset(ds, 0, sizeof *ds);
-    join(fpath, sizeof fpath, dir, "frames.npy");
-    join(lpath, sizeof lpath, dir, "labels.npy");
-    join(mpath, sizeof mpath, dir, "meta.yaml");
+    vdsm_path_join(fpath, sizeof fpath, dir, "frames.npy");
+    vdsm_path_join(lpath, sizeof lpath, dir, "labels.npy");
+    vdsm_path_join(mpath, sizeof mpath, dir, "meta.yaml");
     if (vdsm_meta_read(mpath, &ds->meta, e) || vdsm_npy_map_open(fpath, &ds->frames, e) ||
         vdsm_npy_load(lpath, &ds->labels_arr, e)) {
         vdsm_dataset_close(ds);
@@ -138,7 +139,7 @@ nn_status vdsm_dataset_writer_open(struct vdsm_dataset_writer *w, const char *di
         vdsm_dataset_writer_abort(w);
         return nn_err_set(e, NN_OOM, "%s: out of memory for labels", dir);
     }
-    join(fpath, sizeof fpath, dir, "frames.npy");
+    vdsm_path_join(fpath, sizeof fpath, dir, "frames.npy");
     if (vdsm_npy_writer_open(&w->frames, fpath, VDSM_DT_U8, 5, shape, e)) vdsm_dataset_writer_abort(w);
     return e->code;
 }
@@ -158,8 +159,8 @@ nn_status vdsm_dataset_writer_close(struct vdsm_dataset_writer *w, struct vdsm_m
 {
     char lpath[4096], mpath[4096];
     size_t lshape[2] = {w->n, w->k};
-    join(lpath, sizeof lpath, w->dir, "labels.npy");
-    join(mpath, sizeof mpath, w->dir, "meta.yaml");
+    vdsm_path_join(lpath, sizeof lpath, w->dir, "labels.npy");
+    vdsm_path_join(mpath, sizeof mpath, w->dir, "meta.yaml");
     memcpy(meta->shape, w->shape, sizeof meta->shape);
     if ((size_t)meta->n_factors != w->k)
         nn_err_set(e, NN_INTERNAL, "%s: %d factors for %zu label columns", w->dir, meta->n_factors, w->k);

@@ -19,6 +19,7 @@
 #ifndef VDSM_DATA_DATASET_H
 #define VDSM_DATA_DATASET_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -64,5 +65,7 @@ void vdsm_dataset_writer_abort(struct vdsm_dataset_writer *w);
 
 /* mkdir -p */
 nn_status vdsm_mkdirs(const char *dir, struct nn_err *e);
+/* dir/file into out; false when it does not fit in cap bytes */
+bool vdsm_path_join(char *out, size_t cap, const char *dir, const char *file);
 
 #endif

@@ -13,14 +13,7 @@
 
 #define CKPT_MAX 4096
 
-/* a/b into out; false when it does not fit (the caller reports it) */
-static bool join(char *out, size_t n, const char *a, const char *b)
-{
-    int w = snprintf(out, n, "%s/%s", a, b);
-    return w >= 0 && (size_t)w < n;
-}
-
-static void ckpt_dir(const char *run_dir, char *out, size_t n) { join(out, n, run_dir, "checkpoints"); }
+static void ckpt_dir(const char *run_dir, char *out, size_t n) { vdsm_path_join(out, n, run_dir, "checkpoints"); }
 
 static int parse_name(const char *name, int *stage, long *epoch)
 {
@@ -53,7 +46,7 @@ static int list_checkpoints(const char *dir, struct entry *out, int cap)
         size_t len = strlen(de->d_name);
         if (len > 4 && !strcmp(de->d_name + len - 4, ".tmp")) {
             char p[VDSM_PATH_MAX];
-            if (join(p, sizeof p, dir, de->d_name)) remove(p);
+            if (vdsm_path_join(p, sizeof p, dir, de->d_name)) remove(p);
             continue;
         }
         if (n < cap && len < sizeof out[n].name && parse_name(de->d_name, &out[n].stage, &out[n].epoch)) {
@@ -74,7 +67,7 @@ nn_status vdsm_ckpt_save(const char *run_dir, const struct ppl_param_store *stor
     if (vdsm_mkdirs(dir, err)) return err->code;
     char name[64];
     snprintf(name, sizeof name, "ckpt-s%d-e%06ld.safetensors", info->stage, info->epoch);
-    if (!join(info->path, sizeof info->path, dir, name))
+    if (!vdsm_path_join(info->path, sizeof info->path, dir, name))
         return nn_err_set(err, NN_INVALID, "%s: run directory path too long", run_dir);
     char v[7][64];
     snprintf(v[0], 64, "%d", info->stage);
@@ -95,7 +88,7 @@ nn_status vdsm_ckpt_save(const char *run_dir, const struct ppl_param_store *stor
         if (e[i].stage != info->stage) continue;
         if (++kept <= keep_last) continue;
         char p[VDSM_PATH_MAX];
-        if (join(p, sizeof p, dir, e[i].name)) remove(p);
+        if (vdsm_path_join(p, sizeof p, dir, e[i].name)) remove(p);
     }
     free(e);
     return NN_OK;
@@ -167,7 +160,7 @@ nn_status vdsm_ckpt_find_latest(const char *run_dir, int stage, struct vdsm_ckpt
         if (stage && e[i].stage != stage) continue;
         char p[VDSM_PATH_MAX];
         struct nn_err quiet = {0};
-        if (join(p, sizeof p, dir, e[i].name) && !vdsm_ckpt_read_info(p, info, &quiet)) *found = true;
+        if (vdsm_path_join(p, sizeof p, dir, e[i].name) && !vdsm_ckpt_read_info(p, info, &quiet)) *found = true;
     }
     free(e);
     return NN_OK;
@@ -185,7 +178,7 @@ nn_status vdsm_run_open(const char *run_dir, enum nn_device dev, struct vdsm_run
 {
     memset(run, 0, sizeof *run);
     char spec_path[VDSM_PATH_MAX];
-    if (strlen(run_dir) >= sizeof run->dir || !join(spec_path, sizeof spec_path, run_dir, "spec.yaml"))
+    if (strlen(run_dir) >= sizeof run->dir || !vdsm_path_join(spec_path, sizeof spec_path, run_dir, "spec.yaml"))
         return nn_err_set(err, NN_INVALID, "%s: path too long", run_dir);
     memcpy(run->dir, run_dir, strlen(run_dir) + 1);
     if (vdsm_spec_load(spec_path, NULL, 0, &run->spec, err)) return err->code;

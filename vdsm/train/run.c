@@ -38,12 +38,6 @@ void vdsm__progress(struct trainer *tr, int stage, long epoch, long epochs, long
     fflush(tr->log);
 }
 
-static bool path_join(char *out, size_t n, const char *a, const char *b)
-{
-    int w = snprintf(out, n, "%s/%s", a, b);
-    return w >= 0 && (size_t)w < n;
-}
-
 static char *read_file(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
@@ -69,7 +63,7 @@ nn_status vdsm__run_dir_prepare(struct trainer *tr, struct nn_err *err)
     char path[VDSM_PATH_MAX], prev[VDSM_PATH_MAX + 8];
     if (vdsm_mkdirs(tr->dir, err)) return err->code;
     char *yaml = vdsm_spec_to_yaml(tr->spec);
-    if (!yaml || !path_join(path, sizeof path, tr->dir, "spec.yaml")) {
+    if (!yaml || !vdsm_path_join(path, sizeof path, tr->dir, "spec.yaml")) {
         free(yaml);
         return nn_err_set(err, NN_OOM, "%s: cannot format the resolved spec", tr->dir);
     }
@@ -88,7 +82,7 @@ nn_status vdsm__run_dir_prepare(struct trainer *tr, struct nn_err *err)
     free(old);
     free(yaml);
     if (st) return st;
-    if (path_join(path, sizeof path, tr->dir, "train.log")) tr->logfile = fopen(path, "a");
+    if (vdsm_path_join(path, sizeof path, tr->dir, "train.log")) tr->logfile = fopen(path, "a");
     return NN_OK;
 }
 
@@ -158,7 +152,7 @@ nn_status vdsm__metrics_write(struct trainer *tr, int stage, long epoch, long st
     cJSON_Delete(o);
     char path[VDSM_PATH_MAX];
     nn_status st = NN_OK;
-    FILE *f = line && path_join(path, sizeof path, tr->dir, "metrics.jsonl") ? fopen(path, "a") : NULL;
+    FILE *f = line && vdsm_path_join(path, sizeof path, tr->dir, "metrics.jsonl") ? fopen(path, "a") : NULL;
     if (!f || fprintf(f, "%s\n", line) < 0 || fclose(f))
         st = nn_err_set(err, NN_IO, "%s/metrics.jsonl: cannot append", tr->dir);
     if (!st)
@@ -171,7 +165,7 @@ nn_status vdsm__metrics_write(struct trainer *tr, int stage, long epoch, long st
 nn_status vdsm__metrics_truncate(struct trainer *tr, int stage, long from, struct nn_err *err)
 {
     char path[VDSM_PATH_MAX], tmp[VDSM_PATH_MAX + 8];
-    if (!path_join(path, sizeof path, tr->dir, "metrics.jsonl")) return nn_err_set(err, NN_INVALID, "%s: path too long", tr->dir);
+    if (!vdsm_path_join(path, sizeof path, tr->dir, "metrics.jsonl")) return nn_err_set(err, NN_INVALID, "%s: path too long", tr->dir);
     size_t len;
     char *text = read_file(path, &len);
     if (!text) return NN_OK;
