@@ -6,9 +6,10 @@
 #include <string.h>
 
 #include "gpu/internal.h"
+#include "nn/bench.h"
 
-#define FRAMES 160
-#define SEQS 20
+#define FRAMES NN_BENCH_FRAMES
+#define SEQS NN_BENCH_SEQS
 #define REPEATS 7
 
 struct bench_ctx {
@@ -115,44 +116,6 @@ static void bench_ceilings(struct bench_ctx *b)
 
 /* ---- convolutions at VDSM's shapes (as nn/bench/conv_bench.c) */
 
-struct conv_case {
-    const char *name;
-    int transposed, grouped;
-    int64_t in_ch, out_ch, in_hw, stride, pad;
-};
-
-static const struct conv_case conv_cases[] = {
-    {"enc1 conv 3->64 @64", 0, 0, 3, 64, 64, 1, 1},
-    {"enc2 conv 64->128 @32", 0, 0, 64, 128, 32, 1, 1},
-    {"enc3 conv 128->256 @16", 0, 0, 128, 256, 16, 1, 1},
-    {"enc4 conv 256->512 @8", 0, 0, 256, 512, 8, 1, 1},
-    {"dec1 convT 70->512 @1", 1, 0, 70, 512, 1, 1, 0},
-    {"dec2 convT 512->256 @4", 1, 0, 512, 256, 4, 2, 1},
-    {"dec3 convT 256->128 @8", 1, 0, 256, 128, 8, 2, 1},
-    {"dec4 convT 128->64 @16", 1, 0, 128, 64, 16, 2, 1},
-    {"dec5 convT 64->3 @32", 1, 0, 64, 3, 32, 2, 1},
-    {"moe1 grouped 45->512 @1", 1, 1, 45, 512, 1, 1, 0},
-    {"moe2 grouped 512->256 @4", 1, 1, 512, 256, 4, 2, 1},
-    {"moe3 grouped 256->128 @8", 1, 1, 256, 128, 8, 2, 1},
-    {"moe4 grouped 128->64 @16", 1, 1, 128, 64, 16, 2, 1},
-    {"moe5 grouped 64->3 @32", 1, 1, 64, 3, 32, 2, 1},
-};
-
-static struct nn_conv_desc conv_describe(const struct conv_case *c)
-{
-    int64_t g = c->grouped ? SEQS : 1, r = 4;
-    struct nn_conv_desc d = {.g = g, .n = FRAMES / g, .r = r, .s = r, .stride_h = c->stride,
-                             .stride_w = c->stride, .pad_h = c->pad, .pad_w = c->pad};
-    if (c->transposed) { /* the convolution whose input is the op's output */
-        int64_t ho = (c->in_hw - 1) * c->stride - 2 * c->pad + r;
-        d.k = c->in_ch, d.c = c->out_ch, d.h = d.w = ho, d.p = d.q = c->in_hw;
-    } else {
-        d.c = c->in_ch, d.k = c->out_ch, d.h = d.w = c->in_hw;
-        d.p = d.q = (c->in_hw + 2 * c->pad - r) / c->stride + 1;
-    }
-    return d;
-}
-
 struct conv_arg { struct nn_conv_desc d; int pass; float *x, *w, *y; };
 
 static void run_conv(void *p)
@@ -169,10 +132,10 @@ static void bench_convs(struct bench_ctx *b, int only_grouped, const char *label
     static const char *pass_name[2][3] = {{"fwd", "bwd-in", "bwd-w"}, {"bwd-in", "fwd", "bwd-w"}};
     fprintf(b->out, "\nconvolutions, %d frames (%s%s)             ms    GFLOP/s\n", FRAMES,
             gpu_precision_name(gpu__st.precision), label);
-    for (size_t i = 0; i < sizeof conv_cases / sizeof conv_cases[0]; i++) {
-        const struct conv_case *cc = &conv_cases[i];
+    for (int i = 0; i < nn_bench_conv_ncases; i++) {
+        const struct nn_bench_conv_case *cc = &nn_bench_conv_cases[i];
         if (only_grouped && !cc->grouped) continue;
-        struct conv_arg a = {.d = conv_describe(cc)};
+        struct conv_arg a = {.d = nn_bench_conv_describe(cc)};
         const struct nn_conv_desc *d = &a.d;
         a.x = dev_random((size_t)(d->g * d->n * d->c * d->h * d->w), 10 + i);
         a.w = dev_random((size_t)(d->g * d->k * d->c * d->r * d->s), 20 + i);

@@ -11,12 +11,30 @@
 #ifndef NN_BENCH_H
 #define NN_BENCH_H
 
+#include <stdint.h>
 #include <stdio.h>
+
+#include "nn/backend.h"
 
 /* conv2d forward / backward-data / backward-filter, conv_transpose2d and the grouped
  * conv_transpose2d at VDSM's encoder and decoder shapes (20 sequences x 8 frames), in GFLOP/s
  * (2*N*K*C*R*S*P*Q per pass), beside a square sgemm's rate on the same threads. */
 int nn_bench_conv_ops(FILE *out);
+
+/* VDSM's convolution shapes, shared by the CPU and GPU benchmarks: 20 sequences x 8 frames,
+ * kernel 4x4; grouped cases have one weight set per sequence. */
+#define NN_BENCH_SEQS 20
+#define NN_BENCH_FRAMES 160
+struct nn_bench_conv_case {
+    const char *name;
+    int transposed, grouped;
+    int64_t in_ch, out_ch, in_hw, stride, pad;
+};
+extern const struct nn_bench_conv_case nn_bench_conv_cases[];
+extern const int nn_bench_conv_ncases;
+/* The convolution descriptor a case runs (for a transposed case, the convolution whose
+ * backward-data is the op's forward). */
+struct nn_conv_desc nn_bench_conv_describe(const struct nn_bench_conv_case *c);
 
 /* sgemm GFLOP/s for n x n x n (best of 5) on the current threads; -1 if out of memory */
 double nn_bench_sgemm_gflops(int n);

@@ -14,16 +14,8 @@
 #include "nn/bench.h"
 #include "nn/cpu/cpu.h"
 
-#define FRAMES 160 /* 20 sequences x 8 frames */
-#define SEQS 20
 
-struct bench_case {
-    const char *name;
-    int transposed, grouped;
-    int64_t in_ch, out_ch, in_hw, stride, pad;
-};
-
-static const struct bench_case cases[] = {
+const struct nn_bench_conv_case nn_bench_conv_cases[] = {
     {"enc1 conv 3->64 @64", 0, 0, 3, 64, 64, 1, 1},
     {"enc2 conv 64->128 @32", 0, 0, 64, 128, 32, 1, 1},
     {"enc3 conv 128->256 @16", 0, 0, 128, 256, 16, 1, 1},
@@ -40,6 +32,7 @@ static const struct bench_case cases[] = {
     {"moe4 grouped 128->64 @16", 1, 1, 128, 64, 16, 2, 1},
     {"moe5 grouped 64->3 @32", 1, 1, 64, 3, 32, 2, 1},
 };
+const int nn_bench_conv_ncases = (int)(sizeof nn_bench_conv_cases / sizeof nn_bench_conv_cases[0]);
 
 static double now(void)
 {
@@ -49,10 +42,10 @@ static double now(void)
 }
 
 /* kernel 4x4 throughout, as in VDSM */
-static struct nn_conv_desc describe(const struct bench_case *c)
+struct nn_conv_desc nn_bench_conv_describe(const struct nn_bench_conv_case *c)
 {
-    int64_t g = c->grouped ? SEQS : 1, r = 4;
-    struct nn_conv_desc d = {.g = g, .n = FRAMES / g, .r = r, .s = r, .stride_h = c->stride,
+    int64_t g = c->grouped ? NN_BENCH_SEQS : 1, r = 4;
+    struct nn_conv_desc d = {.g = g, .n = NN_BENCH_FRAMES / g, .r = r, .s = r, .stride_h = c->stride,
                              .stride_w = c->stride, .pad_h = c->pad, .pad_w = c->pad};
     if (c->transposed) { /* the convolution whose input is the op's output */
         int64_t ho = (c->in_hw - 1) * c->stride - 2 * c->pad + r;
@@ -100,10 +93,10 @@ static float *alloc_filled(int64_t n)
 }
 
 /* times one case; adds its flops and seconds to the totals. -1 if out of memory */
-static int bench_case(FILE *out, const struct bench_case *c, double *flops, double *secs,
+static int bench_case(FILE *out, const struct nn_bench_conv_case *c, double *flops, double *secs,
                       double *ref_secs)
 {
-    struct nn_conv_desc d = describe(c);
+    struct nn_conv_desc d = nn_bench_conv_describe(c);
     struct buffers b = {alloc_filled(d.g * d.n * d.c * d.h * d.w), alloc_filled(d.g * d.k * d.c * d.r * d.s),
                         alloc_filled(d.g * d.n * d.k * d.p * d.q)};
     int rc = (b.x && b.w && b.y) ? 0 : -1;
@@ -132,15 +125,16 @@ static int bench_case(FILE *out, const struct bench_case *c, double *flops, doub
 int nn_bench_conv_ops(FILE *out)
 {
     fprintf(out, "conv ops: %d OpenMP / %d OpenBLAS threads, OpenBLAS core %s, %d frames (%d x %d), kernel 4x4\n",
-            omp_get_max_threads(), openblas_get_num_threads(), openblas_get_corename(), FRAMES, SEQS,
-            FRAMES / SEQS);
+            omp_get_max_threads(), openblas_get_num_threads(), openblas_get_corename(), NN_BENCH_FRAMES, NN_BENCH_SEQS,
+            NN_BENCH_FRAMES / NN_BENCH_SEQS);
     fprintf(out, "%-26s %7s %7s %7s %7s %7s %6s %8s\n", "case (GFLOP/s)", "fwd", "bwd-in", "bwd-w",
             "f+b", "ref", "%ref", "ms f+b");
     int rc = 0;
     double flops[3] = {0}, secs[3] = {0}, ref_secs[3] = {0};
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        int grp = cases[i].grouped ? 2 : cases[i].transposed;
-        if (bench_case(out, &cases[i], &flops[grp], &secs[grp], &ref_secs[grp])) rc = -1;
+    for (int i = 0; i < nn_bench_conv_ncases; i++) {
+        const struct nn_bench_conv_case *c = &nn_bench_conv_cases[i];
+        int grp = c->grouped ? 2 : c->transposed;
+        if (bench_case(out, c, &flops[grp], &secs[grp], &ref_secs[grp])) rc = -1;
     }
     const char *names[3] = {"encoder conv2d", "decoder conv_transpose2d", "decoder grouped"};
     for (int g = 0; g < 3; g++)
