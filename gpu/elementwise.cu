@@ -173,6 +173,107 @@ void gpu_binary(int op, int ndim, const int64_t *shape, float *y, const float *a
     GPU_LAUNCHED("binary");
 }
 
+/* ---- ternary: a, b, c strided against the output shape; y and the gradients contiguous */
+
+struct gpu_walk3 {
+    int ndim;
+    int64_t shape[GPU_MAX_DIMS];
+    int64_t s[3][GPU_MAX_DIMS];
+};
+
+static int walk3_init(struct gpu_walk3 *w, int ndim, const int64_t *shape, const int64_t *sa,
+                      const int64_t *sb, const int64_t *sc, int64_t *total)
+{
+    if (ndim < 0 || ndim > GPU_MAX_DIMS) {
+        gpu__fail(NN_UNSUPPORTED, "ternary: %d dimensions (at most %d)", ndim, GPU_MAX_DIMS);
+        return 0;
+    }
+    w->ndim = ndim;
+    *total = 1;
+    for (int d = 0; d < ndim; d++) {
+        w->shape[d] = shape[d];
+        w->s[0][d] = sa[d];
+        w->s[1][d] = sb[d];
+        w->s[2][d] = sc[d];
+        *total *= shape[d];
+    }
+    return *total > 0;
+}
+
+__device__ static inline void walk3_offsets(const gpu_walk3 &w, int64_t i, int64_t *o)
+{
+    o[0] = o[1] = o[2] = 0;
+    for (int d = w.ndim - 1; d >= 0; d--) {
+        int64_t k = i % w.shape[d];
+        i /= w.shape[d];
+        o[0] += k * w.s[0][d];
+        o[1] += k * w.s[1][d];
+        o[2] += k * w.s[2][d];
+    }
+}
+
+#define HALF_LOG_2PI 0.91893853320467274178f
+
+__global__ void gpu_ternary_kernel(int op, gpu_walk3 w, int64_t n, float *y, const float *a,
+                                   const float *b, const float *c)
+{
+    GRID_LOOP(i, n) {
+        int64_t o[3];
+        walk3_offsets(w, i, o);
+        float av = a[o[0]], bv = b[o[1]], cv = c[o[2]];
+        if (op == NN_TER_ADDCMUL) {
+            y[i] = av + bv * cv;
+        } else {
+            float z = (av - bv) / cv;
+            y[i] = -0.5f * z * z - logf(cv) - HALF_LOG_2PI;
+        }
+    }
+}
+
+void gpu_ternary(int op, int ndim, const int64_t *shape, float *y, const float *a,
+                 const int64_t *sa, const float *b, const int64_t *sb, const float *c,
+                 const int64_t *sc)
+{
+    gpu_walk3 w;
+    int64_t n;
+    if (!walk3_init(&w, ndim, shape, sa, sb, sc, &n)) return;
+    gpu_ternary_kernel<<<gpu__blocks(n), GPU_THREADS, 0, gpu__st.stream>>>(op, w, n, y, a, b, c);
+    GPU_LAUNCHED("ternary");
+}
+
+__global__ void gpu_ternary_backward_kernel(int op, gpu_walk3 w, int64_t n, const float *dy,
+                                            const float *a, const float *b, const float *c,
+                                            float *da, float *db, float *dc)
+{
+    GRID_LOOP(i, n) {
+        int64_t o[3];
+        walk3_offsets(w, i, o);
+        float g = dy[i], av = a[o[0]], bv = b[o[1]], cv = c[o[2]];
+        if (op == NN_TER_ADDCMUL) {
+            if (da) da[i] += g;
+            if (db) db[i] += g * cv;
+            if (dc) dc[i] += g * bv;
+        } else {
+            float z = (av - bv) / cv, zc = z / cv;
+            if (da) da[i] += -g * zc;
+            if (db) db[i] += g * zc;
+            if (dc) dc[i] += g * (z * zc - 1.0f / cv);
+        }
+    }
+}
+
+void gpu_ternary_backward(int op, int ndim, const int64_t *shape, const float *dy, const float *a,
+                          const int64_t *sa, const float *b, const int64_t *sb, const float *c,
+                          const int64_t *sc, float *da, float *db, float *dc)
+{
+    gpu_walk3 w;
+    int64_t n;
+    if (!walk3_init(&w, ndim, shape, sa, sb, sc, &n)) return;
+    gpu_ternary_backward_kernel<<<gpu__blocks(n), GPU_THREADS, 0, gpu__st.stream>>>(op, w, n, dy, a, b,
+                                                                                  c, da, db, dc);
+    GPU_LAUNCHED("ternary_backward");
+}
+
 /* ---- unary: the same formulas as the CPU (float maths; digamma / trigamma in double) */
 
 __device__ static inline float softplus(float x)

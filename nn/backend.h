@@ -28,6 +28,12 @@ enum nn_unop {
     NN_UN_COUNT
 };
 
+/* y = f(a, b, c); see nn/kernels.def */
+enum nn_ternop {
+    NN_TER_ADDCMUL,        /* a + b * c */
+    NN_TER_NORMAL_LOG_PROB /* log N(a; mean b, std c) = -((a - b) / c)^2 / 2 - log c - log(2 pi) / 2 */
+};
+
 enum nn_reduceop { NN_RED_SUM, NN_RED_MAX };
 
 /* A 2-D convolution. x [G*N, C, H, W]; w [G, K, C, R, S] (G weight groups along the batch:

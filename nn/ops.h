@@ -37,8 +37,16 @@ struct nn_tensor *nn_add(nn_ctx *ctx, struct nn_tensor *a, struct nn_tensor *b);
 struct nn_tensor *nn_sub(nn_ctx *ctx, struct nn_tensor *a, struct nn_tensor *b);
 struct nn_tensor *nn_mul(nn_ctx *ctx, struct nn_tensor *a, struct nn_tensor *b);
 struct nn_tensor *nn_div(nn_ctx *ctx, struct nn_tensor *a, struct nn_tensor *b);
-/* Broadcast shape of a and b into out (returns ndim, or -1 if they do not broadcast). */
+/* Broadcast shape of a and b into out (returns ndim, or -1 if they do not broadcast); the
+ * shapes form takes bare shapes (out may be one of them). */
 int nn_broadcast_shape(const struct nn_tensor *a, const struct nn_tensor *b, int64_t *out);
+int nn_broadcast_shapes(int na, const int64_t *a, int nb, const int64_t *b, int64_t *out);
+/* Fused three-operand ops (one pass, one tape node), broadcasting like the binary ops:
+ * addcmul = a + b * c (torch.addcmul); normal_log_prob = log N(x; loc, scale), the Gaussian
+ * log-density -((x - loc) / scale)^2 / 2 - log scale - log(2 pi) / 2. */
+struct nn_tensor *nn_addcmul(nn_ctx *ctx, struct nn_tensor *a, struct nn_tensor *b, struct nn_tensor *c);
+struct nn_tensor *nn_normal_log_prob(nn_ctx *ctx, struct nn_tensor *x, struct nn_tensor *loc,
+                                     struct nn_tensor *scale);
 
 struct nn_tensor *nn_neg(nn_ctx *ctx, struct nn_tensor *x);
 struct nn_tensor *nn_relu(nn_ctx *ctx, struct nn_tensor *x);

@@ -57,6 +57,18 @@ static struct nn_tensor *f_linear(nn_ctx *ctx, struct nn_tensor **in, void *arg)
     return nn_linear(ctx, in[0], in[1], in[2]);
 }
 
+static struct nn_tensor *f_addcmul(nn_ctx *ctx, struct nn_tensor **in, void *arg)
+{
+    (void)arg;
+    return nn_addcmul(ctx, in[0], in[1], in[2]);
+}
+
+static struct nn_tensor *f_normal_lp(nn_ctx *ctx, struct nn_tensor **in, void *arg)
+{
+    (void)arg;
+    return nn_normal_log_prob(ctx, in[0], in[1], in[2]);
+}
+
 static struct nn_tensor *f_expand(nn_ctx *ctx, struct nn_tensor **in, void *arg)
 {
     (void)arg;
@@ -76,6 +88,18 @@ static struct nn_tensor *f_stack(nn_ctx *ctx, struct nn_tensor **in, void *arg)
 {
     (void)arg;
     return nn_stack(ctx, in, 2, 1);
+}
+
+static struct nn_tensor *f_stack_last(nn_ctx *ctx, struct nn_tensor **in, void *arg)
+{
+    (void)arg;
+    return nn_stack(ctx, in, 3, -1);
+}
+
+static struct nn_tensor *f_stack0(nn_ctx *ctx, struct nn_tensor **in, void *arg)
+{
+    (void)arg;
+    return nn_stack(ctx, in, 2, 0);
 }
 
 static struct nn_tensor *f_gather(nn_ctx *ctx, struct nn_tensor **in, void *arg)
@@ -139,6 +163,11 @@ static const struct op_case cases[] = {
     {"concat", f_concat, 3, 1e-6, 1e-6, true},
     {"stack", f_stack, 2, 1e-6, 1e-6, true},
     {"gather", f_gather, 1, 1e-6, 1e-6, true},
+    {"addcmul", f_addcmul, 3, 1e-5, 1e-5, true},
+    {"normal_log_prob", f_normal_lp, 3, 1e-5, 1e-5, true},
+    {"normal_log_prob_scalar", f_normal_lp, 3, 1e-5, 1e-5, true},
+    {"stack_last", f_stack_last, 3, 1e-6, 1e-6, true},
+    {"stack_scalars", f_stack0, 2, 1e-6, 1e-6, true},
 };
 
 static struct tu_bundle *fx;

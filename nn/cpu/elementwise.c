@@ -17,7 +17,9 @@ void nn_cpu_fill(float *y, size_t n, float v)
 }
 
 /* Calls body(inner_len, a_off, b_off, c_off) for each innermost row of an N-d strided walk
- * over up to three operands; rows are split across threads when the total is large. (Tried:
+ * over up to three operands (the body may read r_, the row index, and inner_, the row length:
+ * a contiguous output's row starts at r_ * inner_); rows are split across threads when the
+ * total is large. (Tried:
  * coalescing contiguous dimensions and cutting long rows into pieces for the threads; on this
  * shared 2-core machine the extra parallel regions made a VDSM step ~9% slower.) */
 #define STRIDED_WALK(ndim, shape, sa, sb, sc, ...)                                          \
@@ -126,6 +128,51 @@ void nn_cpu_binary(int op, int ndim, const int64_t *shape, float *y, const float
             }
         } else {
             for (int64_t j = 0; j < n_; j++) yr[j] = binop(op, ar[j * sa1], br[j * sb1]);
+        }
+    });
+}
+
+/* ---- ternary */
+
+#define HALF_LOG_2PI 0.91893853320467274178f
+
+static inline float ternop(int op, float a, float b, float c)
+{
+    if (op == NN_TER_ADDCMUL) return a + b * c;
+    float z = (a - b) / c;
+    return -0.5f * z * z - logf(c) - HALF_LOG_2PI;
+}
+
+void nn_cpu_ternary(int op, int ndim, const int64_t *shape, float *y, const float *a,
+                    const int64_t *sa, const float *b, const int64_t *sb, const float *c,
+                    const int64_t *sc)
+{
+    STRIDED_WALK(ndim, shape, sa, sb, sc, {
+        float *yr = y + r_ * inner_;
+        const float *ar = a + oa, *br = b + ob, *cr = c + oc;
+        for (int64_t j = 0; j < n_; j++) yr[j] = ternop(op, ar[j * sa1], br[j * sb1], cr[j * sc1]);
+    });
+}
+
+void nn_cpu_ternary_backward(int op, int ndim, const int64_t *shape, const float *dy,
+                             const float *a, const int64_t *sa, const float *b, const int64_t *sb,
+                             const float *c, const int64_t *sc, float *da, float *db, float *dc)
+{
+    STRIDED_WALK(ndim, shape, sa, sb, sc, {
+        int64_t o = r_ * inner_;
+        const float *ar = a + oa, *br = b + ob, *cr = c + oc;
+        for (int64_t j = 0; j < n_; j++) {
+            float g = dy[o + j], av = ar[j * sa1], bv = br[j * sb1], cv = cr[j * sc1];
+            if (op == NN_TER_ADDCMUL) {
+                if (da) da[o + j] += g;
+                if (db) db[o + j] += g * cv;
+                if (dc) dc[o + j] += g * bv;
+            } else { /* z = (a - b) / c: d/da = -z / c, d/db = z / c, d/dc = (z^2 - 1) / c */
+                float z = (av - bv) / cv, zc = z / cv;
+                if (da) da[o + j] += -g * zc;
+                if (db) db[o + j] += g * zc;
+                if (dc) dc[o + j] += g * (z * zc - 1.0f / cv);
+            }
         }
     });
 }

@@ -6,16 +6,24 @@
 #include "nn/internal.h"
 #include "nn/ops.h"
 
+int nn_broadcast_shapes(int na, const int64_t *a, int nb, const int64_t *b, int64_t *out)
+{
+    int n = na > nb ? na : nb;
+    int64_t tmp[NN_MAX_DIMS]; /* out may alias a or b */
+    if (n > NN_MAX_DIMS) return -1;
+    for (int i = 0; i < n; i++) {
+        int ia = i - (n - na), ib = i - (n - nb);
+        int64_t da = ia >= 0 ? a[ia] : 1, db = ib >= 0 ? b[ib] : 1;
+        if (da != db && da != 1 && db != 1) return -1;
+        tmp[i] = da == 1 ? db : da;
+    }
+    for (int i = 0; i < n; i++) out[i] = tmp[i];
+    return n;
+}
+
 int nn_broadcast_shape(const struct nn_tensor *a, const struct nn_tensor *b, int64_t *out)
 {
-    int n = a->ndim > b->ndim ? a->ndim : b->ndim;
-    for (int i = 0; i < n; i++) {
-        int ia = i - (n - a->ndim), ib = i - (n - b->ndim);
-        int64_t da = ia >= 0 ? a->shape[ia] : 1, db = ib >= 0 ? b->shape[ib] : 1;
-        if (da != db && da != 1 && db != 1) return -1;
-        out[i] = da == 1 ? db : da;
-    }
-    return n;
+    return nn_broadcast_shapes(a->ndim, a->shape, b->ndim, b->shape, out);
 }
 
 /* strides of t read as an n-dim tensor of shape `shape`: 0 on broadcast dims. grad=true gives
@@ -132,6 +140,78 @@ struct nn_tensor *nn_add(nn_ctx *ctx, struct nn_tensor *a, struct nn_tensor *b) 
 struct nn_tensor *nn_sub(nn_ctx *ctx, struct nn_tensor *a, struct nn_tensor *b) { return binary(ctx, NN_BIN_SUB, a, b); }
 struct nn_tensor *nn_mul(nn_ctx *ctx, struct nn_tensor *a, struct nn_tensor *b) { return binary(ctx, NN_BIN_MUL, a, b); }
 struct nn_tensor *nn_div(nn_ctx *ctx, struct nn_tensor *a, struct nn_tensor *b) { return binary(ctx, NN_BIN_DIV, a, b); }
+
+/* ---- ternary */
+
+static const char *const ternop_names[] = {"addcmul", "normal_log_prob"};
+
+static void ternary_backward(nn_ctx *ctx, struct nn_node *n)
+{
+    struct nn_tensor *y = n->out;
+    int op = (int)n->i[0];
+    size_t bytes = (size_t)nn_numel(y) * sizeof(float);
+    float *d[3] = {NULL, NULL, NULL};
+    const float *p[3];
+    int64_t st[3][NN_MAX_DIMS];
+    bool direct[3];
+    for (int k = 0; k < 3; k++) {
+        struct nn_tensor *x = n->in[k];
+        bcast_strides(x, y->ndim, y->shape, false, st[k]);
+        p[k] = x->data;
+        if (!x->requires_grad) continue;
+        /* an input of the output's size accumulates straight into its gradient; a broadcast
+         * one through a zeroed buffer reduced by accum_to */
+        direct[k] = nn_numel(x) == nn_numel(y);
+        d[k] = direct[k] ? nn__grad(ctx, x) : nn_ctx_alloc_data(ctx, bytes);
+        if (!d[k]) return;
+        if (!direct[k]) ctx->be->fill(d[k], (size_t)nn_numel(y), 0.0f);
+    }
+    ctx->be->ternary_backward(op, y->ndim, y->shape, y->grad, p[0], st[0], p[1], st[1], p[2], st[2],
+                              d[0], d[1], d[2]);
+    for (int k = 0; k < 3; k++)
+        if (d[k] && !direct[k]) accum_to(ctx, n->in[k], y, d[k]);
+}
+
+static struct nn_tensor *ternary(nn_ctx *ctx, int op, struct nn_tensor *a, struct nn_tensor *b,
+                                 struct nn_tensor *c)
+{
+    if (!NN_OK_IN(ctx, a, b, c)) return NULL;
+    int64_t shape[NN_MAX_DIMS];
+    int nd = nn_broadcast_shape(a, b, shape);
+    if (nd < 0 || (nd = nn_broadcast_shapes(nd, shape, c->ndim, c->shape, shape)) < 0) {
+        char s1[96], s2[96], s3[96];
+        nn_ctx_fail(ctx, NN_SHAPE, "%s: shapes %s, %s and %s do not broadcast", ternop_names[op],
+                    nn_shape_str(a, s1, sizeof s1), nn_shape_str(b, s2, sizeof s2),
+                    nn_shape_str(c, s3, sizeof s3));
+        return NULL;
+    }
+    if (a->device != b->device || a->device != c->device) {
+        nn_ctx_fail(ctx, NN_INVALID, "%s: operands on different devices", ternop_names[op]);
+        return NULL;
+    }
+    struct nn_tensor *y = nn_empty(ctx, nd, shape);
+    if (!y) return NULL;
+    int64_t sa[NN_MAX_DIMS], sb[NN_MAX_DIMS], sc[NN_MAX_DIMS];
+    bcast_strides(a, nd, shape, false, sa);
+    bcast_strides(b, nd, shape, false, sb);
+    bcast_strides(c, nd, shape, false, sc);
+    ctx->be->ternary(op, nd, shape, y->data, a->data, sa, b->data, sb, c->data, sc);
+    struct nn_tensor *in[3] = {a, b, c};
+    struct nn_node *node = nn__record(ctx, ternop_names[op], ternary_backward, y, 3, in);
+    if (node) node->i[0] = op;
+    return y;
+}
+
+struct nn_tensor *nn_addcmul(nn_ctx *ctx, struct nn_tensor *a, struct nn_tensor *b, struct nn_tensor *c)
+{
+    return ternary(ctx, NN_TER_ADDCMUL, a, b, c);
+}
+
+struct nn_tensor *nn_normal_log_prob(nn_ctx *ctx, struct nn_tensor *x, struct nn_tensor *loc,
+                                     struct nn_tensor *scale)
+{
+    return ternary(ctx, NN_TER_NORMAL_LOG_PROB, x, loc, scale);
+}
 
 /* ---- unary */
 

@@ -4,12 +4,26 @@
 #include "nn/internal.h"
 #include "nn/ops.h"
 
-static void concat_backward(nn_ctx *ctx, struct nn_node *n)
+/* concat and stack share one op: input k lands in the output at offset off_k along d. For
+ * stack, the inputs lack dim d: they are walked with the output's strides minus d, so no
+ * unsqueezed views are made (a stack of n scalars is one node). */
+
+/* output strides as seen by one input: all of y's, or y's without d (stack) */
+static void input_view_strides(const struct nn_tensor *y, int d, bool stack, int64_t *st)
+{
+    int k = 0;
+    for (int i = 0; i < y->ndim; i++)
+        if (!stack || i != d) st[k++] = y->stride[i];
+}
+
+static void join_backward(nn_ctx *ctx, struct nn_node *n)
 {
     struct nn_tensor *y = n->out;
     struct nn_tensor **xs = n->saved;
     int count = (int)n->i[0], d = (int)n->i[1];
-    int64_t off = 0;
+    bool stack = n->i[2];
+    int64_t yst[NN_MAX_DIMS], off = 0;
+    input_view_strides(y, d, stack, yst);
     for (int k = 0; k < count; k++) {
         struct nn_tensor *x = xs[k];
         if (x->requires_grad) {
@@ -17,45 +31,57 @@ static void concat_backward(nn_ctx *ctx, struct nn_node *n)
             if (!dx) return;
             int64_t xs_stride[NN_MAX_DIMS];
             nn_contiguous_strides(x->ndim, x->shape, xs_stride);
-            ctx->be->accum_strided(x->ndim, x->shape, dx, xs_stride, y->grad + off * y->stride[d], y->stride);
+            ctx->be->accum_strided(x->ndim, x->shape, dx, xs_stride, y->grad + off * y->stride[d], yst);
         }
-        off += x->shape[d];
+        off += stack ? 1 : x->shape[d];
     }
 }
 
-struct nn_tensor *nn_concat(nn_ctx *ctx, struct nn_tensor *const *xs, int count, int dim)
+static struct nn_tensor *join(nn_ctx *ctx, const char *op, struct nn_tensor *const *xs, int count,
+                              int dim, bool stack)
 {
     if (ctx->err.code) return NULL;
     if (count < 1) {
-        nn_ctx_fail(ctx, NN_INVALID, "concat: no tensors");
+        nn_ctx_fail(ctx, NN_INVALID, "%s: no tensors", op);
         return NULL;
     }
     for (int k = 0; k < count; k++)
         if (!xs[k]) return NULL;
-    int d = nn__dim(ctx, "concat", xs[0], dim);
-    if (d < 0) return NULL;
+    int nd = xs[0]->ndim + stack;
+    if (nd > NN_MAX_DIMS) {
+        nn_ctx_fail(ctx, NN_SHAPE, "%s: result would have %d dimensions (at most %d)", op, nd, NN_MAX_DIMS);
+        return NULL;
+    }
+    int d = dim < 0 ? dim + nd : dim;
+    if (d < 0 || d >= nd) {
+        char s[96];
+        nn_ctx_fail(ctx, NN_SHAPE, "%s: dim %d out of range for inputs of shape %s", op, dim,
+                    nn_shape_str(xs[0], s, sizeof s));
+        return NULL;
+    }
     int64_t sh[NN_MAX_DIMS];
-    memcpy(sh, xs[0]->shape, sizeof sh);
-    sh[d] = 0;
+    for (int i = 0, j = 0; i < nd; i++) sh[i] = stack && i == d ? count : xs[0]->shape[j++];
+    if (!stack) sh[d] = 0;
     for (int k = 0; k < count; k++) {
         bool ok = xs[k]->ndim == xs[0]->ndim;
-        for (int i = 0; ok && i < xs[0]->ndim; i++) ok = i == d || xs[k]->shape[i] == xs[0]->shape[i];
+        for (int i = 0; ok && i < xs[0]->ndim; i++) ok = (!stack && i == d) || xs[k]->shape[i] == xs[0]->shape[i];
         if (!ok) {
             char s1[96], s2[96];
-            nn_ctx_fail(ctx, NN_SHAPE, "concat: tensor %d has shape %s, tensor 0 has %s (dim %d)", k,
+            nn_ctx_fail(ctx, NN_SHAPE, "%s: tensor %d has shape %s, tensor 0 has %s (dim %d)", op, k,
                         nn_shape_str(xs[k], s1, sizeof s1), nn_shape_str(xs[0], s2, sizeof s2), dim);
             return NULL;
         }
-        sh[d] += xs[k]->shape[d];
+        if (!stack) sh[d] += xs[k]->shape[d];
     }
-    struct nn_tensor *y = nn_empty(ctx, xs[0]->ndim, sh);
+    struct nn_tensor *y = nn_empty(ctx, nd, sh);
     if (!y) return NULL;
-    int64_t off = 0;
+    int64_t yst[NN_MAX_DIMS], off = 0;
+    input_view_strides(y, d, stack, yst);
     bool any_grad = false;
     for (int k = 0; k < count; k++) {
-        ctx->be->copy_strided(xs[k]->ndim, xs[k]->shape, y->data + off * y->stride[d], y->stride,
-                              xs[k]->data, xs[k]->stride);
-        off += xs[k]->shape[d];
+        ctx->be->copy_strided(xs[k]->ndim, xs[k]->shape, y->data + off * y->stride[d], yst, xs[k]->data,
+                              xs[k]->stride);
+        off += stack ? 1 : xs[k]->shape[d];
         any_grad |= xs[k]->requires_grad;
     }
     if (!any_grad || ctx->no_grad) return y;
@@ -65,22 +91,24 @@ struct nn_tensor *nn_concat(nn_ctx *ctx, struct nn_tensor *const *xs, int count,
     struct nn_tensor *first_grad = NULL;
     for (int k = 0; k < count && !first_grad; k++)
         if (xs[k]->requires_grad) first_grad = xs[k];
-    struct nn_node *node = nn__record(ctx, "concat", concat_backward, y, 1, &first_grad);
+    struct nn_node *node = nn__record(ctx, op, join_backward, y, 1, &first_grad);
     if (node) {
         node->saved = saved;
         node->i[0] = count;
         node->i[1] = d;
+        node->i[2] = stack;
     }
     return y;
 }
 
+struct nn_tensor *nn_concat(nn_ctx *ctx, struct nn_tensor *const *xs, int count, int dim)
+{
+    return join(ctx, "concat", xs, count, dim, false);
+}
+
 struct nn_tensor *nn_stack(nn_ctx *ctx, struct nn_tensor *const *xs, int count, int dim)
 {
-    if (ctx->err.code || count < 1 || !xs[0]) return nn_concat(ctx, xs, count, dim);
-    struct nn_tensor **u = nn_ctx_alloc_meta(ctx, (size_t)count * sizeof *u);
-    if (!u) return NULL;
-    for (int k = 0; k < count; k++) u[k] = nn_unsqueeze(ctx, xs[k], dim);
-    return nn_concat(ctx, u, count, dim);
+    return join(ctx, "stack", xs, count, dim, true);
 }
 
 static void gather_backward(nn_ctx *ctx, struct nn_node *n)

@@ -16,9 +16,7 @@ struct ppl_dist *ppl__dist_new(ppl_ctx *ctx, const struct ppl_dist_ops *ops, int
     int nd = p[0]->ndim;
     memcpy(shape, p[0]->shape, (size_t)nd * sizeof *shape);
     for (int i = 1; i < np; i++) {
-        struct nn_tensor cur = {.ndim = nd};
-        memcpy(cur.shape, shape, sizeof shape);
-        nd = nn_broadcast_shape(&cur, p[i], shape);
+        nd = nn_broadcast_shapes(nd, shape, p[i]->ndim, p[i]->shape, shape);
         if (nd < 0) {
             char s1[96], s2[96];
             nn_ctx_fail(ctx->nn, NN_SHAPE, "%s: parameter shapes %s and %s do not broadcast", ops->name,

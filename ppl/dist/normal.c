@@ -11,12 +11,10 @@ struct ppl_dist *ppl_normal(ppl_ctx *ctx, struct nn_tensor *loc, struct nn_tenso
     return ppl__dist_new(ctx, &ppl__normal_ops, 2, p, 0);
 }
 
+/* one fused op each (nn_normal_log_prob, nn_addcmul): a scalar site costs two tape nodes */
 static struct nn_tensor *log_prob(ppl_ctx *ctx, const struct ppl_dist *d, struct nn_tensor *x)
 {
-    nn_ctx *nn = ctx->nn;
-    struct nn_tensor *z = nn_div(nn, nn_sub(nn, x, d->p[0]), d->p[1]);
-    struct nn_tensor *q = nn_mul_scalar(nn, nn_square(nn, z), -0.5f);
-    return nn_add_scalar(nn, nn_sub(nn, q, nn_log(nn, d->p[1])), -HALF_LOG_2PI);
+    return nn_normal_log_prob(ctx->nn, x, d->p[0], d->p[1]);
 }
 
 static struct nn_tensor *sample(ppl_ctx *ctx, const struct ppl_dist *d)
@@ -24,7 +22,7 @@ static struct nn_tensor *sample(ppl_ctx *ctx, const struct ppl_dist *d)
     int64_t shape[NN_MAX_DIMS];
     int nd = ppl__dist_full_shape(d, shape);
     struct nn_tensor *eps = nn_randn(ctx->nn, ctx->rng, nd, shape);
-    return nn_add(ctx->nn, d->p[0], nn_mul(ctx->nn, d->p[1], eps));
+    return nn_addcmul(ctx->nn, d->p[0], d->p[1], eps);
 }
 
 static struct nn_tensor *mean(ppl_ctx *ctx, const struct ppl_dist *d) { (void)ctx; return d->p[0]; }

@@ -12,38 +12,60 @@ void ppl_elbo_init(struct ppl_elbo *e, enum ppl_elbo_kind kind, int num_particle
     *e = (struct ppl_elbo){.kind = kind, .num_particles = num_particles > 0 ? num_particles : 1};
 }
 
-/* terms of one evaluation, in the step arena */
+/* Terms of one evaluation, in the step arena. Each list is summed with one stack + sum;
+ * [0] holds terms added and [1] terms subtracted, so a guide term costs no negation node. */
+struct term_list {
+    struct nn_tensor **t;
+    int n, cap;
+};
+
 struct acc {
-    struct nn_tensor **elbo, **surr;   /* scalar tensors */
-    int nelbo, nsurr, cap;
+    struct term_list elbo[2], surr[2];
+    int terms_cap;
     struct ppl_elbo *e;
 };
 
+/* grows an arena array of elem-byte items to hold one more (old blocks stay until the step ends) */
+static void *grow(ppl_ctx *ctx, void *old, int n, int *cap, size_t elem)
+{
+    if (n < *cap) return old;
+    int c = *cap ? *cap * 2 : 256;
+    void *x = nn_ctx_alloc_meta(ctx->nn, (size_t)c * elem);
+    if (!x) return NULL;
+    if (n) memcpy(x, old, (size_t)n * elem);
+    *cap = c;
+    return x;
+}
+
+static nn_status list_push(ppl_ctx *ctx, struct term_list *l, struct nn_tensor *t)
+{
+    struct nn_tensor **x = grow(ctx, l->t, l->n, &l->cap, sizeof *x);
+    if (!x) return ppl_status(ctx);
+    l->t = x;
+    l->t[l->n++] = t;
+    return NN_OK;
+}
+
+/* t enters the ELBO and/or the surrogate with sign -1 if negate, else +1 */
 static nn_status push(ppl_ctx *ctx, struct acc *a, struct nn_tensor *t, bool elbo, bool surr,
-                      const char *name, bool guide)
+                      bool negate, const char *name, bool guide)
 {
     if (!t) return ppl_status(ctx) ? ppl_status(ctx) : nn_ctx_fail(ctx->nn, NN_INTERNAL, "site '%s': no term", name);
-    if (a->nelbo == a->cap || a->nsurr == a->cap) {
-        int cap = a->cap ? a->cap * 2 : 256;
-        struct nn_tensor **x = nn_ctx_alloc_meta(ctx->nn, (size_t)cap * sizeof *x);
-        struct nn_tensor **y = nn_ctx_alloc_meta(ctx->nn, (size_t)cap * sizeof *y);
-        struct ppl_site_term *z = a->e->want_terms ? nn_ctx_alloc_meta(ctx->nn, (size_t)cap * sizeof *z) : NULL;
-        if (!x || !y || (a->e->want_terms && !z)) return ppl_status(ctx);
-        if (a->nelbo) memcpy(x, a->elbo, (size_t)a->nelbo * sizeof *x);
-        if (a->nsurr) memcpy(y, a->surr, (size_t)a->nsurr * sizeof *y);
-        if (z && a->e->nterms) memcpy(z, a->e->terms, (size_t)a->e->nterms * sizeof *z);
-        a->elbo = x, a->surr = y, a->cap = cap;
-        if (z) a->e->terms = z;
-    }
-    if (a->e->validate || a->e->want_terms) {
+    struct ppl_elbo *e = a->e;
+    if (e->validate || e->want_terms) {
         float v = nn_item(ctx->nn, t);
-        if (a->e->validate && !isfinite(v))
+        if (e->validate && !isfinite(v))
             return nn_ctx_fail(ctx->nn, NN_NAN, "site '%s' (%s): log_prob sum is %s", name, guide ? "guide" : "model",
                                isnan(v) ? "nan" : "inf");
-        if (a->e->want_terms && elbo) a->e->terms[a->e->nterms++] = (struct ppl_site_term){name, guide, v};
+        if (e->want_terms && elbo) {
+            struct ppl_site_term *x = grow(ctx, e->terms, e->nterms, &a->terms_cap, sizeof *x);
+            if (!x) return ppl_status(ctx);
+            e->terms = x;
+            e->terms[e->nterms++] = (struct ppl_site_term){name, guide, negate ? -v : v};
+        }
     }
-    if (elbo) a->elbo[a->nelbo++] = t;
-    if (surr) a->surr[a->nsurr++] = t;
+    if (elbo && list_push(ctx, &a->elbo[negate], t)) return ppl_status(ctx);
+    if (surr && list_push(ctx, &a->surr[negate], t)) return ppl_status(ctx);
     return NN_OK;
 }
 
@@ -89,19 +111,18 @@ static nn_status trace_elbo(ppl_ctx *ctx, struct acc *a, struct ppl_trace *mt, s
     nn_ctx *nn = ctx->nn;
     for (int k = 0; k < mt->n; k++) {
         struct ppl_site *s = &mt->sites[k];
-        if (s->msg.type == PPL_MSG_SAMPLE && push(ctx, a, s->log_prob_sum, true, true, s->msg.name, false))
+        if (s->msg.type == PPL_MSG_SAMPLE && push(ctx, a, s->log_prob_sum, true, true, false, s->msg.name, false))
             return ppl_status(ctx);
     }
     for (int k = 0; k < gt->n; k++) {
         struct ppl_site *s = &gt->sites[k];
         if (s->msg.type != PPL_MSG_SAMPLE || s->msg.is_observed) continue;
-        struct nn_tensor *neg = nn_neg(nn, s->log_prob_sum);
         bool rep = reparam(&s->msg);
-        if (push(ctx, a, neg, true, rep, s->msg.name, true)) return ppl_status(ctx);
+        if (push(ctx, a, s->log_prob_sum, true, rep, true, s->msg.name, true)) return ppl_status(ctx);
         if (rep) continue;
         struct nn_tensor *lr = log_r_sum_to(ctx, mt, gt, &s->msg);
         struct nn_tensor *sf = nn_mul(nn, lr, s->log_prob_raw);
-        if (push(ctx, a, sf && sf->ndim ? nn_sum_all(nn, sf) : sf, false, true, s->msg.name, true))
+        if (push(ctx, a, sf && sf->ndim ? nn_sum_all(nn, sf) : sf, false, true, false, s->msg.name, true))
             return ppl_status(ctx);
     }
     return NN_OK;
@@ -119,19 +140,18 @@ static struct nn_tensor *scale_and_mask(ppl_ctx *ctx, const struct ppl_msg *m, s
 
 static nn_status meanfield_elbo(ppl_ctx *ctx, struct acc *a, struct ppl_trace *mt, struct ppl_trace *gt)
 {
-    nn_ctx *nn = ctx->nn;
     for (int k = 0; k < mt->n; k++) {
         struct ppl_site *s = &mt->sites[k];
         if (s->msg.type != PPL_MSG_SAMPLE) continue;
         struct ppl_site *g = s->msg.is_observed ? NULL : ppl_trace_find(gt, s->msg.name);
         if (g && g->msg.type == PPL_MSG_SAMPLE && ppl_kl_registered(g->msg.dist, s->msg.dist)) {
             struct nn_tensor *kl = scale_and_mask(ctx, &g->msg, ppl_kl(ctx, g->msg.dist, s->msg.dist));
-            if (push(ctx, a, nn_neg(nn, kl), true, true, s->msg.name, false)) return ppl_status(ctx);
+            if (push(ctx, a, kl, true, true, true, s->msg.name, false)) return ppl_status(ctx);
             continue;
         }
-        if (push(ctx, a, s->log_prob_sum, true, true, s->msg.name, false)) return ppl_status(ctx);
+        if (push(ctx, a, s->log_prob_sum, true, true, false, s->msg.name, false)) return ppl_status(ctx);
         if (g && g->msg.type == PPL_MSG_SAMPLE &&
-            push(ctx, a, nn_neg(nn, g->log_prob_sum), true, true, g->msg.name, true))
+            push(ctx, a, g->log_prob_sum, true, true, true, g->msg.name, true))
             return ppl_status(ctx);
     }
     return NN_OK;
@@ -172,10 +192,17 @@ static nn_status particle(ppl_ctx *ctx, struct ppl_elbo *e, struct acc *a, ppl_f
     return e->kind == PPL_TRACE_ELBO ? trace_elbo(ctx, a, mt, gt) : meanfield_elbo(ctx, a, mt, gt);
 }
 
-static struct nn_tensor *total(nn_ctx *nn, struct nn_tensor **t, int n)
+static struct nn_tensor *list_sum(nn_ctx *nn, const struct term_list *l)
 {
-    if (!n) return nn_scalar(nn, 0.0f);
-    return n == 1 ? t[0] : nn_sum_all(nn, nn_stack(nn, t, n, 0));
+    return l->n == 1 ? l->t[0] : nn_sum_all(nn, nn_stack(nn, l->t, l->n, 0));
+}
+
+/* sum of l[0] minus sum of l[1] */
+static struct nn_tensor *total(nn_ctx *nn, const struct term_list *l)
+{
+    if (!l[1].n) return l[0].n ? list_sum(nn, &l[0]) : nn_scalar(nn, 0.0f);
+    struct nn_tensor *neg = list_sum(nn, &l[1]);
+    return l[0].n ? nn_sub(nn, list_sum(nn, &l[0]), neg) : nn_neg(nn, neg);
 }
 
 nn_status ppl_elbo_compute(ppl_ctx *ctx, struct ppl_elbo *e, ppl_fn model, ppl_fn guide, void *args,
@@ -197,12 +224,12 @@ nn_status ppl_elbo_compute(ppl_ctx *ctx, struct ppl_elbo *e, ppl_fn model, ppl_f
         for (int i = 0; i < per; i++) e->terms[i].value *= inv;
     }
     nn_no_grad_enter(nn);
-    struct nn_tensor *el = total(nn, a.elbo, a.nelbo);
+    struct nn_tensor *el = total(nn, a.elbo);
     nn_no_grad_exit(nn);
     if (!el) return ppl_status(ctx);
     *loss = -nn_item(nn, el) * inv;
     if (surrogate) {
-        *surrogate = nn_mul_scalar(nn, total(nn, a.surr, a.nsurr), -inv);
+        *surrogate = nn_mul_scalar(nn, total(nn, a.surr), -inv);
         if (!*surrogate) return ppl_status(ctx);
     }
     return ppl_status(ctx);

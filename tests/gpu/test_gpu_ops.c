@@ -123,6 +123,13 @@ static struct nn_tensor *broadcast(nn_ctx *ctx, struct nn_tensor **in)
     return nn_sub(ctx, s, nn_mul(ctx, nn_sigmoid(ctx, b), nn_log(ctx, nn_add_scalar(ctx, nn_abs(ctx, a), 0.5f))));
 }
 
+static struct nn_tensor *ternary(nn_ctx *ctx, struct nn_tensor **in)
+{
+    struct nn_tensor *x = in[0], *m = in[1], *s = in[2]; /* [3,4,5], [4,1], [5] */
+    struct nn_tensor *scale = nn_add_scalar(ctx, nn_softplus(ctx, s), 0.5f);
+    return nn_addcmul(ctx, nn_normal_log_prob(ctx, x, m, scale), x, m);
+}
+
 static struct nn_tensor *reductions(nn_ctx *ctx, struct nn_tensor **in)
 {
     struct nn_tensor *x = in[0]; /* [4,6,5] */
@@ -178,6 +185,11 @@ Test(gpu_ops, mlp_log_softmax)
 Test(gpu_ops, broadcasting)
 {
     run_case(&(struct op_case){"broadcast arithmetic", broadcast, 2, {3, 2}, {{3, 1, 5}, {4, 5}}, -2, 2});
+}
+
+Test(gpu_ops, fused_ternary)
+{
+    run_case(&(struct op_case){"normal_log_prob+addcmul", ternary, 3, {3, 2, 1}, {{3, 4, 5}, {4, 1}, {5}}, -2, 2});
 }
 
 Test(gpu_ops, reductions_and_views)
