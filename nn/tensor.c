@@ -1,5 +1,6 @@
 #include "nn/internal.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -259,6 +260,13 @@ void nn_tensor_free(struct nn_tensor *t)
 void nn_tensor_zero_grad(struct nn_tensor *t)
 {
     if (t && t->grad) nn_backend_get((enum nn_device)t->device)->memzero(t->grad, (size_t)nn_numel(t) * sizeof(float));
+}
+
+bool nn_tensor_all_finite(const struct nn_tensor *t)
+{
+    double s = 0; /* in double: any finite float squared stays finite, NaN and inf propagate */
+    nn_backend_get((enum nn_device)t->device)->sumsq((size_t)nn_numel(t), t->data, &s);
+    return isfinite(s);
 }
 
 void nn_tensor_freeze(struct nn_tensor *t)

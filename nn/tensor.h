@@ -123,6 +123,8 @@ struct nn_tensor *nn_tensor_new(enum nn_device dev, int ndim, const int64_t *sha
                                 bool requires_grad, struct nn_err *err);
 void nn_tensor_free(struct nn_tensor *t);
 void nn_tensor_zero_grad(struct nn_tensor *t);
+/* true when every value of a contiguous tensor is finite (one sum-of-squares pass) */
+bool nn_tensor_all_finite(const struct nn_tensor *t);
 /* Freezing and unfreezing a persistent tensor: requires_grad off and its gradient buffer
  * freed, or requires_grad on with a zeroed gradient (allocated if absent). */
 void nn_tensor_freeze(struct nn_tensor *t);

@@ -27,6 +27,13 @@ void ppl_store_clear(struct ppl_param_store *s)
     *s = (struct ppl_param_store){0};
 }
 
+struct ppl_param_entry *ppl_store_find_nonfinite(const struct ppl_param_store *s)
+{
+    for (int i = 0; i < s->n; i++)
+        if (!nn_tensor_all_finite(s->e[i]->u)) return s->e[i];
+    return NULL;
+}
+
 void ppl_store_reset_optim(struct ppl_param_store *s)
 {
     for (int i = 0; i < s->n; i++) {

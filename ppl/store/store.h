@@ -55,6 +55,9 @@ void ppl_store_clear(struct ppl_param_store *s);
  * starts fresh optimizers, as a new pyro.optim instance would. */
 void ppl_store_reset_optim(struct ppl_param_store *s);
 struct ppl_param_entry *ppl_store_find(const struct ppl_param_store *s, const char *name);
+/* The first parameter (insertion order) holding a NaN or an infinity, or NULL if none does;
+ * after an update from a non-finite gradient the loss was still finite, the values are not. */
+struct ppl_param_entry *ppl_store_find_nonfinite(const struct ppl_param_store *s);
 /* Creates (or replaces the values of) a parameter from constrained host values. */
 struct ppl_param_entry *ppl_store_set(struct ppl_param_store *s, const char *name, int ndim,
                                       const int64_t *shape, const float *constrained, int constraint,

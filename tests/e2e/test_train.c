@@ -280,3 +280,38 @@ Test(e2e_train, injected_nan_rolls_back_then_gives_up_when_told, .init = make_da
     unsetenv("VDSM_INJECT_NAN_STEP");
     vdsm_spec_free(&spec);
 }
+
+/* A non-finite gradient at a checkpoint step leaves a finite loss and NaN parameters: the
+ * trainer rolls back instead of writing them, so no checkpoint ever holds a NaN. */
+Test(e2e_train, nan_parameters_are_never_checkpointed, .init = make_data, .fini = cleanup, .timeout = 300)
+{
+    struct vdsm_spec spec;
+    const char *extra[] = {"stages=[encdec]"};
+    load_spec(&spec, extra, 1);
+    char run[400], logp[500];
+    snprintf(run, sizeof run, "%s/p", tmp);
+    setenv("VDSM_INJECT_NAN_PARAMS_STEP", "4", 1); /* the last step of epoch 2, a checkpoint */
+    train(&spec, run, 0);
+    unsetenv("VDSM_INJECT_NAN_PARAMS_STEP");
+    snprintf(logp, sizeof logp, "%s/train.log", run);
+    FILE *f = fopen(logp, "r");
+    cr_assert(f);
+    char buf[1 << 14] = {0};
+    size_t got = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[got] = 0;
+    cr_assert(strstr(buf, "step 4: parameter '") && strstr(buf, "is not finite after the update"),
+              "no rollback for the NaN parameter in the log:\n%s", buf);
+    cr_assert(strstr(buf, "(epoch 1)"), "not rolled back to the epoch-1 checkpoint:\n%s", buf);
+    for (int epoch = 2; epoch <= 3; epoch++) {
+        char path[600];
+        snprintf(path, sizeof path, "%s/checkpoints/ckpt-s1-e%06d.safetensors", run, epoch);
+        struct ppl_param_store *st = ppl_store_new();
+        struct nn_err e = {0};
+        cr_assert_eq(ppl_store_load(st, path, &e), NN_OK, "%s", e.msg);
+        const struct ppl_param_entry *bad = ppl_store_find_nonfinite(st);
+        cr_assert_null(bad, "%s holds a non-finite '%s'", path, bad ? bad->name : "");
+        ppl_store_free(st);
+    }
+    vdsm_spec_free(&spec);
+}

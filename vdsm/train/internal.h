@@ -32,6 +32,7 @@ struct trainer {
     uint64_t hash;
     long steps_this_call;
     long inject_nan;            /* VDSM_INJECT_NAN_STEP, -1 if unset */
+    long inject_nan_params;     /* VDSM_INJECT_NAN_PARAMS_STEP, -1 if unset */
     bool injected;
     bool resumed;               /* this stage continued from a checkpoint */
     double rollback_factor;     /* to apply to restored optimizers after a rollback */

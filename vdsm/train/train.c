@@ -118,6 +118,22 @@ static nn_status rollback(struct trainer *tr, struct vdsm_ckpt_info *ck, long st
     return NN_OK;
 }
 
+/* VDSM_INJECT_NAN_PARAMS_STEP (tests): a NaN written into the first trained parameter, as an
+ * update from a non-finite gradient would leave it while the step's loss was finite. */
+static nn_status inject_nan_param(struct trainer *tr, struct nn_err *err)
+{
+    tr->injected = true;
+    if (tr->svi.elbo.nparams == 0) return NN_OK;
+    struct nn_tensor *u = tr->svi.elbo.params[0]->u;
+    float *host = malloc((size_t)nn_numel(u) * sizeof *host);
+    if (!host) return nn_err_set(err, NN_OOM, "inject: out of memory");
+    nn_status st = nn_tensor_to_host(u, host, err);
+    host[0] = NAN;
+    if (!st) st = nn_tensor_from_host(u, host, err);
+    free(host);
+    return st;
+}
+
 /* Grids, GIFs and the HTML report from the checkpoint just written. A failure here is
  * reported and training goes on: outputs can be made again with vdsm generate. */
 static void outputs(struct trainer *tr)
@@ -168,6 +184,7 @@ restart:
                 tr->injected = true;
                 loss = NAN;
             }
+            if (tr->inject_nan_params == step && !tr->injected && inject_nan_param(tr, err)) return err->code;
             if (!isfinite(loss)) {
                 char why[NN_ERR_MSG_LEN + 32];
                 snprintf(why, sizeof why, "loss is %s%s%s", isnan(loss) ? "NaN" : "infinite",
@@ -194,6 +211,16 @@ restart:
             return err->code;
         bool last = epoch + 1 == ss->epochs;
         if (last || (epoch + 1) % tr->spec->runtime.checkpoint_every == 0) {
+            /* a non-finite gradient leaves the loss finite and the parameters not: such a
+             * state must never become the checkpoint that rollbacks return to */
+            const struct ppl_param_entry *bad = ppl_store_find_nonfinite(tr->store);
+            if (bad) {
+                char why[VDSM_PATH_MAX];
+                snprintf(why, sizeof why, "parameter '%s' is not finite after the update (a non-finite gradient)",
+                         bad->name);
+                if (rollback(tr, ck, step, why, err)) return err->code;
+                goto restart;
+            }
             if (vdsm_ckpt_save(tr->dir, tr->store, ck, tr->spec->runtime.keep_last, err)) return err->code;
             int every = tr->spec->output.grids_every;
             if (last || (every > 0 && (epoch + 1) % every == 0)) outputs(tr);
@@ -251,6 +278,8 @@ static nn_status trainer_open(struct trainer *tr, const struct vdsm_spec *spec, 
     tr->hash = vdsm_spec_hash(spec);
     const char *inj = getenv("VDSM_INJECT_NAN_STEP");
     tr->inject_nan = inj ? atol(inj) : -1;
+    inj = getenv("VDSM_INJECT_NAN_PARAMS_STEP");
+    tr->inject_nan_params = inj ? atol(inj) : -1;
     vdsm_train_run_dir(spec, o, tr->dir, sizeof tr->dir);
     set_threads(spec->runtime.threads);
     enum nn_device dev;
