@@ -111,3 +111,133 @@ void nn_arena_free(struct nn_arena *a)
     a->chunks = a->head = NULL;
     a->reserved = a->used = 0;
 }
+
+bool nn_arena_pop(struct nn_arena *a, void *p, size_t bytes)
+{
+    size_t need = (bytes + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
+    struct nn_arena_chunk *c = a->head;
+    if (!c || need > c->used || (char *)p != c->base + c->used - need) return false;
+    c->used -= need;
+    a->used -= need;
+    return true;
+}
+
+/* ---- recycling */
+
+static size_t rounded(size_t bytes)
+{
+    size_t need = (bytes + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
+    return need ? need : ARENA_ALIGN;
+}
+
+static struct nn_block *node(struct nn_recycler *r, struct nn_arena *meta, struct nn_err *err)
+{
+    struct nn_block *b = r->spare;
+    if (b) r->spare = b->next;
+    else b = nn_arena_alloc(meta, sizeof *b, err);
+    return b;
+}
+
+static void drop_node(struct nn_recycler *r, struct nn_block *b)
+{
+    b->next = r->spare;
+    r->spare = b;
+}
+
+/* The chunk holding p: the blocks' memory always comes from the arena's current chunk. */
+static const struct nn_arena_chunk *chunk_of(const struct nn_arena *a, const char *p)
+{
+    for (const struct nn_arena_chunk *c = a->chunks; c; c = c->next)
+        if (p >= c->base && p < c->base + c->size) return c;
+    return NULL;
+}
+
+void *nn_recycler_alloc(struct nn_recycler *r, struct nn_arena *data, struct nn_arena *meta,
+                        size_t bytes, bool scoped, struct nn_err *err)
+{
+    size_t need = rounded(bytes);
+    struct nn_block **best = NULL;
+    for (struct nn_block **b = &r->free; *b; b = &(*b)->next)
+        if ((*b)->size >= need && (!best || (*b)->size < (*best)->size)) best = b;
+    struct nn_block *s = scoped ? node(r, meta, err) : NULL;
+    if (scoped && !s) return NULL;
+    char *p;
+    if (best) {
+        struct nn_block *f = *best;
+        p = f->p;
+        f->p += need;
+        f->size -= need;
+        if (!f->size) {
+            *best = f->next;
+            drop_node(r, f);
+        }
+    } else if (!(p = nn_arena_alloc(data, need, err))) {
+        if (s) drop_node(r, s);
+        return NULL;
+    }
+    if (s) {
+        *s = (struct nn_block){.next = r->scope, .p = p, .size = need};
+        r->scope = s;
+    }
+    r->live += need;
+    if (r->live > r->peak_live) r->peak_live = r->live;
+    return p;
+}
+
+/* inserts [p, p + size) into the address-ordered free list, merging with neighbours in the
+ * same chunk; a range that ends up at the arena's top is handed back to the arena */
+static nn_status release(struct nn_recycler *r, struct nn_arena *data, struct nn_arena *meta, char *p,
+                         size_t size, struct nn_err *err)
+{
+    r->live -= size;
+    const struct nn_arena_chunk *c = chunk_of(data, p);
+    struct nn_block **link = &r->free, *prev = NULL;
+    while (*link && (*link)->p < p) {
+        prev = *link;
+        link = &(*link)->next;
+    }
+    struct nn_block *next = *link, *b;
+    if (prev && prev->chunk == c && prev->p + prev->size == p) {
+        b = prev;
+        b->size += size;
+    } else {
+        if (!(b = node(r, meta, err))) return err->code;
+        *b = (struct nn_block){.next = next, .p = p, .size = size, .chunk = c};
+        *link = b;
+    }
+    if (next && next->chunk == c && b->p + b->size == next->p) {
+        b->size += next->size;
+        b->next = next->next;
+        drop_node(r, next);
+    }
+    if (!b->next && nn_arena_pop(data, b->p, b->size)) { /* the last range: maybe at the top */
+        struct nn_block **l = &r->free;
+        while (*l != b) l = &(*l)->next;
+        *l = NULL;
+        drop_node(r, b);
+    }
+    return NN_OK;
+}
+
+nn_status nn_recycler_free(struct nn_recycler *r, struct nn_arena *data, struct nn_arena *meta,
+                           void *p, size_t bytes, struct nn_err *err)
+{
+    return release(r, data, meta, p, rounded(bytes), err);
+}
+
+void nn_recycler_end_scope(struct nn_recycler *r, struct nn_arena *data)
+{
+    while (r->scope) {
+        struct nn_block *s = r->scope;
+        r->scope = s->next;
+        /* the scope's node becomes (or merges into) a free range: no allocation, no failure */
+        drop_node(r, s);
+        release(r, data, NULL, s->p, s->size, NULL);
+    }
+}
+
+void nn_recycler_reset(struct nn_recycler *r)
+{
+    size_t peak = r->peak_live;
+    *r = (struct nn_recycler){.peak_live = peak};
+}

@@ -15,6 +15,7 @@
 #ifndef NN_ARENA_H
 #define NN_ARENA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "nn/status.h"
@@ -51,5 +52,43 @@ void nn_arena_init(struct nn_arena *a, const char *name, size_t capacity,
 void *nn_arena_alloc(struct nn_arena *a, size_t bytes, struct nn_err *err);
 void nn_arena_reset(struct nn_arena *a);
 void nn_arena_free(struct nn_arena *a);
+
+/* Gives back a block if it is the last one handed out from the current chunk (the arena then
+ * acts as a stack at its top); false, and nothing changes, otherwise. */
+bool nn_arena_pop(struct nn_arena *a, void *p, size_t bytes);
+
+/* Recycling on top of an arena, for blocks whose life ends before the step does (backward's
+ * gradients and temporaries). Freed ranges are kept in address order and merged with free
+ * neighbours of the same chunk; a request takes the smallest free range that fits (split if
+ * larger), else a new block from the arena; a range that ends at the arena's top goes back to
+ * the arena. A scoped block is freed by the next nn_recycler_end_scope. List nodes live in a
+ * host arena. The data arena's reset forgets every block, so nn_recycler_reset goes with it.
+ *
+ *   float *g = nn_recycler_alloc(&r, &data, &meta, bytes, false, &err);
+ *   float *tmp = nn_recycler_alloc(&r, &data, &meta, bytes, true, &err);
+ *   nn_recycler_end_scope(&r, &data);          // tmp is free
+ *   nn_recycler_free(&r, &data, &meta, g, bytes, &err);
+ */
+struct nn_block {
+    struct nn_block *next;
+    char *p;
+    size_t size;                   /* multiple of the arena alignment */
+    const struct nn_arena_chunk *chunk;
+};
+
+struct nn_recycler {
+    struct nn_block *free;         /* free ranges, ascending addresses */
+    struct nn_block *scope;        /* scoped blocks in use */
+    struct nn_block *spare;        /* list nodes not in use */
+    size_t live, peak_live;        /* bytes handed out and not freed; high-water mark */
+};
+
+void *nn_recycler_alloc(struct nn_recycler *r, struct nn_arena *data, struct nn_arena *meta,
+                        size_t bytes, bool scoped, struct nn_err *err);
+/* bytes: the size asked for p. Fails only for want of a list node (err set). */
+nn_status nn_recycler_free(struct nn_recycler *r, struct nn_arena *data, struct nn_arena *meta,
+                           void *p, size_t bytes, struct nn_err *err);
+void nn_recycler_end_scope(struct nn_recycler *r, struct nn_arena *data);
+void nn_recycler_reset(struct nn_recycler *r);
 
 #endif

@@ -62,6 +62,7 @@ void nn_ctx_step_reset(nn_ctx *ctx)
 {
     nn_arena_reset(&ctx->data);
     nn_arena_reset(&ctx->meta);
+    nn_recycler_reset(&ctx->recycle);
     ctx->tape = NULL;
     ctx->tape_len = 0;
 }
@@ -84,7 +85,12 @@ void nn_no_grad_exit(nn_ctx *ctx) { ctx->no_grad--; }
 bool nn_grad_enabled(const nn_ctx *ctx) { return ctx->no_grad == 0; }
 
 void *nn_ctx_alloc_meta(nn_ctx *ctx, size_t bytes) { return nn_arena_alloc(&ctx->meta, bytes, &ctx->err); }
-void *nn_ctx_alloc_data(nn_ctx *ctx, size_t bytes) { return nn_arena_alloc(&ctx->data, bytes, &ctx->err); }
+/* step memory: bump-allocated, or during backward a block freed when the node returns */
+void *nn_ctx_alloc_data(nn_ctx *ctx, size_t bytes)
+{
+    if (ctx->in_backward) return nn_recycler_alloc(&ctx->recycle, &ctx->data, &ctx->meta, bytes, true, &ctx->err);
+    return nn_arena_alloc(&ctx->data, bytes, &ctx->err);
+}
 
 /* ---- shapes */
 
@@ -167,7 +173,7 @@ struct nn_tensor *nn_empty(nn_ctx *ctx, int ndim, const int64_t *shape)
     if (ctx->err.code) return NULL;
     struct nn_tensor *t = header(ctx, ndim, shape);
     if (!t) return NULL;
-    t->data = nn_arena_alloc(&ctx->data, (size_t)nn_numel(t) * sizeof(float), &ctx->err);
+    t->data = nn_ctx_alloc_data(ctx, (size_t)nn_numel(t) * sizeof(float));
     return t->data ? t : NULL;
 }
 
@@ -379,9 +385,15 @@ struct nn_node *nn__record(nn_ctx *ctx, const char *op, void (*backward)(nn_ctx 
 
 float *nn__grad(nn_ctx *ctx, struct nn_tensor *t)
 {
+    if (!t->grad && t->node && t->node->alias_grad) {
+        t->grad = nn__grad(ctx, t->node->in[0]);
+        t->grad_shared = true;
+    }
     if (!t->grad) {
         size_t bytes = (size_t)nn_numel(t) * sizeof(float);
-        t->grad = nn_arena_alloc(&ctx->data, bytes, &ctx->err);
+        t->grad_recycled = ctx->in_backward;
+        t->grad = t->grad_recycled ? nn_recycler_alloc(&ctx->recycle, &ctx->data, &ctx->meta, bytes, false, &ctx->err)
+                                   : nn_arena_alloc(&ctx->data, bytes, &ctx->err);
         if (!t->grad) return NULL;
         ctx->be->fill(t->grad, (size_t)nn_numel(t), 0.0f);
     }
@@ -441,16 +453,23 @@ nn_status nn_backward_seed(nn_ctx *ctx, struct nn_tensor *loss, float seed)
     /* Gradients of intermediates start from zero on every backward, so backward may be called
      * more than once per step; leaves (parameters, inputs) accumulate as in PyTorch. */
     for (struct nn_node *n = ctx->tape; n; n = n->prev)
-        if (!n->out->persistent) n->out->grad = NULL;
+        if (!n->out->persistent) n->out->grad = NULL, n->out->grad_shared = n->out->grad_recycled = false;
+    ctx->in_backward = true;
     float *g = nn__grad(ctx, loss);
-    if (!g) return ctx->err.code;
-    ctx->be->fill(g, 1, seed);
-    for (struct nn_node *n = ctx->tape; n; n = n->prev) {
-        if (!n->out->grad) continue; /* no path from the loss */
+    if (g) ctx->be->fill(g, 1, seed);
+    for (struct nn_node *n = ctx->tape; n && !ctx->err.code; n = n->prev) {
+        struct nn_tensor *out = n->out;
+        if (!out->grad) continue; /* no path from the loss */
         n->backward(ctx, n);
-        if (ctx->err.code) return ctx->err.code;
+        nn_recycler_end_scope(&ctx->recycle, &ctx->data);
+        /* every consumer of out ran before its producer: its gradient is spent */
+        if (out->grad_recycled && !ctx->err.code) {
+            nn_recycler_free(&ctx->recycle, &ctx->data, &ctx->meta, out->grad, (size_t)nn_numel(out) * sizeof(float), &ctx->err);
+            out->grad = NULL;
+        }
     }
-    return NN_OK;
+    ctx->in_backward = false;
+    return ctx->err.code;
 }
 
 nn_status nn_backward(nn_ctx *ctx, struct nn_tensor *loss) { return nn_backward_seed(ctx, loss, 1.0f); }

@@ -45,6 +45,8 @@ struct nn_tensor {
     uint8_t device;               /* enum nn_device */
     bool requires_grad;
     bool persistent;              /* heap-owned (nn_tensor_new), not in an arena */
+    bool grad_recycled;           /* grad came from ctx->recycle (backward): freed after node */
+    bool grad_shared;             /* grad is its base's (a whole-tensor view, see nn_node) */
     struct nn_node *node;         /* op that produced it this step; NULL for leaves */
     const char *name;             /* optional, for messages (parameter name) */
 };
@@ -58,6 +60,8 @@ struct nn_node {
     struct nn_tensor *in[4];
     int nin;
     void *saved;                  /* op-specific, arena-allocated */
+    bool alias_grad;              /* out is all of in[0] in the same layout (a reshape): its
+                                   * gradient is in[0]'s buffer and the backward adds nothing */
     float f[4];
     int64_t i[NN_MAX_DIMS * 2];
 };
@@ -77,6 +81,11 @@ struct nn_ctx {
     struct nn_node *tape;         /* last recorded node */
     size_t tape_len;
     int no_grad;                  /* > 0: ops record nothing */
+    /* During backward, step memory is recycled (nn/arena.h): an intermediate's gradient is
+     * freed once its node's backward has run, and whatever a node's backward allocates
+     * besides gradients is freed when it returns. */
+    struct nn_recycler recycle;
+    bool in_backward;
 };
 
 /* ---- context */

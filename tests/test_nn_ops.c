@@ -1,5 +1,6 @@
 /* Core ops against PyTorch (tests/fixtures/gen_nn_ops.py) and against central differences. */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -315,6 +316,73 @@ Test(nn_ops, gradient_accumulates_and_op_reuse)
     nn_tensor_zero_grad(w);
     cr_assert_eq(nn_backward(ctx, nn_sum_all(ctx, z)), NN_OK);
     for (int i = 0; i < 3; i++) cr_assert_float_eq(w->grad[i], wv[i], 1e-6f); /* only one path */
+    nn_tensor_free(w);
+    nn_ctx_free(ctx);
+}
+
+Test(nn_ops, recycler_reuses_merges_and_returns_the_top)
+{
+    struct nn_arena data, meta;
+    nn_arena_init(&data, "data", 1 << 20, NULL);
+    nn_arena_init(&meta, "meta", 1 << 20, NULL);
+    struct nn_recycler r = {0};
+    struct nn_err err = {0};
+    char *a = nn_recycler_alloc(&r, &data, &meta, 1000, false, &err);
+    char *b = nn_recycler_alloc(&r, &data, &meta, 1000, false, &err);
+    char *c = nn_recycler_alloc(&r, &data, &meta, 1000, false, &err);
+    cr_assert(a && b && c);
+    size_t top = data.used;
+    cr_assert_eq(nn_recycler_free(&r, &data, &meta, a, 1000, &err), NN_OK);
+    cr_assert_eq(nn_recycler_free(&r, &data, &meta, b, 1000, &err), NN_OK);
+    /* a and b merged into one range of 2 x 1024: a request of 2000 bytes fits there */
+    char *d = nn_recycler_alloc(&r, &data, &meta, 2000, false, &err);
+    cr_assert_eq(d, a, "merged range not reused");
+    cr_assert_eq(data.used, top, "the arena grew although a free range fitted");
+    /* a scoped block is free after end_scope; freeing the block at the top hands it back */
+    char *s = nn_recycler_alloc(&r, &data, &meta, 4096, true, &err);
+    cr_assert(s && data.used == top + 4096);
+    nn_recycler_end_scope(&r, &data);
+    cr_assert_eq(data.used, top, "a scoped block at the top was not handed back");
+    nn_recycler_free(&r, &data, &meta, c, 1000, &err);
+    nn_recycler_free(&r, &data, &meta, d, 2000, &err);
+    cr_assert_eq(data.used, 0, "everything freed, the arena should be empty: %zu", data.used);
+    cr_assert_eq(r.live, 0);
+    nn_arena_free(&data);
+    nn_arena_free(&meta);
+}
+
+/* Backward frees each intermediate's gradient once its node has run: a chain of 50 ops on
+ * 256 KiB tensors needs a few gradient buffers, not 50; reshapes share their base's gradient. */
+Test(nn_ops, backward_memory_does_not_grow_with_the_chain)
+{
+    nn_ctx *ctx = tu_ctx();
+    struct nn_err err = {0};
+    int64_t n = 65536;
+    struct nn_tensor *w = nn_tensor_new(NN_DEV_CPU, 1, &n, true, &err);
+    float *wv = malloc((size_t)n * sizeof *wv);
+    for (int64_t i = 0; i < n; i++) wv[i] = 0.5f + 0.25f * (float)(i % 7) / 7.0f;
+    nn_tensor_from_host(w, wv, &err);
+    struct nn_tensor *h = w;
+    for (int t = 0; t < 50; t++) {
+        h = nn_reshape_v(ctx, h, 256, 256);
+        h = nn_reshape_v(ctx, nn_tanh(ctx, nn_mul(ctx, h, h)), n);
+    }
+    struct nn_tensor *loss = nn_sum_all(ctx, h);
+    size_t forward = ctx->data.used, buf = (size_t)n * sizeof(float);
+    cr_assert_eq(nn_backward(ctx, loss), NN_OK, "%s", nn_ctx_message(ctx));
+    cr_assert_leq(ctx->data.peak - forward, 6 * buf, "backward took %zu buffers of %zu bytes",
+                  (ctx->data.peak - forward) / buf, buf);
+    /* two reshapes of w sharing its gradient, one through tanh(v^2): 2w(1 - tanh^2) + 1 */
+    nn_ctx_step_reset(ctx);
+    nn_tensor_zero_grad(w);
+    struct nn_tensor *v = nn_reshape_v(ctx, w, 256, 256);
+    struct nn_tensor *y = nn_add(ctx, nn_tanh(ctx, nn_mul(ctx, v, v)), nn_reshape_v(ctx, w, 256, 256));
+    cr_assert_eq(nn_backward(ctx, nn_sum_all(ctx, y)), NN_OK);
+    for (int64_t i = 0; i < n; i += 997) {
+        float t = tanhf(wv[i] * wv[i]);
+        cr_assert_float_eq(w->grad[i], 2 * wv[i] * (1 - t * t) + 1, 1e-5f, "element %lld", (long long)i);
+    }
+    free(wv);
     nn_tensor_free(w);
     nn_ctx_free(ctx);
 }

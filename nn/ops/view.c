@@ -12,6 +12,7 @@
 static void view_backward(nn_ctx *ctx, struct nn_node *n)
 {
     struct nn_tensor *x = n->in[0], *y = n->out;
+    if (y->grad_shared) return; /* y's gradient was x's all along */
     float *dx = nn__grad(ctx, x);
     if (!dx) return;
     int64_t offset = y->data - x->data;
@@ -25,7 +26,8 @@ static struct nn_tensor *make_view(nn_ctx *ctx, const char *op, struct nn_tensor
 {
     struct nn_tensor *y = nn__view(ctx, x, ndim, shape, stride, offset);
     if (!y) return NULL;
-    nn__record(ctx, op, view_backward, y, 1, &x);
+    struct nn_node *node = nn__record(ctx, op, view_backward, y, 1, &x);
+    if (node) node->alias_grad = offset == 0 && nn_numel(y) == nn_numel(x) && nn_is_contiguous(x) && nn_is_contiguous(y);
     return y;
 }
 
