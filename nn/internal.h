@@ -26,6 +26,11 @@ struct nn_tensor *nn__view(nn_ctx *ctx, struct nn_tensor *src, int ndim, const i
                            const int64_t *stride, int64_t offset);
 bool nn__wants_grad(const struct nn_tensor *t);
 void *nn__save(nn_ctx *ctx, const void *src, size_t bytes);  /* copy into the meta arena */
+/* Scratch for an op's forward: device memory freed by nn__scratch_end, which the op calls
+ * before it returns (the block sits at the arena's top and goes straight back). Backward
+ * needs neither: what a node's backward allocates is freed when it returns. */
+void *nn__scratch(nn_ctx *ctx, size_t bytes);
+void nn__scratch_end(nn_ctx *ctx);
 /* Normalises a possibly negative dim; on error records "op: dim d out of range for (shape)". */
 int nn__dim(nn_ctx *ctx, const char *op, const struct nn_tensor *t, int dim);
 /* [outer, n, inner] around dim of a contiguous shape */

@@ -35,4 +35,10 @@ struct nn_tensor *nn_conv_transpose2d_grouped(nn_ctx *ctx, struct nn_tensor *x,
  * -> [N, C, (H + 1) / 2, (W + 1) / 2]. */
 struct nn_tensor *nn_blurpool(nn_ctx *ctx, struct nn_tensor *x);
 
+/* nn_blurpool(nn_conv2d(x, w, b, 1, pad)) as one op (antialiased strided convolution): the
+ * same values and gradients, but the full-resolution convolution output is never kept
+ * (forward uses scratch for it; backward rebuilds its gradient). */
+struct nn_tensor *nn_conv2d_blurpool(nn_ctx *ctx, struct nn_tensor *x, struct nn_tensor *w,
+                                     struct nn_tensor *b, int pad);
+
 #endif

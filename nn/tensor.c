@@ -407,6 +407,13 @@ void *nn__save(nn_ctx *ctx, const void *src, size_t bytes)
     return p;
 }
 
+void *nn__scratch(nn_ctx *ctx, size_t bytes)
+{
+    return nn_recycler_alloc(&ctx->recycle, &ctx->data, &ctx->meta, bytes, true, &ctx->err);
+}
+
+void nn__scratch_end(nn_ctx *ctx) { nn_recycler_end_scope(&ctx->recycle, &ctx->data); }
+
 struct nn_tensor *nn__view(nn_ctx *ctx, struct nn_tensor *src, int ndim, const int64_t *shape,
                            const int64_t *stride, int64_t offset)
 {

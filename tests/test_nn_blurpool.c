@@ -67,3 +67,72 @@ Test(nn_blurpool, output_size_and_errors)
     cr_assert_eq(nn_ctx_status(ctx), NN_SHAPE);
     nn_ctx_free(ctx);
 }
+
+/* conv2d + BlurPool in one op: PyTorch's blurpool(conv2d(x)), values and gradients */
+Test(nn_blurpool, fused_conv_matches_pytorch)
+{
+    struct tu_bundle *bd = tu_bundle_load("nn_blurpool.bin");
+    char key[96], what[96];
+    int i = 0;
+    for (;; i++) {
+        snprintf(key, sizeof key, "conv_blurpool.%d.x", i);
+        const struct tu_array *ax = tu_find(bd, key);
+        if (!ax) break;
+        nn_ctx *ctx = tu_ctx();
+        struct nn_tensor *x = tu_tensor(ctx, ax, true);
+        snprintf(key, sizeof key, "conv_blurpool.%d.w", i);
+        struct nn_tensor *w = tu_tensor(ctx, tu_get(bd, key), true);
+        snprintf(key, sizeof key, "conv_blurpool.%d.b", i);
+        const struct tu_array *ab = tu_find(bd, key);
+        struct nn_tensor *b = ab ? tu_tensor(ctx, ab, true) : NULL;
+        snprintf(key, sizeof key, "conv_blurpool.%d.meta", i);
+        int pad = (int)tu_get(bd, key)->data[1];
+        size_t before = ctx->data.used;
+        struct nn_tensor *y = nn_conv2d_blurpool(ctx, x, w, b, pad);
+        cr_assert(y, "%s", nn_ctx_message(ctx));
+        /* only the output stays in the step arena */
+        cr_assert_leq(ctx->data.used - before, (size_t)nn_numel(y) * sizeof(float) + 64, "case %d kept scratch", i);
+        snprintf(what, sizeof what, "conv_blurpool.%d forward", i);
+        snprintf(key, sizeof key, "conv_blurpool.%d.y", i);
+        tu_assert_tensor(y, tu_get(bd, key), 1e-5, 1e-5, what);
+        snprintf(key, sizeof key, "conv_blurpool.%d.gy", i);
+        struct nn_tensor *loss = nn_sum_all(ctx, nn_mul(ctx, y, tu_tensor(ctx, tu_get(bd, key), false)));
+        cr_assert_eq(nn_backward(ctx, loss), NN_OK, "%s", nn_ctx_message(ctx));
+        const char *names[3] = {"x", "w", "b"};
+        struct nn_tensor *ins[3] = {x, w, b};
+        for (int k = 0; k < 3; k++) {
+            if (!ins[k]) continue;
+            snprintf(key, sizeof key, "conv_blurpool.%d.g%s", i, names[k]);
+            snprintf(what, sizeof what, "conv_blurpool.%d grad %s", i, names[k]);
+            const struct tu_array *g = tu_get(bd, key);
+            cr_assert(ins[k]->grad, "%s: no gradient", what);
+            tu_assert_close(ins[k]->grad, g->data, g->numel, 1e-4, 1e-5, what);
+        }
+        nn_ctx_free(ctx);
+    }
+    cr_assert_geq(i, 3);
+    tu_bundle_free(bd);
+}
+
+static struct nn_tensor *conv_blur_fn(nn_ctx *ctx, struct nn_tensor **in, void *arg)
+{
+    (void)arg;
+    return nn_conv2d_blurpool(ctx, in[0], in[1], in[2], 1);
+}
+
+Test(nn_blurpool, fused_conv_gradcheck_and_errors)
+{
+    const int nd[3] = {4, 4, 1};
+    const int64_t s[3][6] = {{2, 2, 5, 6}, {3, 2, 3, 3}, {3}};
+    float x[120], w[54], b[3];
+    tu_fill_uniform(x, 120, -1.0f, 1.0f, 3);
+    tu_fill_uniform(w, 54, -0.5f, 0.5f, 4);
+    tu_fill_uniform(b, 3, -0.5f, 0.5f, 5);
+    const float *vals[3] = {x, w, b};
+    tu_gradcheck(conv_blur_fn, NULL, 3, nd, s, vals, 1e-2, 1e-2, 1e-3, "conv2d_blurpool");
+    nn_ctx *ctx = tu_ctx();
+    cr_assert_null(nn_conv2d_blurpool(ctx, nn_zeros_v(ctx, 1, 2, 4, 4), nn_zeros_v(ctx, 3, 2, 4, 4), NULL, 0));
+    cr_assert(strstr(nn_ctx_message(ctx), "conv2d_blurpool") && strstr(nn_ctx_message(ctx), "3x3"), "%s",
+              nn_ctx_message(ctx));
+    nn_ctx_free(ctx);
+}

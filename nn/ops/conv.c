@@ -35,33 +35,35 @@ static void bias_groups(nn_ctx *ctx, const struct conv_saved *s, float *y, float
     }
 }
 
-static void conv_backward(nn_ctx *ctx, struct nn_node *n)
+/* gradients of the node's inputs from dy, the gradient of the convolution's output */
+static void conv_grads(nn_ctx *ctx, const struct conv_saved *s, struct nn_node *n, float *dy)
 {
-    const struct conv_saved *s = n->saved;
     const struct nn_conv_desc *d = &s->d;
-    struct nn_tensor *x = n->in[0], *w = n->in[1], *b = n->in[2], *y = n->out;
+    struct nn_tensor *x = n->in[0], *w = n->in[1], *b = n->in[2];
     if (x->requires_grad) {
         float *dx = nn__grad(ctx, x);
         if (!dx) return;
         if (s->transposed)
-            ctx->be->conv2d_forward(d, y->grad, w->data, dx, 1.0f);
+            ctx->be->conv2d_forward(d, dy, w->data, dx, 1.0f);
         else
-            ctx->be->conv2d_backward_data(d, y->grad, w->data, dx, 1.0f);
+            ctx->be->conv2d_backward_data(d, dy, w->data, dx, 1.0f);
     }
     if (w->requires_grad) {
         float *dw = nn__grad(ctx, w);
         if (!dw) return;
         if (s->transposed)
-            ctx->be->conv2d_backward_filter(d, y->grad, x->data, dw, 1.0f);
+            ctx->be->conv2d_backward_filter(d, dy, x->data, dw, 1.0f);
         else
-            ctx->be->conv2d_backward_filter(d, x->data, y->grad, dw, 1.0f);
+            ctx->be->conv2d_backward_filter(d, x->data, dy, dw, 1.0f);
     }
     if (b && b->requires_grad) {
         float *db = nn__grad(ctx, b);
         if (!db) return;
-        bias_groups(ctx, s, y->grad, db, false);
+        bias_groups(ctx, s, dy, db, false);
     }
 }
+
+static void conv_backward(nn_ctx *ctx, struct nn_node *n) { conv_grads(ctx, n->saved, n, n->out->grad); }
 
 /* ---- argument checks: every message names the op and the shapes involved */
 
@@ -161,6 +163,57 @@ struct nn_tensor *nn_conv2d(nn_ctx *ctx, struct nn_tensor *x, struct nn_tensor *
         .q = (x->shape[3] + 2 * pad - w->shape[3]) / stride + 1,
         .stride_h = stride, .stride_w = stride, .pad_h = pad, .pad_w = pad};
     return conv_run(ctx, op, &s, x, w, b);
+}
+
+/* conv2d then BlurPool: the convolution's output is a scratch block, gone before the op
+ * returns, and backward rebuilds its gradient from the blurred one (BlurPool is linear and
+ * a convolution's backward does not read its output), so neither is kept for the step. */
+static void conv_blurpool_backward(nn_ctx *ctx, struct nn_node *n)
+{
+    const struct conv_saved *s = n->saved;
+    const struct nn_conv_desc *d = &s->d;
+    size_t count = (size_t)(d->n * d->k * d->p * d->q);
+    float *dconv = nn_ctx_alloc_data(ctx, count * sizeof(float));
+    if (!dconv) return;
+    ctx->be->fill(dconv, count, 0.0f);
+    ctx->be->blurpool_backward(d->n * d->k, d->p, d->q, n->out->grad, dconv);
+    conv_grads(ctx, s, n, dconv);
+}
+
+struct nn_tensor *nn_conv2d_blurpool(nn_ctx *ctx, struct nn_tensor *x, struct nn_tensor *w,
+                                     struct nn_tensor *b, int pad)
+{
+    const char *op = "conv2d_blurpool";
+    if (!NN_OK_IN(ctx, x, w)) return NULL;
+    if (!check_dims(ctx, op, "input", x, 4) || !check_dims(ctx, op, "weight", w, 4) ||
+        !check_geom(ctx, op, x, w, 1, pad))
+        return NULL;
+    if (w->shape[1] != x->shape[1]) return fail_shapes(ctx, op, "channels differ", x, w);
+    if (x->shape[2] + 2 * pad < w->shape[2] + 2 || x->shape[3] + 2 * pad < w->shape[3] + 2)
+        return fail_shapes(ctx, op, "the convolution's output is smaller than 3x3 (BlurPool needs 3x3)", x, w);
+    if (!check_bias(ctx, op, b, 0, w->shape[0])) return NULL;
+    struct conv_saved s = {.transposed = false};
+    s.d = (struct nn_conv_desc){
+        .g = 1, .n = x->shape[0], .c = x->shape[1], .h = x->shape[2], .w = x->shape[3],
+        .k = w->shape[0], .r = w->shape[2], .s = w->shape[3],
+        .p = x->shape[2] + 2 * pad - w->shape[2] + 1, .q = x->shape[3] + 2 * pad - w->shape[3] + 1,
+        .stride_h = 1, .stride_w = 1, .pad_h = pad, .pad_w = pad};
+    const struct nn_conv_desc *d = &s.d;
+    x = nn__contig(ctx, x);
+    w = nn__contig(ctx, w);
+    if (b) b = nn__contig(ctx, b);
+    if (!x || !w || ctx->err.code) return NULL;
+    struct nn_tensor *y = nn_empty_v(ctx, d->n, d->k, (d->p + 1) / 2, (d->q + 1) / 2);
+    float *conv = y ? nn__scratch(ctx, (size_t)(d->n * d->k * d->p * d->q) * sizeof(float)) : NULL;
+    if (!conv) return NULL;
+    ctx->be->conv2d_forward(d, x->data, w->data, conv, 0.0f);
+    if (b) bias_groups(ctx, &s, conv, b->data, true);
+    ctx->be->blurpool_forward(d->n * d->k, d->p, d->q, conv, y->data);
+    nn__scratch_end(ctx);
+    struct nn_tensor *in[3] = {x, w, b};
+    struct nn_node *n = nn__record(ctx, op, conv_blurpool_backward, y, 3, in);
+    if (n) n->saved = nn__save(ctx, &s, sizeof s);
+    return y;
 }
 
 /* x [G*T, C, H, W], wshape = (C, K, R, S) of one group */

@@ -97,6 +97,11 @@ static struct nn_tensor *enc_layer(nn_ctx *ctx, struct nn_tensor **in)
     return nn_blurpool(ctx, nn_leaky_relu(ctx, nn_conv2d(ctx, in[0], in[1], in[2], 1, 1), 0.2f));
 }
 
+static struct nn_tensor *enc_layer_fused(nn_ctx *ctx, struct nn_tensor **in)
+{
+    return nn_conv2d_blurpool(ctx, in[0], in[1], in[2], 1);
+}
+
 static struct nn_tensor *dec_layer(nn_ctx *ctx, struct nn_tensor **in)
 {
     return nn_tanh(ctx, nn_conv_transpose2d(ctx, in[0], in[1], in[2], 2, 1));
@@ -161,6 +166,12 @@ static struct nn_tensor *lstm_bidir(nn_ctx *ctx, struct nn_tensor **in)
 Test(gpu_ops, encoder_layer)
 {
     run_case(&(struct op_case){"conv2d+leaky_relu+blurpool", enc_layer, 3, {4, 4, 1},
+                               {{3, 3, 9, 9}, {5, 3, 4, 4}, {5}}, -1, 1});
+}
+
+Test(gpu_ops, encoder_layer_fused)
+{
+    run_case(&(struct op_case){"conv2d_blurpool", enc_layer_fused, 3, {4, 4, 1},
                                {{3, 3, 9, 9}, {5, 3, 4, 4}, {5}}, -1, 1});
 }
 

@@ -55,8 +55,14 @@ nn_status vdsm_encoder_forward(nn_ctx *ctx, const struct vdsm_encoder *m, struct
 {
     struct nn_tensor *h = x;
     for (int i = 0; i < 5; i++) {
-        h = nn_conv2d_module_forward(ctx, &m->conv[i], h);
-        /* slope 1 (the original's LeakyReLU(True)) is the identity: skip its copy and memory */
+        const struct nn_conv2d_module *c = &m->conv[i];
+        if (i < 4 && m->cfg.slope == 1.0f) {
+            /* slope 1 (the original's LeakyReLU(True)) is the identity: conv + BlurPool in
+             * one op, which keeps no full-resolution convolution output */
+            h = nn_conv2d_blurpool(ctx, h, c->weight, c->bias, c->pad);
+            continue;
+        }
+        h = nn_conv2d_module_forward(ctx, c, h);
         if (m->cfg.slope != 1.0f) h = nn_leaky_relu(ctx, h, m->cfg.slope);
         if (i < 4) h = nn_blurpool(ctx, h);
     }
