@@ -51,6 +51,10 @@ struct nn_tensor *nn_normal_log_prob(nn_ctx *ctx, struct nn_tensor *x, struct nn
 struct nn_tensor *nn_neg(nn_ctx *ctx, struct nn_tensor *x);
 struct nn_tensor *nn_relu(nn_ctx *ctx, struct nn_tensor *x);
 struct nn_tensor *nn_leaky_relu(nn_ctx *ctx, struct nn_tensor *x, float slope);
+/* leaky_relu that writes its result over x when that is safe: x is the output of the op
+ * recorded last, that op's backward does not read its output (convolutions, matmul), and
+ * slope >= 0; otherwise the same as nn_leaky_relu. Either way x must not be used afterwards. */
+struct nn_tensor *nn_leaky_relu_(nn_ctx *ctx, struct nn_tensor *x, float slope);
 struct nn_tensor *nn_tanh(nn_ctx *ctx, struct nn_tensor *x);
 struct nn_tensor *nn_sigmoid(nn_ctx *ctx, struct nn_tensor *x);
 struct nn_tensor *nn_softplus(nn_ctx *ctx, struct nn_tensor *x);

@@ -62,6 +62,8 @@ struct nn_node {
     void *saved;                  /* op-specific, arena-allocated */
     bool alias_grad;              /* out is all of in[0] in the same layout (a reshape): its
                                    * gradient is in[0]'s buffer and the backward adds nothing */
+    bool out_unread;              /* backward never reads out->data: an in-place op may
+                                   * overwrite out (nn_leaky_relu_) */
     float f[4];
     int64_t i[NN_MAX_DIMS * 2];
 };

@@ -386,3 +386,38 @@ Test(nn_ops, backward_memory_does_not_grow_with_the_chain)
     nn_tensor_free(w);
     nn_ctx_free(ctx);
 }
+
+/* nn_leaky_relu_ reuses a convolution's or matmul's output only when nothing else could read
+ * it, and gives the gradients of nn_leaky_relu either way */
+Test(nn_ops, leaky_relu_in_place_when_safe)
+{
+    nn_ctx *ctx = tu_ctx();
+    float av[6] = {0.5f, -1.0f, 2.0f, -0.25f, 1.5f, -3.0f}, bv[6] = {1, -2, 0.5f, 3, -1, 0.25f};
+    float ref_a[6], ref_b[6];
+    for (int pass = 0; pass < 2; pass++) {
+        struct nn_tensor *a = nn_from_host(ctx, 2, (int64_t[]){2, 3}, av);
+        struct nn_tensor *b = nn_from_host(ctx, 2, (int64_t[]){3, 2}, bv);
+        a->requires_grad = b->requires_grad = true;
+        struct nn_tensor *m = nn_matmul(ctx, a, b);
+        struct nn_tensor *y = pass ? nn_leaky_relu_(ctx, m, 0.1f) : nn_leaky_relu(ctx, m, 0.1f);
+        cr_assert_eq(y->data == m->data, pass == 1, "pass %d: in place %d", pass, y->data == m->data);
+        cr_assert_eq(nn_backward(ctx, nn_sum_all(ctx, nn_square(ctx, y))), NN_OK, "%s", nn_ctx_message(ctx));
+        if (!pass) {
+            memcpy(ref_a, a->grad, sizeof ref_a), memcpy(ref_b, b->grad, sizeof ref_b);
+        } else {
+            tu_assert_close(a->grad, ref_a, 6, 1e-6, 1e-6, "grad a");
+            tu_assert_close(b->grad, ref_b, 6, 1e-6, 1e-6, "grad b");
+        }
+        nn_ctx_step_reset(ctx);
+    }
+    /* unsafe: a leaf, an output another op has read since, an output its backward reads */
+    struct nn_tensor *leaf = nn_from_host(ctx, 2, (int64_t[]){2, 3}, av);
+    leaf->requires_grad = true;
+    cr_assert_neq(nn_leaky_relu_(ctx, leaf, 0.1f)->data, leaf->data);
+    struct nn_tensor *m = nn_matmul(ctx, leaf, nn_from_host(ctx, 2, (int64_t[]){3, 2}, bv));
+    nn_mul(ctx, m, m);
+    cr_assert_neq(nn_leaky_relu_(ctx, m, 0.1f)->data, m->data);
+    struct nn_tensor *t = nn_tanh(ctx, leaf);
+    cr_assert_neq(nn_leaky_relu_(ctx, t, 0.1f)->data, t->data);
+    nn_ctx_free(ctx);
+}

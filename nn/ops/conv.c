@@ -139,7 +139,7 @@ static struct nn_tensor *conv_run(nn_ctx *ctx, const char *op, const struct conv
     if (b) bias_groups(ctx, s, y->data, b->data, true);
     struct nn_tensor *in[3] = {x, w, b};
     struct nn_node *n = nn__record(ctx, op, conv_backward, y, 3, in);
-    if (n) n->saved = nn__save(ctx, s, sizeof *s);
+    if (n) n->saved = nn__save(ctx, s, sizeof *s), n->out_unread = true;
     return y;
 }
 
@@ -212,7 +212,7 @@ struct nn_tensor *nn_conv2d_blurpool(nn_ctx *ctx, struct nn_tensor *x, struct nn
     nn__scratch_end(ctx);
     struct nn_tensor *in[3] = {x, w, b};
     struct nn_node *n = nn__record(ctx, op, conv_blurpool_backward, y, 3, in);
-    if (n) n->saved = nn__save(ctx, &s, sizeof s);
+    if (n) n->saved = nn__save(ctx, &s, sizeof s), n->out_unread = true;
     return y;
 }
 

@@ -255,6 +255,28 @@ struct nn_tensor *nn_unary(nn_ctx *ctx, struct nn_tensor *x, int op, float alpha
     return y;
 }
 
+/* x's memory now holds y; for slope >= 0, y > 0 exactly where x > 0, so y gives f'(x) */
+static void leaky_relu_inplace_backward(nn_ctx *ctx, struct nn_node *n)
+{
+    struct nn_tensor *x = n->in[0], *y = n->out;
+    float *dx = nn__grad(ctx, x);
+    if (!dx) return;
+    ctx->be->unary_backward(NN_UN_LEAKY_RELU, (size_t)nn_numel(y), y->data, y->data, y->grad, dx, n->f[0]);
+}
+
+struct nn_tensor *nn_leaky_relu_(nn_ctx *ctx, struct nn_tensor *x, float slope)
+{
+    if (!NN_OK_IN(ctx, x)) return NULL;
+    const struct nn_node *p = x->node;
+    if (!(slope >= 0 && p && p == ctx->tape && p->out_unread && !ctx->no_grad && nn_is_contiguous(x)))
+        return nn_leaky_relu(ctx, x, slope);
+    ctx->be->unary(NN_UN_LEAKY_RELU, (size_t)nn_numel(x), x->data, x->data, slope);
+    struct nn_tensor *y = nn_wrap(ctx, x->ndim, x->shape, x->data);
+    struct nn_node *node = nn__record(ctx, "leaky_relu_", leaky_relu_inplace_backward, y, 1, &x);
+    if (node) node->f[0] = slope;
+    return y;
+}
+
 #define UNARY(fn, op) \
     struct nn_tensor *fn(nn_ctx *ctx, struct nn_tensor *x) { return nn_unary(ctx, x, op, 0.0f); }
 UNARY(nn_neg, NN_UN_NEG)

@@ -60,6 +60,7 @@ struct nn_tensor *nn_matmul(nn_ctx *ctx, struct nn_tensor *a, struct nn_tensor *
     struct nn_tensor *in[2] = {a, b};
     struct nn_node *node = nn__record(ctx, "matmul", matmul_backward, y, 2, in);
     if (node) {
+        node->out_unread = true;
         node->i[0] = batch;
         node->i[1] = M;
         node->i[2] = K;

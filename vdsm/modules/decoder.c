@@ -87,7 +87,7 @@ static struct nn_tensor *decode(nn_ctx *ctx, const struct vdsm_decoder *m, struc
         struct nn_tensor *wl = nn_reshape_v(ctx, nn_matmul(ctx, w, ew), b, cin, cout, 4, 4);
         struct nn_tensor *bl = nn_matmul(ctx, w, m->eb[l]); /* [B, Cout] */
         h = nn_conv_transpose2d_grouped(ctx, h, wl, bl, l ? 2 : 1, l ? 1 : 0);
-        if (l < 4) h = nn_leaky_relu(ctx, h, c->slope);
+        if (l < 4) h = nn_leaky_relu_(ctx, h, c->slope); /* over the conv's output: not kept */
         else if (!logits) h = nn_sigmoid(ctx, h);
     }
     return h;
