@@ -136,3 +136,46 @@ Test(nn_blurpool, fused_conv_gradcheck_and_errors)
               nn_ctx_message(ctx));
     nn_ctx_free(ctx);
 }
+
+/* 70 frames of 32 x 63 x 63 outputs: the fused op works in two chunks of frames (32 MiB of
+ * scratch); values and gradients match the unfused ops */
+Test(nn_blurpool, fused_conv_chunks_match_unfused)
+{
+    int64_t n = 70, c = 3, k = 32;
+    size_t nx = (size_t)(n * c * 64 * 64), nw = (size_t)(k * c * 16);
+    float *xv = malloc(nx * sizeof *xv), *wv = malloc(nw * sizeof *wv), bv[32];
+    tu_fill_uniform(xv, nx, -1.0f, 1.0f, 11);
+    tu_fill_uniform(wv, nw, -0.3f, 0.3f, 12);
+    tu_fill_uniform(bv, 32, -0.3f, 0.3f, 13);
+    float *grads[2][3] = {{0}};
+    float *out[2] = {0};
+    size_t ny = 0;
+    for (int fused = 0; fused < 2; fused++) {
+        nn_ctx *ctx = tu_ctx();
+        struct nn_tensor *x = nn_from_host(ctx, 4, (int64_t[]){n, c, 64, 64}, xv);
+        struct nn_tensor *w = nn_from_host(ctx, 4, (int64_t[]){k, c, 4, 4}, wv);
+        struct nn_tensor *b = nn_from_host(ctx, 1, (int64_t[]){k}, bv);
+        x->requires_grad = w->requires_grad = b->requires_grad = true;
+        struct nn_tensor *y = fused ? nn_conv2d_blurpool(ctx, x, w, b, 1) : nn_blurpool(ctx, nn_conv2d(ctx, x, w, b, 1, 1));
+        cr_assert(y, "%s", nn_ctx_message(ctx));
+        ny = (size_t)nn_numel(y);
+        out[fused] = malloc(ny * sizeof(float));
+        memcpy(out[fused], y->data, ny * sizeof(float));
+        cr_assert_eq(nn_backward(ctx, nn_sum_all(ctx, nn_square(ctx, y))), NN_OK, "%s", nn_ctx_message(ctx));
+        struct nn_tensor *in[3] = {x, w, b};
+        for (int i = 0; i < 3; i++) {
+            size_t m = (size_t)nn_numel(in[i]);
+            grads[fused][i] = malloc(m * sizeof(float));
+            memcpy(grads[fused][i], in[i]->grad, m * sizeof(float));
+        }
+        nn_ctx_free(ctx);
+    }
+    tu_assert_close(out[1], out[0], ny, 1e-5, 1e-6, "fused forward");
+    size_t sizes[3] = {nx, nw, 32};
+    const char *names[3] = {"grad x", "grad w", "grad b"};
+    for (int i = 0; i < 3; i++) {
+        tu_assert_close(grads[1][i], grads[0][i], sizes[i], 1e-4, 1e-4, names[i]);
+        free(grads[0][i]), free(grads[1][i]);
+    }
+    free(out[0]), free(out[1]), free(xv), free(wv);
+}

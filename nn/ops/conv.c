@@ -165,19 +165,37 @@ struct nn_tensor *nn_conv2d(nn_ctx *ctx, struct nn_tensor *x, struct nn_tensor *
     return conv_run(ctx, op, &s, x, w, b);
 }
 
-/* conv2d then BlurPool: the convolution's output is a scratch block, gone before the op
- * returns, and backward rebuilds its gradient from the blurred one (BlurPool is linear and
- * a convolution's backward does not read its output), so neither is kept for the step. */
+/* conv2d then BlurPool: the convolution's output is scratch, gone before the op returns, and
+ * backward rebuilds its gradient from the blurred one (BlurPool is linear and a convolution's
+ * backward does not read its output), so neither is kept for the step. Both directions work
+ * through the frames in chunks, so the scratch stays near CONV_BLUR_CHUNK bytes. */
+#define CONV_BLUR_CHUNK ((int64_t)32 << 20)
+
+static int64_t blur_chunk_frames(const struct nn_conv_desc *d)
+{
+    int64_t per = d->k * d->p * d->q * (int64_t)sizeof(float), f = CONV_BLUR_CHUNK / per;
+    return f < 1 ? 1 : f > d->n ? d->n : f;
+}
+
 static void conv_blurpool_backward(nn_ctx *ctx, struct nn_node *n)
 {
     const struct conv_saved *s = n->saved;
-    const struct nn_conv_desc *d = &s->d;
-    size_t count = (size_t)(d->n * d->k * d->p * d->q);
-    float *dconv = nn_ctx_alloc_data(ctx, count * sizeof(float));
+    struct nn_conv_desc d = s->d;
+    struct nn_tensor *x = n->in[0], *w = n->in[1], *b = n->in[2], *y = n->out;
+    float *dx = x->requires_grad ? nn__grad(ctx, x) : NULL, *dw = w->requires_grad ? nn__grad(ctx, w) : NULL;
+    float *db = b && b->requires_grad ? nn__grad(ctx, b) : NULL;
+    int64_t frames = d.n, chunk = blur_chunk_frames(&d), per = d.k * d.p * d.q;
+    int64_t xs = d.c * d.h * d.w, ys = d.k * ((d.p + 1) / 2) * ((d.q + 1) / 2);
+    float *dconv = ctx->err.code ? NULL : nn_ctx_alloc_data(ctx, (size_t)(chunk * per) * sizeof(float));
     if (!dconv) return;
-    ctx->be->fill(dconv, count, 0.0f);
-    ctx->be->blurpool_backward(d->n * d->k, d->p, d->q, n->out->grad, dconv);
-    conv_grads(ctx, s, n, dconv);
+    for (int64_t f = 0; f < frames; f += chunk) {
+        d.n = frames - f < chunk ? frames - f : chunk;
+        ctx->be->fill(dconv, (size_t)(d.n * per), 0.0f);
+        ctx->be->blurpool_backward(d.n * d.k, d.p, d.q, y->grad + f * ys, dconv);
+        if (dx) ctx->be->conv2d_backward_data(&d, dconv, w->data, dx + f * xs, 1.0f);
+        if (dw) ctx->be->conv2d_backward_filter(&d, x->data + f * xs, dconv, dw, 1.0f);
+        if (db) ctx->be->bias_backward(d.n, d.k, d.p * d.q, dconv, db);
+    }
 }
 
 struct nn_tensor *nn_conv2d_blurpool(nn_ctx *ctx, struct nn_tensor *x, struct nn_tensor *w,
@@ -204,11 +222,16 @@ struct nn_tensor *nn_conv2d_blurpool(nn_ctx *ctx, struct nn_tensor *x, struct nn
     if (b) b = nn__contig(ctx, b);
     if (!x || !w || ctx->err.code) return NULL;
     struct nn_tensor *y = nn_empty_v(ctx, d->n, d->k, (d->p + 1) / 2, (d->q + 1) / 2);
-    float *conv = y ? nn__scratch(ctx, (size_t)(d->n * d->k * d->p * d->q) * sizeof(float)) : NULL;
+    int64_t chunk = blur_chunk_frames(d), xs = d->c * d->h * d->w, ys = d->k * ((d->p + 1) / 2) * ((d->q + 1) / 2);
+    float *conv = y ? nn__scratch(ctx, (size_t)(chunk * d->k * d->p * d->q) * sizeof(float)) : NULL;
     if (!conv) return NULL;
-    ctx->be->conv2d_forward(d, x->data, w->data, conv, 0.0f);
-    if (b) bias_groups(ctx, &s, conv, b->data, true);
-    ctx->be->blurpool_forward(d->n * d->k, d->p, d->q, conv, y->data);
+    struct nn_conv_desc part = *d;
+    for (int64_t f = 0; f < d->n; f += chunk) {
+        part.n = d->n - f < chunk ? d->n - f : chunk;
+        ctx->be->conv2d_forward(&part, x->data + f * xs, w->data, conv, 0.0f);
+        if (b) ctx->be->bias_add(part.n, d->k, d->p * d->q, conv, b->data);
+        ctx->be->blurpool_forward(part.n * d->k, d->p, d->q, conv, y->data + f * ys);
+    }
     nn__scratch_end(ctx);
     struct nn_tensor *in[3] = {x, w, b};
     struct nn_node *n = nn__record(ctx, op, conv_blurpool_backward, y, 3, in);
