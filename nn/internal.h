@@ -10,8 +10,15 @@
 #include "nn/tensor.h"
 
 /* true when an op may proceed: ctx ok and no input NULL */
-bool nn__ok(nn_ctx *ctx, int n, ...);
-#define NN_OK_IN(ctx, ...) nn__ok(ctx, (int)(sizeof((const void *[]){__VA_ARGS__}) / sizeof(void *)), __VA_ARGS__)
+static inline bool nn__ok(const nn_ctx *ctx, int n, const void *const *in)
+{
+    if (ctx->err.code) return false;
+    for (int i = 0; i < n; i++)
+        if (!in[i]) return false;
+    return true;
+}
+#define NN_OK_IN(ctx, ...) \
+    nn__ok(ctx, (int)(sizeof((const void *[]){__VA_ARGS__}) / sizeof(void *)), (const void *const[]){__VA_ARGS__})
 
 /* Records a node if grad is enabled and any input requires grad; marks out accordingly.
  * Returns the node (to fill saved state) or NULL when nothing is recorded. */

@@ -36,7 +36,7 @@
 typedef struct nn_ctx nn_ctx;
 struct nn_node;
 
-struct nn_tensor {
+struct nn_tensor {                /* a new field needs its initial value in header(), nn/tensor.c */
     float *data;                  /* first element, on `device` */
     float *grad;                  /* contiguous, same shape; NULL until a gradient reaches it */
     int64_t shape[NN_MAX_DIMS];
@@ -88,6 +88,7 @@ struct nn_ctx {
      * besides gradients is freed when it returns. */
     struct nn_recycler recycle;
     bool in_backward;
+    bool backward_ran;            /* this step: intermediates may hold gradients */
 };
 
 /* ---- context */

@@ -263,3 +263,41 @@ Test(ppl_core, store_save_load_safetensors)
     ppl_store_free(s2);
     env_free(&e);
 }
+
+/* SVI sizes each step's traces and term lists from the last step's (any count, not only
+ * powers of two); every site stays findable and the loss is the same as from cold arrays */
+static void many_sites(ppl_ctx *ctx, void *args)
+{
+    int n = *(int *)args;
+    char name[16];
+    for (int i = 0; i < n; i++) {
+        snprintf(name, sizeof name, "z%d", i);
+        ppl_sample(ctx, name, ppl_normal(ctx, sc(ctx, 0), sc(ctx, 1)), NULL);
+    }
+}
+
+Test(ppl_core, traces_sized_from_the_last_step)
+{
+    int n = 1000;
+    struct env e = env_new(1);
+    struct ppl_elbo el;
+    ppl_elbo_init(&el, PPL_TRACE_ELBO, 1);
+    float loss[2];
+    for (int step = 0; step < 2; step++) {
+        struct nn_tensor *surr = NULL;
+        cr_assert_eq(ppl_elbo_compute(e.ctx, &el, many_sites, many_sites, &n, &loss[step], &surr), NN_OK, "%s",
+                     ppl_message(e.ctx));
+        cr_assert_eq(el.hint_model, n);
+        cr_assert_eq(el.guide_trace->n, n);
+        for (int i = 0; i < n; i += 37) {
+            char name[16];
+            snprintf(name, sizeof name, "z%d", i);
+            cr_assert(ppl_trace_find(el.model_trace, name), "step %d: %s not found", step, name);
+        }
+        nn_ctx_step_reset(e.nn);
+    }
+    /* model == guide with one sample each: log p - log q is exactly 0 */
+    cr_assert_float_eq(loss[0], 0.0f, 1e-6f);
+    cr_assert_float_eq(loss[1], 0.0f, 1e-6f);
+    env_free(&e);
+}

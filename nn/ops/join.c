@@ -79,8 +79,11 @@ static struct nn_tensor *join(nn_ctx *ctx, const char *op, struct nn_tensor *con
     input_view_strides(y, d, stack, yst);
     bool any_grad = false;
     for (int k = 0; k < count; k++) {
-        ctx->be->copy_strided(xs[k]->ndim, xs[k]->shape, y->data + off * y->stride[d], yst, xs[k]->data,
-                              xs[k]->stride);
+        float *dst = y->data + off * y->stride[d];
+        if (d == 0 && nn_is_contiguous(xs[k])) /* a contiguous block of y: a plain copy */
+            ctx->be->copy(dst, xs[k]->data, (size_t)nn_numel(xs[k]) * sizeof(float));
+        else
+            ctx->be->copy_strided(xs[k]->ndim, xs[k]->shape, dst, yst, xs[k]->data, xs[k]->stride);
         off += stack ? 1 : xs[k]->shape[d];
         any_grad |= xs[k]->requires_grad;
     }

@@ -1,5 +1,6 @@
 /* Trace storage: sites in the step arena with an open-addressing name index. */
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "ppl/core/trace.h"
@@ -44,6 +45,7 @@ struct ppl_site *ppl_trace_find(const struct ppl_trace *tr, const char *name)
 static nn_status grow(ppl_ctx *ctx, struct ppl_trace *tr)
 {
     int cap = tr->cap ? tr->cap * 2 : 64;
+    while (cap < tr->hint) cap *= 2; /* a power of two: the index masks with nslots - 1 */
     struct ppl_site *s = nn_ctx_alloc_meta(ctx->nn, (size_t)cap * sizeof *s);
     int *slots = nn_ctx_alloc_meta(ctx->nn, (size_t)cap * 2 * sizeof *slots);
     if (!s || !slots) return ppl_status(ctx);
@@ -67,7 +69,10 @@ nn_status ppl_trace_add(ppl_ctx *ctx, struct ppl_trace *tr, const struct ppl_msg
     if (!name) return ppl_status(ctx);
     memcpy(name, msg->name, len);
     struct ppl_site *s = &tr->sites[tr->n];
-    s->msg = *msg;
+    /* the message less its unused plate frames, which are most of its size */
+    size_t f0 = offsetof(struct ppl_msg, frames), f1 = f0 + sizeof msg->frames;
+    memcpy(&s->msg, msg, f0 + (size_t)msg->nframes * sizeof msg->frames[0]);
+    memcpy((char *)&s->msg + f1, (const char *)msg + f1, sizeof *msg - f1);
     s->msg.name = name;   /* the caller's name may be a reused buffer */
     s->log_prob = s->log_prob_raw = s->log_prob_sum = NULL;
     *slot = tr->n++;

@@ -32,6 +32,7 @@ struct ppl_trace {
     int *slots;                       /* open addressing, -1 empty */
     int nslots;
     bool params_only;                 /* record only param sites (SVI's param capture) */
+    int hint;                         /* expected sites: the first growth makes room for them */
 };
 
 void ppl_trace_init(struct ppl_trace *tr);

@@ -26,10 +26,10 @@ struct acc {
 };
 
 /* grows an arena array of elem-byte items to hold one more (old blocks stay until the step ends) */
-static void *grow(ppl_ctx *ctx, void *old, int n, int *cap, size_t elem)
+static void *grow(ppl_ctx *ctx, void *old, int n, int *cap, size_t elem, int hint)
 {
     if (n < *cap) return old;
-    int c = *cap ? *cap * 2 : 256;
+    int c = *cap ? *cap * 2 : hint > 256 ? hint : 256;
     void *x = nn_ctx_alloc_meta(ctx->nn, (size_t)c * elem);
     if (!x) return NULL;
     if (n) memcpy(x, old, (size_t)n * elem);
@@ -37,9 +37,9 @@ static void *grow(ppl_ctx *ctx, void *old, int n, int *cap, size_t elem)
     return x;
 }
 
-static nn_status list_push(ppl_ctx *ctx, struct term_list *l, struct nn_tensor *t)
+static nn_status list_push(ppl_ctx *ctx, struct term_list *l, struct nn_tensor *t, int hint)
 {
-    struct nn_tensor **x = grow(ctx, l->t, l->n, &l->cap, sizeof *x);
+    struct nn_tensor **x = grow(ctx, l->t, l->n, &l->cap, sizeof *x, hint);
     if (!x) return ppl_status(ctx);
     l->t = x;
     l->t[l->n++] = t;
@@ -58,14 +58,14 @@ static nn_status push(ppl_ctx *ctx, struct acc *a, struct nn_tensor *t, bool elb
             return nn_ctx_fail(ctx->nn, NN_NAN, "site '%s' (%s): log_prob sum is %s", name, guide ? "guide" : "model",
                                isnan(v) ? "nan" : "inf");
         if (e->want_terms && elbo) {
-            struct ppl_site_term *x = grow(ctx, e->terms, e->nterms, &a->terms_cap, sizeof *x);
+            struct ppl_site_term *x = grow(ctx, e->terms, e->nterms, &a->terms_cap, sizeof *x, e->hint_terms);
             if (!x) return ppl_status(ctx);
             e->terms = x;
             e->terms[e->nterms++] = (struct ppl_site_term){name, guide, negate ? -v : v};
         }
     }
-    if (elbo && list_push(ctx, &a->elbo[negate], t)) return ppl_status(ctx);
-    if (surr && list_push(ctx, &a->surr[negate], t)) return ppl_status(ctx);
+    if (elbo && list_push(ctx, &a->elbo[negate], t, e->hint_terms)) return ppl_status(ctx);
+    if (surr && list_push(ctx, &a->surr[negate], t, e->hint_terms)) return ppl_status(ctx);
     return NN_OK;
 }
 
@@ -182,11 +182,13 @@ static nn_status particle(ppl_ctx *ctx, struct ppl_elbo *e, struct acc *a, ppl_f
     if (!gt || !mt) return ppl_status(ctx);
     ppl_trace_init(gt);
     ppl_trace_init(mt);
+    gt->hint = e->hint_guide, mt->hint = e->hint_model;
     struct ppl_replay rp;
     ppl_replay_init(&rp, gt);
     PPL_WITH(ctx, &gt->m) guide(ctx, args);
     PPL_WITH(ctx, &mt->m) PPL_WITH(ctx, &rp.m) model(ctx, args);
     e->model_trace = mt, e->guide_trace = gt;
+    e->hint_guide = gt->n, e->hint_model = mt->n;
     if (ppl_trace_log_prob(ctx, gt) || ppl_trace_log_prob(ctx, mt)) return ppl_status(ctx);
     if (collect_params(ctx, e, gt) || collect_params(ctx, e, mt)) return ppl_status(ctx);
     return e->kind == PPL_TRACE_ELBO ? trace_elbo(ctx, a, mt, gt) : meanfield_elbo(ctx, a, mt, gt);
@@ -216,6 +218,12 @@ nn_status ppl_elbo_compute(ppl_ctx *ctx, struct ppl_elbo *e, ppl_fn model, ppl_f
         if (p == 0) first_particle_terms = e->nterms;
     }
     nn_ctx *nn = ctx->nn;
+    int hint = e->nterms;
+    for (int k = 0; k < 2; k++) {
+        if (a.elbo[k].n > hint) hint = a.elbo[k].n;
+        if (a.surr[k].n > hint) hint = a.surr[k].n;
+    }
+    e->hint_terms = hint;
     float inv = 1.0f / (float)e->num_particles;
     if (e->want_terms) { /* average the terms of matching sites over particles */
         int per = first_particle_terms;

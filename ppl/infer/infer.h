@@ -56,6 +56,9 @@ struct ppl_elbo {
     struct ppl_param_entry **params;              /* params seen in any trace */
     int nparams;
     uint64_t stamp;
+    /* sizes seen last time (trace sites, ELBO terms), so that this step's arrays start large
+     * enough instead of doubling their way there */
+    int hint_model, hint_guide, hint_terms;
 };
 
 void ppl_elbo_init(struct ppl_elbo *e, enum ppl_elbo_kind kind, int num_particles);
