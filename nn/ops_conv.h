@@ -31,6 +31,15 @@ struct nn_tensor *nn_conv_transpose2d_grouped(nn_ctx *ctx, struct nn_tensor *x,
                                               struct nn_tensor *w, struct nn_tensor *b,
                                               int stride, int pad);
 
+/* Mixture-of-experts weights (CondConv): x [B*T, C, H, W] (sequence-major), mix [B, E],
+ * experts ew [E, C, K, R, S], eb [E, K] or NULL -> [B*T, K, P, Q]: the frames of sequence i
+ * through conv_transpose2d with weights sum_e mix[i, e] ew[e] and bias sum_e mix[i, e] eb[e].
+ * The same values and gradients as nn_conv_transpose2d_grouped on the blended weights, but the
+ * blended weights and their gradients are formed a few sequences at a time and never kept. */
+struct nn_tensor *nn_conv_transpose2d_mixture(nn_ctx *ctx, struct nn_tensor *x, struct nn_tensor *mix,
+                                              struct nn_tensor *ew, struct nn_tensor *eb, int stride,
+                                              int pad);
+
 /* antialiased-cnns BlurPool(C, filt_size=4, stride=2): x [N, C, H, W] (H, W >= 3)
  * -> [N, C, (H + 1) / 2, (W + 1) / 2]. */
 struct nn_tensor *nn_blurpool(nn_ctx *ctx, struct nn_tensor *x);

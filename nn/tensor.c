@@ -28,6 +28,7 @@ nn_ctx *nn_ctx_new(const struct nn_ctx_config *cfg, struct nn_err *err)
         if (cfg->data_capacity) c.data_capacity = cfg->data_capacity;
         if (cfg->meta_capacity) c.meta_capacity = cfg->meta_capacity;
         c.device = cfg->device;
+        c.scratch_bytes = cfg->scratch_bytes;
     }
     const struct nn_backend *be = nn_backend_get(c.device);
     if (!be) {
@@ -42,6 +43,7 @@ nn_ctx *nn_ctx_new(const struct nn_ctx_config *cfg, struct nn_err *err)
     }
     ctx->be = be;
     ctx->device = c.device;
+    ctx->scratch_bytes = c.scratch_bytes ? c.scratch_bytes : (size_t)(c.device == NN_DEV_CPU ? 128 : 512) << 20;
     struct nn_arena_allocator dev_mem = {be_alloc, be_free, (void *)be};
     nn_arena_init(&ctx->data, "step data", c.data_capacity, &dev_mem);
     ctx->data.setting = "the step memory (runtime.step_memory_mb)";

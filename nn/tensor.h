@@ -71,6 +71,7 @@ struct nn_node {
 struct nn_ctx_config {
     size_t data_capacity;         /* bytes of step memory (device); default 8 GiB */
     size_t meta_capacity;         /* bytes of headers/nodes (host); default 256 MiB */
+    size_t scratch_bytes;         /* see nn_ctx.scratch_bytes; 0: the device's default */
     enum nn_device device;        /* where this context's intermediates live */
 };
 
@@ -89,6 +90,8 @@ struct nn_ctx {
     struct nn_recycler recycle;
     bool in_backward;
     bool backward_ran;            /* this step: intermediates may hold gradients */
+    size_t scratch_bytes;         /* ops that work in chunks keep their scratch near this
+                                   * (128 MiB on the CPU, 512 MiB on a GPU) */
 };
 
 /* ---- context */

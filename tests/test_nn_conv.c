@@ -79,6 +79,72 @@ Test(nn_conv, grouped_conv_transpose2d_matches_per_sequence_torch)
     cr_assert_geq(parity("grouped", GROUPED), 3);
 }
 
+/* The mixture-of-experts op against PyTorch's blend-then-convolve, with the default scratch
+ * (one chunk) and with scratch for one sequence's weights (a chunk per sequence). */
+Test(nn_conv, mixture_conv_transpose2d_matches_torch_in_any_chunking)
+{
+    struct tu_bundle *bd = tu_bundle_load("nn_conv.bin");
+    char key[160], what[160];
+    int i = 0;
+    for (;; i++) {
+#define ARR(field) (snprintf(key, sizeof key, "mixture.%d." field, i), tu_find(bd, key))
+        if (!ARR("x")) break;
+        for (int tiny = 0; tiny < 2; tiny++) {
+            nn_ctx *ctx = tu_ctx();
+            if (tiny) ctx->scratch_bytes = 64;
+            const struct tu_array *meta = ARR("meta"), *aeb = ARR("eb");
+            struct nn_tensor *x = tu_tensor(ctx, ARR("x"), true), *mix = tu_tensor(ctx, ARR("mix"), true);
+            struct nn_tensor *ew = tu_tensor(ctx, ARR("ew"), true), *eb = aeb ? tu_tensor(ctx, aeb, true) : NULL;
+            struct nn_tensor *y = nn_conv_transpose2d_mixture(ctx, x, mix, ew, eb, (int)meta->data[0], (int)meta->data[1]);
+            snprintf(what, sizeof what, "mixture.%d (%s scratch) forward", i, tiny ? "tiny" : "default");
+            cr_assert(y, "%s: %s", what, nn_ctx_message(ctx));
+            tu_assert_tensor(y, ARR("y"), 1e-4, 1e-4, what);
+            cr_assert_eq(nn_backward(ctx, dot_loss(ctx, y, ARR("gy"))), NN_OK, "%s", nn_ctx_message(ctx));
+            const char *names[4] = {"x", "mix", "ew", "eb"};
+            struct nn_tensor *ins[4] = {x, mix, ew, eb};
+            for (int k = 0; k < 4; k++) {
+                if (!ins[k]) continue;
+                char g[16];
+                snprintf(g, sizeof g, "g%s", names[k]);
+                snprintf(key, sizeof key, "mixture.%d.%s", i, g);
+                snprintf(what, sizeof what, "mixture.%d (%s scratch) grad %s", i, tiny ? "tiny" : "default", names[k]);
+                check_grad(ins[k], tu_get(bd, key), what);
+            }
+            nn_ctx_free(ctx);
+        }
+#undef ARR
+    }
+    cr_assert_geq(i, 2);
+    tu_bundle_free(bd);
+}
+
+static struct nn_tensor *mixture_fn(nn_ctx *ctx, struct nn_tensor **in, void *arg)
+{
+    (void)arg;
+    return nn_conv_transpose2d_mixture(ctx, in[0], in[1], in[2], in[3], 2, 1);
+}
+
+Test(nn_conv, mixture_conv_transpose2d_gradcheck_and_errors)
+{
+    const int nd[4] = {4, 2, 5, 2};
+    const int64_t shapes[4][6] = {{4, 2, 3, 3}, {2, 3}, {3, 2, 3, 4, 4}, {3, 3}};
+    float *vals[4];
+    for (int i = 0; i < 4; i++) {
+        int64_t n = 1;
+        for (int d = 0; d < nd[i]; d++) n *= shapes[i][d];
+        vals[i] = malloc((size_t)n * sizeof(float));
+        tu_fill_uniform(vals[i], n, -1.0f, 1.0f, 90 + (uint64_t)i);
+    }
+    tu_gradcheck(mixture_fn, NULL, 4, nd, shapes, (const float *const *)vals, 1e-2, 1e-2, 2e-3, "mixture");
+    for (int i = 0; i < 4; i++) free(vals[i]);
+    nn_ctx *ctx = tu_ctx();
+    cr_assert_null(nn_conv_transpose2d_mixture(ctx, nn_zeros_v(ctx, 5, 2, 3, 3), nn_zeros_v(ctx, 2, 3),
+                                               nn_zeros_v(ctx, 3, 2, 3, 4, 4), NULL, 2, 1));
+    cr_assert(strstr(nn_ctx_message(ctx), "5 frames are not a multiple of the mixture's 2 sequences"), "%s",
+              nn_ctx_message(ctx));
+    nn_ctx_free(ctx);
+}
+
 /* ---- central differences */
 
 struct gc_arg {

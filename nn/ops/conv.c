@@ -168,13 +168,18 @@ struct nn_tensor *nn_conv2d(nn_ctx *ctx, struct nn_tensor *x, struct nn_tensor *
 /* conv2d then BlurPool: the convolution's output is scratch, gone before the op returns, and
  * backward rebuilds its gradient from the blurred one (BlurPool is linear and a convolution's
  * backward does not read its output), so neither is kept for the step. Both directions work
- * through the frames in chunks, so the scratch stays near CONV_BLUR_CHUNK bytes. */
-#define CONV_BLUR_CHUNK ((int64_t)32 << 20)
+ * through the frames in chunks, so the scratch stays near ctx->scratch_bytes. */
 
-static int64_t blur_chunk_frames(const struct nn_conv_desc *d)
+/* how many items of `floats` floats each fit the context's scratch size (at least 1, at most n) */
+static int64_t chunk_items(const nn_ctx *ctx, int64_t floats, int64_t n)
 {
-    int64_t per = d->k * d->p * d->q * (int64_t)sizeof(float), f = CONV_BLUR_CHUNK / per;
-    return f < 1 ? 1 : f > d->n ? d->n : f;
+    int64_t f = (int64_t)ctx->scratch_bytes / (floats * (int64_t)sizeof(float));
+    return f < 1 ? 1 : f > n ? n : f;
+}
+
+static int64_t blur_chunk_frames(const nn_ctx *ctx, const struct nn_conv_desc *d)
+{
+    return chunk_items(ctx, d->k * d->p * d->q, d->n);
 }
 
 static void conv_blurpool_backward(nn_ctx *ctx, struct nn_node *n)
@@ -184,7 +189,7 @@ static void conv_blurpool_backward(nn_ctx *ctx, struct nn_node *n)
     struct nn_tensor *x = n->in[0], *w = n->in[1], *b = n->in[2], *y = n->out;
     float *dx = x->requires_grad ? nn__grad(ctx, x) : NULL, *dw = w->requires_grad ? nn__grad(ctx, w) : NULL;
     float *db = b && b->requires_grad ? nn__grad(ctx, b) : NULL;
-    int64_t frames = d.n, chunk = blur_chunk_frames(&d), per = d.k * d.p * d.q;
+    int64_t frames = d.n, chunk = blur_chunk_frames(ctx, &d), per = d.k * d.p * d.q;
     int64_t xs = d.c * d.h * d.w, ys = d.k * ((d.p + 1) / 2) * ((d.q + 1) / 2);
     float *dconv = ctx->err.code ? NULL : nn_ctx_alloc_data(ctx, (size_t)(chunk * per) * sizeof(float));
     if (!dconv) return;
@@ -222,7 +227,7 @@ struct nn_tensor *nn_conv2d_blurpool(nn_ctx *ctx, struct nn_tensor *x, struct nn
     if (b) b = nn__contig(ctx, b);
     if (!x || !w || ctx->err.code) return NULL;
     struct nn_tensor *y = nn_empty_v(ctx, d->n, d->k, (d->p + 1) / 2, (d->q + 1) / 2);
-    int64_t chunk = blur_chunk_frames(d), xs = d->c * d->h * d->w, ys = d->k * ((d->p + 1) / 2) * ((d->q + 1) / 2);
+    int64_t chunk = blur_chunk_frames(ctx, d), xs = d->c * d->h * d->w, ys = d->k * ((d->p + 1) / 2) * ((d->q + 1) / 2);
     float *conv = y ? nn__scratch(ctx, (size_t)(chunk * d->k * d->p * d->q) * sizeof(float)) : NULL;
     if (!conv) return NULL;
     struct nn_conv_desc part = *d;
@@ -283,4 +288,118 @@ struct nn_tensor *nn_conv_transpose2d_grouped(nn_ctx *ctx, struct nn_tensor *x,
         return NULL;
     if (w->shape[0] < 1) return fail_shapes(ctx, op, "no weight groups", x, w);
     return conv_transpose(ctx, op, x, w, b, stride, pad, w->shape[0]);
+}
+
+/* ---- mixture-of-experts transposed convolution (CondConv, Yang et al. 2019)
+ *
+ * Sequence i's weights W_i = sum_e mix[i, e] W_e are never all kept: both directions form
+ * them for a chunk of sequences at a time in scratch (about ctx->scratch_bytes), and the
+ * gradient of the blend goes to the mixture and the experts chunk by chunk, so neither the
+ * blended weights nor their gradients (B times the size of one expert) live in the step. */
+
+struct mix_saved {
+    struct nn_conv_desc d; /* the adjoint convolution of all B groups (as conv_transpose) */
+    int64_t e;             /* experts */
+};
+
+/* y[frames of group j] += b_j for the groups [g0, g0 + gn) */
+static void mix_bias(nn_ctx *ctx, const struct nn_conv_desc *d, float *y, const float *b, int64_t gn)
+{
+    for (int64_t j = 0; j < gn; j++)
+        ctx->be->bias_add(d->n, d->c, d->h * d->w, y + j * d->n * d->c * d->h * d->w, b + j * d->c);
+}
+
+static void mix_backward(nn_ctx *ctx, struct nn_node *n)
+{
+    const struct mix_saved *s = n->saved;
+    struct nn_tensor *x = n->in[0], *mix = n->in[1], *ew = n->in[2], *eb = n->in[3], *y = n->out;
+    const struct nn_conv_desc *d = &s->d;
+    int64_t B = d->g, E = s->e, P = d->k * d->c * d->r * d->s;
+    int64_t xs = d->n * d->k * d->p * d->q, ys = d->n * d->c * d->h * d->w; /* per group */
+    float *dx = x->requires_grad ? nn__grad(ctx, x) : NULL, *dmix = mix->requires_grad ? nn__grad(ctx, mix) : NULL;
+    float *dew = ew->requires_grad ? nn__grad(ctx, ew) : NULL, *deb = eb && eb->requires_grad ? nn__grad(ctx, eb) : NULL;
+    if (ctx->err.code) return;
+    int64_t chunk = chunk_items(ctx, 2 * P, B);
+    float *wc = nn_ctx_alloc_data(ctx, (size_t)(chunk * P) * sizeof(float));
+    float *dwc = dmix || dew ? nn_ctx_alloc_data(ctx, (size_t)(chunk * P) * sizeof(float)) : NULL;
+    if (!wc || ((dmix || dew) && !dwc)) return;
+    struct nn_conv_desc part = *d;
+    for (int64_t g0 = 0; g0 < B; g0 += chunk) {
+        int64_t gn = B - g0 < chunk ? B - g0 : chunk;
+        part.g = gn;
+        const float *dy = y->grad + g0 * ys, *xc = x->data + g0 * xs;
+        ctx->be->gemm(0, 0, gn, P, E, 1.0f, mix->data + g0 * E, E, 0, ew->data, P, 0, 0.0f, wc, P, 0, 1);
+        if (dx) ctx->be->conv2d_forward(&part, dy, wc, dx + g0 * xs, 1.0f);
+        if (!dwc) continue;
+        ctx->be->conv2d_backward_filter(&part, dy, xc, dwc, 0.0f);
+        if (dmix) ctx->be->gemm(0, 1, gn, E, P, 1.0f, dwc, P, 0, ew->data, P, 0, 1.0f, dmix + g0 * E, E, 0, 1);
+        if (dew) ctx->be->gemm(1, 0, E, P, gn, 1.0f, mix->data + g0 * E, E, 0, dwc, P, 0, 1.0f, dew, P, 0, 1);
+    }
+    if (eb && (dmix || deb)) { /* the blended bias [B, K]: its gradient is dy summed per group */
+        int64_t k = d->c;
+        float *db = nn_ctx_alloc_data(ctx, (size_t)(B * k) * sizeof(float));
+        if (!db) return;
+        ctx->be->fill(db, (size_t)(B * k), 0.0f);
+        for (int64_t j = 0; j < B; j++) ctx->be->bias_backward(d->n, k, d->h * d->w, y->grad + j * ys, db + j * k);
+        if (dmix) ctx->be->gemm(0, 1, B, E, k, 1.0f, db, k, 0, eb->data, k, 0, 1.0f, dmix, E, 0, 1);
+        if (deb) ctx->be->gemm(1, 0, E, k, B, 1.0f, mix->data, E, 0, db, k, 0, 1.0f, deb, k, 0, 1);
+    }
+}
+
+struct nn_tensor *nn_conv_transpose2d_mixture(nn_ctx *ctx, struct nn_tensor *x, struct nn_tensor *mix,
+                                              struct nn_tensor *ew, struct nn_tensor *eb, int stride, int pad)
+{
+    const char *op = "conv_transpose2d_mixture";
+    if (!NN_OK_IN(ctx, x, mix, ew)) return NULL;
+    if (!check_dims(ctx, op, "input", x, 4) || !check_dims(ctx, op, "mixture", mix, 2) ||
+        !check_dims(ctx, op, "experts", ew, 5) || !check_geom(ctx, op, x, ew, stride, pad))
+        return NULL;
+    int64_t B = mix->shape[0], E = mix->shape[1];
+    const int64_t *ws = ew->shape + 1; /* (C, K, R, S) of one expert */
+    char s1[96], s2[96];
+    if (ew->shape[0] != E || B < 1) {
+        nn_ctx_fail(ctx, NN_SHAPE, "%s: mixture %s vs experts %s: need [B, E] and [E, C, K, R, S]", op,
+                    nn_shape_str(mix, s1, sizeof s1), nn_shape_str(ew, s2, sizeof s2));
+        return NULL;
+    }
+    if (ws[0] != x->shape[1]) return fail_shapes(ctx, op, "input channels differ", x, ew);
+    if (x->shape[0] % B) {
+        nn_ctx_fail(ctx, NN_SHAPE, "%s: %lld frames are not a multiple of the mixture's %lld sequences (input %s)",
+                    op, (long long)x->shape[0], (long long)B, nn_shape_str(x, s1, sizeof s1));
+        return NULL;
+    }
+    int64_t ho = (x->shape[2] - 1) * stride - 2 * pad + ws[2], wo = (x->shape[3] - 1) * stride - 2 * pad + ws[3];
+    if (ho < 1 || wo < 1) return fail_shapes(ctx, op, "padding leaves an empty output", x, ew);
+    if (!check_bias(ctx, op, eb, E, ws[1])) return NULL;
+    struct mix_saved s = {.e = E};
+    s.d = (struct nn_conv_desc){
+        .g = B, .n = x->shape[0] / B, .c = ws[1], .h = ho, .w = wo,
+        .k = ws[0], .r = ws[2], .s = ws[3], .p = x->shape[2], .q = x->shape[3],
+        .stride_h = stride, .stride_w = stride, .pad_h = pad, .pad_w = pad};
+    const struct nn_conv_desc *d = &s.d;
+    x = nn__contig(ctx, x);
+    mix = nn__contig(ctx, mix);
+    ew = nn__contig(ctx, ew);
+    if (eb) eb = nn__contig(ctx, eb);
+    if (!x || !mix || !ew || ctx->err.code) return NULL;
+    int64_t P = d->k * d->c * d->r * d->s, K = d->c, chunk = chunk_items(ctx, P, B);
+    int64_t xs = d->n * d->k * d->p * d->q, ys = d->n * K * ho * wo;
+    struct nn_tensor *y = nn_empty_v(ctx, x->shape[0], K, ho, wo);
+    float *wc = y ? nn__scratch(ctx, (size_t)(chunk * P) * sizeof(float)) : NULL;
+    float *bc = wc && eb ? nn__scratch(ctx, (size_t)(B * K) * sizeof(float)) : NULL;
+    if (!wc || (eb && !bc)) return NULL;
+    if (eb) ctx->be->gemm(0, 0, B, K, E, 1.0f, mix->data, E, 0, eb->data, K, 0, 0.0f, bc, K, 0, 1);
+    struct nn_conv_desc part = *d;
+    for (int64_t g0 = 0; g0 < B; g0 += chunk) {
+        int64_t gn = B - g0 < chunk ? B - g0 : chunk;
+        part.g = gn;
+        ctx->be->gemm(0, 0, gn, P, E, 1.0f, mix->data + g0 * E, E, 0, ew->data, P, 0, 0.0f, wc, P, 0, 1);
+        ctx->be->conv2d_backward_data(&part, x->data + g0 * xs, wc, y->data + g0 * ys, 0.0f);
+        if (eb) mix_bias(ctx, &part, y->data + g0 * ys, bc + g0 * K, gn);
+    }
+    nn__scratch_end(ctx);
+    struct nn_tensor *in[4] = {x, mix, ew, eb};
+    struct nn_node *n = nn__record(ctx, op, mix_backward, y, 4, in);
+    if (n) n->saved = nn__save(ctx, &s, sizeof s), n->out_unread = true;
+    return y;
 }

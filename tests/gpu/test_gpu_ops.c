@@ -115,6 +115,15 @@ static struct nn_tensor *moe_layer(nn_ctx *ctx, struct nn_tensor **in)
     return nn_sigmoid(ctx, nn_conv_transpose2d_grouped(ctx, in[0], w, in[2], 2, 1));
 }
 
+static struct nn_tensor *moe_mixture(nn_ctx *ctx, struct nn_tensor **in)
+{
+    /* the same layer through the mixture op, in chunks of one sequence (small scratch) */
+    ctx->scratch_bytes = 64;
+    struct nn_tensor *mix = nn_softmax(ctx, in[3], -1);
+    struct nn_tensor *ew = nn_reshape_v(ctx, in[1], 7, 5, 6, 4, 4);
+    return nn_sigmoid(ctx, nn_conv_transpose2d_mixture(ctx, in[0], mix, ew, in[2], 2, 1));
+}
+
 static struct nn_tensor *mlp(nn_ctx *ctx, struct nn_tensor **in)
 {
     struct nn_tensor *h = nn_softplus(ctx, nn_linear(ctx, in[0], in[1], in[2]));
@@ -185,6 +194,12 @@ Test(gpu_ops, moe_grouped_layer)
 {
     run_case(&(struct op_case){"expert blend+grouped conv_transpose2d", moe_layer, 4, {4, 2, 2, 2},
                                {{6, 5, 4, 4}, {7, 5 * 6 * 16}, {2, 6}, {2, 7}}, -1, 1});
+}
+
+Test(gpu_ops, moe_mixture_layer)
+{
+    run_case(&(struct op_case){"mixture conv_transpose2d", moe_mixture, 4, {4, 2, 2, 2},
+                               {{6, 5, 4, 4}, {7, 5 * 6 * 16}, {7, 6}, {2, 7}}, -1, 1});
 }
 
 Test(gpu_ops, mlp_log_softmax)

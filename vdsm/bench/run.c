@@ -59,7 +59,8 @@ static nn_status bench_open(struct bench *b, const struct vdsm_spec *spec, const
     b->spec = spec;
     if (vdsm_open_device(spec, precision, &b->dev, err)) return err->code;
     struct nn_ctx_config cfg = {.data_capacity = (size_t)spec->runtime.step_memory_mb << 20,
-                                .meta_capacity = (size_t)spec->runtime.header_memory_mb << 20, .device = b->dev};
+                                .meta_capacity = (size_t)spec->runtime.header_memory_mb << 20, .device = b->dev,
+                                .scratch_bytes = (size_t)spec->runtime.scratch_mb << 20};
     b->nn = nn_ctx_new(&cfg, err);
     b->store = ppl_store_new();
     if (!b->nn || !b->store) return err->code ? err->code : nn_err_set(err, NN_OOM, "out of memory");

@@ -214,7 +214,8 @@ static nn_status run(struct gen *g, const char *run_dir, struct nn_err *err)
     if (load_clips(g, err)) return err->code;
     in->n = g->n, in->frames = g->t;
     if (vdsm_mkdirs(in->out_dir, err)) return err->code;
-    struct nn_ctx_config cfg = {.data_capacity = (size_t)g->run.spec.runtime.step_memory_mb << 20, .device = NN_DEV_CPU};
+    struct nn_ctx_config cfg = {.data_capacity = (size_t)g->run.spec.runtime.step_memory_mb << 20, .device = NN_DEV_CPU,
+                                .scratch_bytes = (size_t)g->run.spec.runtime.scratch_mb << 20};
     if (!(g->nn = nn_ctx_new(&cfg, err))) return err->code;
     nn_no_grad_enter(g->nn);
     if (encode(g, err) || gen_recon(g, err) || gen_swap(g, err) || gen_transfer(g, false, err)) return err->code;

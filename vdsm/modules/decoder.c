@@ -1,8 +1,9 @@
 /* vdsm/modules/decoder.c: the mixture-of-experts decoder.
  *
  * The original blends the experts with broadcast multiplies and a sum over E for every sequence
- * in a Python loop; one GEMM for the whole batch gives the same weights at a fraction of the
- * memory traffic, and the grouped transposed convolution keeps each sequence's frames together. */
+ * in a Python loop and keeps every blended weight set for backward. nn_conv_transpose2d_mixture
+ * blends with GEMMs a few sequences at a time, convolves each sequence's frames with its own
+ * weights, and forms the blend again in backward instead of keeping it. */
 #include "vdsm/modules/decoder.h"
 
 #include <math.h>
@@ -83,10 +84,9 @@ static struct nn_tensor *decode(nn_ctx *ctx, const struct vdsm_decoder *m, struc
     for (int l = 0; l < 5; l++) {
         int64_t cin, cout;
         dims(c, l, &cin, &cout);
-        struct nn_tensor *ew = nn_reshape_v(ctx, m->ew[l], c->n_e_w, cin * cout * 16);
-        struct nn_tensor *wl = nn_reshape_v(ctx, nn_matmul(ctx, w, ew), b, cin, cout, 4, 4);
-        struct nn_tensor *bl = nn_matmul(ctx, w, m->eb[l]); /* [B, Cout] */
-        h = nn_conv_transpose2d_grouped(ctx, h, wl, bl, l ? 2 : 1, l ? 1 : 0);
+        /* each sequence's weights and bias: its mixture of the experts' (formed a few
+         * sequences at a time inside the op, never kept) */
+        h = nn_conv_transpose2d_mixture(ctx, h, w, m->ew[l], m->eb[l], l ? 2 : 1, l ? 1 : 0);
         if (l < 4) h = nn_leaky_relu_(ctx, h, c->slope); /* over the conv's output: not kept */
         else if (!logits) h = nn_sigmoid(ctx, h);
     }

@@ -125,6 +125,10 @@ const struct vdsm_spec_key vdsm_spec_keys[] = {
         "Per-step arena for intermediate tensors, MiB; raise it when a step reports the arena full."),
     INT("runtime.header_memory_mb", runtime.header_memory_mb, 1, 65536, "256",
         "Per-step arena for tensor headers, tape nodes and trace sites, MiB."),
+    INT("runtime.scratch_mb", runtime.scratch_mb, 0, 65536, "0",
+        "Working memory of ops that go through a batch in chunks (the experts' blend, conv + "
+        "BlurPool), MiB; 0 = 128 on the CPU, 512 on a GPU. More is faster (fewer passes over the "
+        "experts) and raises the step's peak by about as much."),
     INT("runtime.checkpoint_every", runtime.checkpoint_every, 1, 1000000, "1", "Epochs between checkpoints."),
     INT("runtime.keep_last", runtime.keep_last, 1, 1000, "3", "Checkpoints kept (older ones are deleted)."),
     INT("runtime.nan_retries", runtime.nan_retries, 0, 100, "3",

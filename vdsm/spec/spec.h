@@ -87,7 +87,7 @@ struct vdsm_spec_runtime {
     int seed;
     char *device;        /* "cpu", "cuda" or "cuda:N" */
     int threads;         /* 0 = all cores */
-    int step_memory_mb, header_memory_mb;
+    int step_memory_mb, header_memory_mb, scratch_mb;
     int checkpoint_every, keep_last;
     int nan_retries;
     double nan_lr_factor;

@@ -294,7 +294,8 @@ static nn_status trainer_open(struct trainer *tr, const struct vdsm_spec *spec, 
     tr->ds_ok = true;
     if (vdsm__run_dir_prepare(tr, err)) return err->code;
     struct nn_ctx_config cfg = {.data_capacity = (size_t)spec->runtime.step_memory_mb << 20,
-                                .meta_capacity = (size_t)spec->runtime.header_memory_mb << 20, .device = dev};
+                                .meta_capacity = (size_t)spec->runtime.header_memory_mb << 20, .device = dev,
+                                .scratch_bytes = (size_t)spec->runtime.scratch_mb << 20};
     tr->nn = nn_ctx_new(&cfg, err);
     tr->store = ppl_store_new();
     if (!tr->nn || !tr->store) return err->code ? err->code : nn_err_set(err, NN_OOM, "out of memory");
