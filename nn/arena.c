@@ -25,6 +25,7 @@ void nn_arena_init(struct nn_arena *a, const char *name, size_t capacity,
     a->name = name;
     a->setting = "the arena capacity";
     a->capacity = capacity;
+    a->align = ARENA_ALIGN;
     a->chunk_size = capacity < DEFAULT_CHUNK ? capacity : DEFAULT_CHUNK;
     if (mem)
         a->mem = *mem;
@@ -63,8 +64,8 @@ static struct nn_arena_chunk *new_chunk(struct nn_arena *a, size_t need, struct 
 
 void *nn_arena_alloc(struct nn_arena *a, size_t bytes, struct nn_err *err)
 {
-    size_t need = (bytes + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
-    if (need == 0) need = ARENA_ALIGN;
+    size_t need = (bytes + a->align - 1) & ~(a->align - 1);
+    if (need == 0) need = a->align;
     /* Look in the current chunk, then in the kept chunks after it (after a reset the chain is
      * reused in order). */
     struct nn_arena_chunk *c = a->head;
@@ -114,7 +115,8 @@ void nn_arena_free(struct nn_arena *a)
 
 bool nn_arena_pop(struct nn_arena *a, void *p, size_t bytes)
 {
-    size_t need = (bytes + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
+    size_t need = (bytes + a->align - 1) & ~(a->align - 1);
+    if (need == 0) need = a->align;
     struct nn_arena_chunk *c = a->head;
     if (!c || need > c->used || (char *)p != c->base + c->used - need) return false;
     c->used -= need;

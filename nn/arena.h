@@ -44,6 +44,7 @@ struct nn_arena {
     size_t reserved;             /* bytes currently reserved */
     size_t used;                 /* bytes handed out since the last reset */
     size_t peak;                 /* high-water mark of `used` over the arena's life */
+    size_t align;                /* block alignment, a power of two (64 unless set) */
 };
 
 /* mem == NULL means host memory (64-byte aligned). */

@@ -48,6 +48,7 @@ nn_ctx *nn_ctx_new(const struct nn_ctx_config *cfg, struct nn_err *err)
     nn_arena_init(&ctx->data, "step data", c.data_capacity, &dev_mem);
     ctx->data.setting = "the step memory (runtime.step_memory_mb)";
     nn_arena_init(&ctx->meta, "step headers", c.meta_capacity, NULL);
+    ctx->meta.align = 16; /* host structs: headers, nodes, trace sites */
     ctx->meta.setting = "the header memory (runtime.header_memory_mb)";
     return ctx;
 }

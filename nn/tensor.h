@@ -64,8 +64,8 @@ struct nn_node {
                                    * gradient is in[0]'s buffer and the backward adds nothing */
     bool out_unread;              /* backward never reads out->data: an in-place op may
                                    * overwrite out (nn_leaky_relu_) */
-    float f[4];
-    int64_t i[NN_MAX_DIMS * 2];
+    float f[2];                   /* op-specific scalars and integers */
+    int64_t i[6];
 };
 
 struct nn_ctx_config {
