@@ -15,11 +15,11 @@ struct fixture {
     ppl_ctx *ppl;
 };
 
-static void open_fixture(struct fixture *f, const char *spec_file)
+static void open_fixture_with(struct fixture *f, const char *spec_file, const char *extra)
 {
     struct nn_err e = {0};
-    const char *sets[] = {"stage1.batch_size=2", "stage2.batch_size=2"};
-    cr_assert_eq(vdsm_spec_load(tu_source_path(spec_file), sets, 2, &f->spec, &e), NN_OK, "%s", e.msg);
+    const char *sets[] = {"stage1.batch_size=2", "stage2.batch_size=2", extra};
+    cr_assert_eq(vdsm_spec_load(tu_source_path(spec_file), sets, extra ? 3 : 2, &f->spec, &e), NN_OK, "%s", e.msg);
     struct nn_rng rng;
     nn_rng_seed(&rng, 1);
     cr_assert_eq(vdsm_net_init(&f->net, &f->spec, NN_DEV_CPU, &rng, &e), NN_OK, "%s", e.msg);
@@ -29,6 +29,8 @@ static void open_fixture(struct fixture *f, const char *spec_file)
     f->ppl = ppl_ctx_new(f->nn, f->store, 3, &e);
     cr_assert(f->ppl, "%s", e.msg);
 }
+
+static void open_fixture(struct fixture *f, const char *spec_file) { open_fixture_with(f, spec_file, NULL); }
 
 static void close_fixture(struct fixture *f)
 {
@@ -125,3 +127,42 @@ static void check_stages(const char *spec_file)
 
 Test(e2e_vdsm_traces, sprites_settings, .timeout = 300) { check_stages("specs/sprites.yaml"); }
 Test(e2e_vdsm_traces, mug_settings, .timeout = 300) { check_stages("specs/mug.yaml"); }
+
+/* every scale a network makes is at least model.min_scale: the scale parameter of each
+ * network-made Normal site, in both stages' guides and the transition prior */
+static void expect_min_scale(struct fixture *f, const struct ppl_trace *tr, const char *name, float lo)
+{
+    const struct ppl_site *s = ppl_trace_find(tr, name);
+    cr_assert(s, "site '%s' missing", name);
+    struct nn_tensor *scale = nn_contiguous(f->nn, s->msg.dist->p[1]);
+    for (int64_t i = 0; i < nn_numel(scale); i++)
+        cr_assert_geq(scale->data[i], lo, "site %s: scale %g below %g", name, (double)scale->data[i], (double)lo);
+}
+
+Test(e2e_vdsm_traces, min_scale_floors_every_network_scale, .timeout = 300)
+{
+    struct fixture f;
+    open_fixture_with(&f, "specs/quick.yaml", "model.min_scale=0.75");
+    struct ppl_trace gt, mt;
+    char *table;
+    struct nn_err e = {0};
+    struct vdsm_args a = {.net = &f.net, .temp = 1, .anneal_id = 1, .anneal_t = 1, .anneal_dyn = 1};
+    for (int stage = 1; stage <= 2; stage++) {
+        cr_assert_eq(vdsm_net_set_stage(&f.net, stage, &e), NN_OK);
+        int64_t T = stage == 1 ? f.spec.stage1.seq_len : f.spec.stage2.seq_len;
+        a.x = nn_rand(f.nn, f.ppl->rng, 5, (int64_t[]){2, T, 3, 64, 64});
+        if (stage == 1) {
+            trace_pair(&f, vdsm_encdec_model, vdsm_encdec_guide, &a, &gt, &mt, &table);
+            expect_min_scale(&f, &gt, "ID", 0.75f);
+            expect_min_scale(&f, &gt, "z", 0.75f);
+        } else {
+            trace_pair(&f, vdsm_seq_model, vdsm_seq_guide, &a, &gt, &mt, &table);
+            expect_min_scale(&f, &gt, "dz", 0.75f);
+            expect_min_scale(&f, &gt, "z_1", 0.75f);
+            expect_min_scale(&f, &mt, "z_1", 0.75f);
+        }
+        free(table);
+        nn_ctx_step_reset(f.nn);
+    }
+    close_fixture(&f);
+}

@@ -32,6 +32,12 @@ struct ppl_dist *vdsm_likelihood(ppl_ctx *ctx, const struct vdsm_net *net, struc
     }
 }
 
+struct ppl_dist *vdsm_normal(ppl_ctx *ctx, const struct vdsm_net *net, struct nn_tensor *loc, struct nn_tensor *scale)
+{
+    if (net->cfg.min_scale > 0) scale = nn_add_scalar(ctx->nn, scale, (float)net->cfg.min_scale);
+    return ppl_to_event(ctx, ppl_normal(ctx, loc, scale), 1);
+}
+
 /* standard normal prior over the last dim: Normal(0, s).expand([n]).to_event(1) */
 static struct ppl_dist *iso_normal(ppl_ctx *ctx, int64_t n, float s)
 {
@@ -86,10 +92,10 @@ void vdsm_encdec_guide(ppl_ctx *ctx, void *args)
 
     PPL_PLATE(ctx, individuals, "individuals", B, 0, -2) {
         PPL_SCALE(ctx, a->anneal_id)
-            ppl_sample(ctx, "ID", ppl_to_event(ctx, ppl_normal(ctx, id_loc, id_scale), 1), NULL);
+            ppl_sample(ctx, "ID", vdsm_normal(ctx, m, id_loc, id_scale), NULL);
         PPL_PLATE(ctx, time, "time", T, 0, -1) {
             PPL_SCALE(ctx, a->anneal_t)
-                ppl_sample(ctx, "z", ppl_to_event(ctx, ppl_normal(ctx, z_loc, z_scale), 1), NULL);
+                ppl_sample(ctx, "z", vdsm_normal(ctx, m, z_loc, z_scale), NULL);
         }
     }
 }

@@ -48,7 +48,7 @@ void vdsm_seq_model(ppl_ctx *ctx, void *args)
             vdsm_transition_forward(nn, &m->trans, zs[t - 1], dz, &loc, &scale);
             PPL_SCALE(ctx, a->anneal_t)
                 zs[t] = ppl_sample(ctx, ppl_name(ctx, "z_%lld", (long long)t),
-                                   ppl_to_event(ctx, ppl_normal(ctx, loc, scale), 1), NULL);
+                                   vdsm_normal(ctx, m, loc, scale), NULL);
         }
     }
     struct nn_tensor *z = nn_stack(nn, zs, (int)T, 1);                      /* [B, T, Z] */
@@ -77,9 +77,9 @@ void vdsm_seq_guide(ppl_ctx *ctx, void *args)
     struct nn_tensor *dz = NULL;
     PPL_PLATE(ctx, ids, "ID_plate", B, 0, -1) {
         PPL_SCALE(ctx, a->anneal_id)
-            ppl_sample(ctx, "ID", ppl_to_event(ctx, ppl_normal(ctx, id_loc, id_scale), 1), NULL);
+            ppl_sample(ctx, "ID", vdsm_normal(ctx, m, id_loc, id_scale), NULL);
         PPL_SCALE(ctx, a->anneal_dyn)
-            dz = ppl_sample(ctx, "dz", ppl_to_event(ctx, ppl_normal(ctx, dz_loc, dz_scale), 1), NULL);
+            dz = ppl_sample(ctx, "dz", vdsm_normal(ctx, m, dz_loc, dz_scale), NULL);
     }
     struct nn_tensor *h, *c;
     if (vdsm__decoder_state(nn, m, dz, &h, &c)) return;
@@ -92,7 +92,7 @@ void vdsm_seq_guide(ppl_ctx *ctx, void *args)
             vdsm__guide_step(nn, m, &inp, &h, &c, z_prev, dz, &loc, &scale);
             PPL_SCALE(ctx, a->anneal_t)
                 z_prev = ppl_sample(ctx, ppl_name(ctx, "z_%lld", (long long)t),
-                                    ppl_to_event(ctx, ppl_normal(ctx, loc, scale), 1), NULL);
+                                    vdsm_normal(ctx, m, loc, scale), NULL);
         }
     }
 }

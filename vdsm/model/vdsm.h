@@ -95,6 +95,8 @@ void vdsm_seq_guide(ppl_ctx *ctx, void *args);
 
 /* The observation distribution over [B, T, P] from decoder logits, per the spec's likelihood. */
 struct ppl_dist *vdsm_likelihood(ppl_ctx *ctx, const struct vdsm_net *net, struct nn_tensor *logits);
+/* Normal(loc, scale + model.min_scale).to_event(1): the latent sites whose scale a network makes */
+struct ppl_dist *vdsm_normal(ppl_ctx *ctx, const struct vdsm_net *net, struct nn_tensor *loc, struct nn_tensor *scale);
 
 /* ---- deterministic rollouts (no sampling; for reconstruction, generation and transfer) */
 struct vdsm_encoding {

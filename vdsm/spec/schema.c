@@ -92,6 +92,10 @@ const struct vdsm_spec_key vdsm_spec_keys[] = {
          "Pixel likelihood."),
     FLT("model.normal_scale", model.normal_scale, 0, 100, true, false, "0.1",
         "Standard deviation of the normal likelihood."),
+    FLT("model.min_scale", model.min_scale, 0, 1, false, true, "0",
+        "Added to every scale the networks produce (the guide's posteriors, the transition prior). "
+        "0 is the original; 1e-4 keeps a collapsing scale away from 0, where softplus underflows "
+        "and the site's log-probability turns NaN."),
     ENUM("model.first_pose_scale", model.first_pose_scale, "consistent|original", "consistent",
          "Stage 2: `original` reproduces the release, whose model samples the first pose z_0 outside "
          "the pose-KL scale while its guide samples it inside; `consistent` scales both."),

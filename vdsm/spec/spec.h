@@ -63,6 +63,7 @@ struct vdsm_spec_model {
     double leaky_slope;          /* every other LeakyReLU (torch default 0.01) */
     int likelihood;      /* enum vdsm_likelihood */
     double normal_scale; /* observation std for the normal likelihood */
+    double min_scale;    /* added to every scale a network produces (0: the original) */
     int first_pose_scale;/* enum vdsm_first_pose */
     int decoder_init;    /* enum vdsm_decoder_init */
     double test_temperature;

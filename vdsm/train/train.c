@@ -112,9 +112,12 @@ static nn_status rollback(struct trainer *tr, struct vdsm_ckpt_info *ck, long st
     if (vdsm_ckpt_load(path, tr->store, ck, err)) return err->code;
     ck->nan_retries = tries;
     ck->lr_scale = scale;
+    /* a new key for the noise: replaying the checkpoint's stream would draw the same samples
+     * that led to the failure (the batches stay the same) */
+    ck->rng.key ^= 0x9E3779B97F4A7C15ull * (uint64_t)tries;
     tr->rollback_factor = rt->nan_lr_factor;
-    vdsm__log(tr, "stage %d, step %ld: %s; rolled back to %s (epoch %ld), learning rate x%g (try %d of %d)\n", ck->stage,
-              step, why, path, ck->epoch, scale, tries, rt->nan_retries);
+    vdsm__log(tr, "stage %d, step %ld: %s; rolled back to %s (epoch %ld), learning rate x%g, new noise stream (try %d of %d)\n",
+              ck->stage, step, why, path, ck->epoch, scale, tries, rt->nan_retries);
     return NN_OK;
 }
 
