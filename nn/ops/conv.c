@@ -244,6 +244,22 @@ struct nn_tensor *nn_conv2d_blurpool(nn_ctx *ctx, struct nn_tensor *x, struct nn
     return y;
 }
 
+/* The adjoint convolution of a transposed one: input x [G*N, C, H, W], weights (C, K, R, S) per
+ * group (ws); false (error recorded) when the output would be empty. */
+static bool transposed_desc(nn_ctx *ctx, const char *op, const struct nn_tensor *x, const struct nn_tensor *w,
+                            const int64_t *ws, int64_t g, int stride, int pad, struct nn_conv_desc *d)
+{
+    int64_t ho = (x->shape[2] - 1) * stride - 2 * pad + ws[2], wo = (x->shape[3] - 1) * stride - 2 * pad + ws[3];
+    if (ho < 1 || wo < 1) {
+        fail_shapes(ctx, op, "padding leaves an empty output", x, w);
+        return false;
+    }
+    *d = (struct nn_conv_desc){.g = g, .n = x->shape[0] / g, .c = ws[1], .h = ho, .w = wo,
+                               .k = ws[0], .r = ws[2], .s = ws[3], .p = x->shape[2], .q = x->shape[3],
+                               .stride_h = stride, .stride_w = stride, .pad_h = pad, .pad_w = pad};
+    return true;
+}
+
 /* x [G*T, C, H, W], wshape = (C, K, R, S) of one group */
 static struct nn_tensor *conv_transpose(nn_ctx *ctx, const char *op, struct nn_tensor *x,
                                         struct nn_tensor *w, struct nn_tensor *b, int stride,
@@ -254,15 +270,9 @@ static struct nn_tensor *conv_transpose(nn_ctx *ctx, const char *op, struct nn_t
     if (ws[0] != x->shape[1]) return fail_shapes(ctx, op, "input channels differ", x, w);
     if (x->shape[0] % g)
         return fail_shapes(ctx, op, "frames not a multiple of the weight groups", x, w);
-    int64_t ho = (x->shape[2] - 1) * stride - 2 * pad + ws[2];
-    int64_t wo = (x->shape[3] - 1) * stride - 2 * pad + ws[3];
-    if (ho < 1 || wo < 1) return fail_shapes(ctx, op, "padding leaves an empty output", x, w);
-    if (!check_bias(ctx, op, b, groups, ws[1])) return NULL;
     struct conv_saved s = {.transposed = true};
-    s.d = (struct nn_conv_desc){
-        .g = g, .n = x->shape[0] / g, .c = ws[1], .h = ho, .w = wo,
-        .k = ws[0], .r = ws[2], .s = ws[3], .p = x->shape[2], .q = x->shape[3],
-        .stride_h = stride, .stride_w = stride, .pad_h = pad, .pad_w = pad};
+    if (!transposed_desc(ctx, op, x, w, ws, g, stride, pad, &s.d) || !check_bias(ctx, op, b, groups, ws[1]))
+        return NULL;
     return conv_run(ctx, op, &s, x, w, b);
 }
 
@@ -368,14 +378,9 @@ struct nn_tensor *nn_conv_transpose2d_mixture(nn_ctx *ctx, struct nn_tensor *x, 
                     op, (long long)x->shape[0], (long long)B, nn_shape_str(x, s1, sizeof s1));
         return NULL;
     }
-    int64_t ho = (x->shape[2] - 1) * stride - 2 * pad + ws[2], wo = (x->shape[3] - 1) * stride - 2 * pad + ws[3];
-    if (ho < 1 || wo < 1) return fail_shapes(ctx, op, "padding leaves an empty output", x, ew);
-    if (!check_bias(ctx, op, eb, E, ws[1])) return NULL;
     struct mix_saved s = {.e = E};
-    s.d = (struct nn_conv_desc){
-        .g = B, .n = x->shape[0] / B, .c = ws[1], .h = ho, .w = wo,
-        .k = ws[0], .r = ws[2], .s = ws[3], .p = x->shape[2], .q = x->shape[3],
-        .stride_h = stride, .stride_w = stride, .pad_h = pad, .pad_w = pad};
+    if (!transposed_desc(ctx, op, x, ew, ws, B, stride, pad, &s.d) || !check_bias(ctx, op, eb, E, ws[1]))
+        return NULL;
     const struct nn_conv_desc *d = &s.d;
     x = nn__contig(ctx, x);
     mix = nn__contig(ctx, mix);
@@ -383,8 +388,8 @@ struct nn_tensor *nn_conv_transpose2d_mixture(nn_ctx *ctx, struct nn_tensor *x, 
     if (eb) eb = nn__contig(ctx, eb);
     if (!x || !mix || !ew || ctx->err.code) return NULL;
     int64_t P = d->k * d->c * d->r * d->s, K = d->c, chunk = chunk_items(ctx, P, B);
-    int64_t xs = d->n * d->k * d->p * d->q, ys = d->n * K * ho * wo;
-    struct nn_tensor *y = nn_empty_v(ctx, x->shape[0], K, ho, wo);
+    int64_t xs = d->n * d->k * d->p * d->q, ys = d->n * K * d->h * d->w;
+    struct nn_tensor *y = nn_empty_v(ctx, x->shape[0], K, d->h, d->w);
     float *wc = y ? nn__scratch(ctx, (size_t)(chunk * P) * sizeof(float)) : NULL;
     float *bc = wc && eb ? nn__scratch(ctx, (size_t)(B * K) * sizeof(float)) : NULL;
     if (!wc || (eb && !bc)) return NULL;

@@ -105,6 +105,20 @@ static double entropy_floor(const char *dir)
     return sum / (double)n;
 }
 
+/* the run's train.log (malloc'd) */
+static char *read_log(const char *run)
+{
+    char path[500];
+    snprintf(path, sizeof path, "%s/train.log", run);
+    FILE *f = fopen(path, "r");
+    cr_assert(f, "no %s", path);
+    char *buf = calloc(1, 1 << 16);
+    size_t got = fread(buf, 1, (1 << 16) - 1, f);
+    fclose(f);
+    buf[got] = 0;
+    return buf;
+}
+
 static void train(const struct vdsm_spec *spec, const char *run, long max_steps)
 {
     struct vdsm_train_opts o = {.run_dir = run, .quiet = true, .max_steps = max_steps, .log = stderr};
@@ -254,19 +268,14 @@ Test(e2e_train, injected_nan_rolls_back_then_gives_up_when_told, .init = make_da
     struct vdsm_spec spec;
     const char *extra[] = {"stages=[encdec]"};
     load_spec(&spec, extra, 1);
-    char run[400], logp[500];
+    char run[400];
     snprintf(run, sizeof run, "%s/n", tmp);
     setenv("VDSM_INJECT_NAN_STEP", "3", 1);
     train(&spec, run, 0);
-    snprintf(logp, sizeof logp, "%s/train.log", run);
-    FILE *f = fopen(logp, "r");
-    cr_assert(f);
-    char buf[1 << 14] = {0};
-    size_t got = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[got] = 0;
+    char *buf = read_log(run);
     cr_assert(strstr(buf, "loss is NaN; rolled back to"), "no rollback in the log:\n%s", buf);
     cr_assert(strstr(buf, "learning rate x0.8"), "%s", buf);
+    free(buf);
     vdsm_spec_free(&spec);
 
     /* with no retries allowed the run stops with a clear message */
@@ -288,21 +297,16 @@ Test(e2e_train, nan_parameters_are_never_checkpointed, .init = make_data, .fini 
     struct vdsm_spec spec;
     const char *extra[] = {"stages=[encdec]"};
     load_spec(&spec, extra, 1);
-    char run[400], logp[500];
+    char run[400];
     snprintf(run, sizeof run, "%s/p", tmp);
     setenv("VDSM_INJECT_NAN_PARAMS_STEP", "4", 1); /* the last step of epoch 2, a checkpoint */
     train(&spec, run, 0);
     unsetenv("VDSM_INJECT_NAN_PARAMS_STEP");
-    snprintf(logp, sizeof logp, "%s/train.log", run);
-    FILE *f = fopen(logp, "r");
-    cr_assert(f);
-    char buf[1 << 14] = {0};
-    size_t got = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[got] = 0;
+    char *buf = read_log(run);
     cr_assert(strstr(buf, "step 4: parameter '") && strstr(buf, "is not finite after the update"),
               "no rollback for the NaN parameter in the log:\n%s", buf);
     cr_assert(strstr(buf, "(epoch 1)"), "not rolled back to the epoch-1 checkpoint:\n%s", buf);
+    free(buf);
     for (int epoch = 2; epoch <= 3; epoch++) {
         char path[600];
         snprintf(path, sizeof path, "%s/checkpoints/ckpt-s1-e%06d.safetensors", run, epoch);
