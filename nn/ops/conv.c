@@ -329,18 +329,20 @@ static void mix_backward(nn_ctx *ctx, struct nn_node *n)
     float *dx = x->requires_grad ? nn__grad(ctx, x) : NULL, *dmix = mix->requires_grad ? nn__grad(ctx, mix) : NULL;
     float *dew = ew->requires_grad ? nn__grad(ctx, ew) : NULL, *deb = eb && eb->requires_grad ? nn__grad(ctx, eb) : NULL;
     if (ctx->err.code) return;
-    int64_t chunk = chunk_items(ctx, 2 * P, B);
-    float *wc = nn_ctx_alloc_data(ctx, (size_t)(chunk * P) * sizeof(float));
-    float *dwc = dmix || dew ? nn_ctx_alloc_data(ctx, (size_t)(chunk * P) * sizeof(float)) : NULL;
-    if (!wc || ((dmix || dew) && !dwc)) return;
+    /* one block per chunk: the blend while dx needs it, then the blend's gradient */
+    int64_t chunk = chunk_items(ctx, P, B);
+    float *wc = nn_ctx_alloc_data(ctx, (size_t)(chunk * P) * sizeof(float)), *dwc = wc;
+    if (!wc) return;
     struct nn_conv_desc part = *d;
     for (int64_t g0 = 0; g0 < B; g0 += chunk) {
         int64_t gn = B - g0 < chunk ? B - g0 : chunk;
         part.g = gn;
         const float *dy = y->grad + g0 * ys, *xc = x->data + g0 * xs;
-        ctx->be->gemm(0, 0, gn, P, E, 1.0f, mix->data + g0 * E, E, 0, ew->data, P, 0, 0.0f, wc, P, 0, 1);
-        if (dx) ctx->be->conv2d_forward(&part, dy, wc, dx + g0 * xs, 1.0f);
-        if (!dwc) continue;
+        if (dx) {
+            ctx->be->gemm(0, 0, gn, P, E, 1.0f, mix->data + g0 * E, E, 0, ew->data, P, 0, 0.0f, wc, P, 0, 1);
+            ctx->be->conv2d_forward(&part, dy, wc, dx + g0 * xs, 1.0f);
+        }
+        if (!dmix && !dew) continue;
         ctx->be->conv2d_backward_filter(&part, dy, xc, dwc, 0.0f);
         if (dmix) ctx->be->gemm(0, 1, gn, E, P, 1.0f, dwc, P, 0, ew->data, P, 0, 1.0f, dmix + g0 * E, E, 0, 1);
         if (dew) ctx->be->gemm(1, 0, E, P, gn, 1.0f, mix->data + g0 * E, E, 0, dwc, P, 0, 1.0f, dew, P, 0, 1);
