@@ -58,19 +58,13 @@ static nn_status bench_open(struct bench *b, const struct vdsm_spec *spec, const
     memset(b, 0, sizeof *b);
     b->spec = spec;
     if (vdsm_open_device(spec, precision, &b->dev, err)) return err->code;
-    struct nn_ctx_config cfg = {.data_capacity = (size_t)spec->runtime.step_memory_mb << 20,
-                                .meta_capacity = (size_t)spec->runtime.header_memory_mb << 20, .device = b->dev,
-                                .scratch_bytes = (size_t)spec->runtime.scratch_mb << 20};
+    struct nn_ctx_config cfg = vdsm_ctx_config(spec, b->dev);
     b->nn = nn_ctx_new(&cfg, err);
     b->store = ppl_store_new();
     if (!b->nn || !b->store) return err->code ? err->code : nn_err_set(err, NN_OOM, "out of memory");
-    b->ppl = ppl_ctx_new(b->nn, b->store, (uint64_t)spec->runtime.seed, err);
-    if (!b->ppl) return err->code;
-    struct nn_rng init_rng;
-    nn_rng_seed(&init_rng, (uint64_t)spec->runtime.seed);
-    if (vdsm_net_init(&b->net, spec, b->dev, &init_rng, err)) return err->code;
+    if (vdsm_model_open(spec, b->dev, b->nn, b->store, &b->ppl, &b->net, err)) return err->code;
     b->net_ok = true;
-    return vdsm_net_register(&b->net, b->store, err);
+    return NN_OK;
 }
 
 static void bench_close(struct bench *b)

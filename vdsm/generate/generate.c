@@ -11,6 +11,7 @@
 #include "vdsm/data/loader.h"
 #include "vdsm/generate/internal.h"
 #include "vdsm/io/png.h"
+#include "vdsm/train/setup.h"
 
 void gen_to_rgb(const float *x, int b, int t, int c, int s, uint8_t *rgb)
 {
@@ -214,8 +215,7 @@ static nn_status run(struct gen *g, const char *run_dir, struct nn_err *err)
     if (load_clips(g, err)) return err->code;
     in->n = g->n, in->frames = g->t;
     if (vdsm_mkdirs(in->out_dir, err)) return err->code;
-    struct nn_ctx_config cfg = {.data_capacity = (size_t)g->run.spec.runtime.step_memory_mb << 20, .device = NN_DEV_CPU,
-                                .scratch_bytes = (size_t)g->run.spec.runtime.scratch_mb << 20};
+    struct nn_ctx_config cfg = vdsm_ctx_config(&g->run.spec, NN_DEV_CPU);
     if (!(g->nn = nn_ctx_new(&cfg, err))) return err->code;
     nn_no_grad_enter(g->nn);
     if (encode(g, err) || gen_recon(g, err) || gen_swap(g, err) || gen_transfer(g, false, err)) return err->code;

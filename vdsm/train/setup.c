@@ -7,6 +7,29 @@
 #include "gpu/gpu.h"
 #endif
 
+struct nn_ctx_config vdsm_ctx_config(const struct vdsm_spec *spec, enum nn_device dev)
+{
+    return (struct nn_ctx_config){.data_capacity = (size_t)spec->runtime.step_memory_mb << 20,
+                                  .meta_capacity = (size_t)spec->runtime.header_memory_mb << 20,
+                                  .scratch_bytes = (size_t)spec->runtime.scratch_mb << 20,
+                                  .device = dev};
+}
+
+nn_status vdsm_model_open(const struct vdsm_spec *spec, enum nn_device dev, nn_ctx *nn,
+                          struct ppl_param_store *store, ppl_ctx **ppl, struct vdsm_net *net,
+                          struct nn_err *err)
+{
+    if (!(*ppl = ppl_ctx_new(nn, store, (uint64_t)spec->runtime.seed, err))) return err->code;
+    struct nn_rng init_rng;
+    nn_rng_seed(&init_rng, (uint64_t)spec->runtime.seed);
+    if (vdsm_net_init(net, spec, dev, &init_rng, err)) return err->code;
+    if (vdsm_net_register(net, store, err)) {
+        vdsm_net_free(net);
+        return err->code;
+    }
+    return NN_OK;
+}
+
 nn_status vdsm_open_device(const struct vdsm_spec *spec, const char *precision, enum nn_device *dev,
                            struct nn_err *err)
 {

@@ -1,5 +1,6 @@
-/* vdsm/train/setup.h: what training and benchmarking set up the same way from a spec: the
- * device, the SVI object of a stage, the schedule values of an epoch.
+/* vdsm/train/setup.h: what training, benchmarking and generation set up the same way from a
+ * spec: the device, the step context, the network, the SVI object of a stage, the schedule
+ * values of an epoch.
  *
  *   enum nn_device dev;
  *   if (vdsm_open_device(&spec, NULL, &dev, &err)) ...;
@@ -17,6 +18,14 @@
  * "fp32", "tf32", "bf16" (GPU GEMMs and convolutions; fp32 master weights either way). */
 nn_status vdsm_open_device(const struct vdsm_spec *spec, const char *precision, enum nn_device *dev,
                            struct nn_err *err);
+/* The step context's sizes from runtime.step_memory_mb, header_memory_mb and scratch_mb. */
+struct nn_ctx_config vdsm_ctx_config(const struct vdsm_spec *spec, enum nn_device dev);
+/* On a context and an empty store: the ppl context (seeded by runtime.seed) in *ppl and the
+ * network (weights drawn from runtime.seed) registered in the store. On failure the network is
+ * freed again (*ppl may be set: the caller frees it). */
+nn_status vdsm_model_open(const struct vdsm_spec *spec, enum nn_device dev, nn_ctx *nn,
+                          struct ppl_param_store *store, ppl_ctx **ppl, struct vdsm_net *net,
+                          struct nn_err *err);
 /* The stage's model/guide pair, optimizer (lr x lr_scale), ELBO and particles. site_terms: read
  * each site's ELBO term every step (for metrics) and validate log-probs. */
 void vdsm_svi_setup(struct ppl_svi *svi, const struct vdsm_spec_stage *ss, int stage, double lr_scale,

@@ -296,19 +296,13 @@ static nn_status trainer_open(struct trainer *tr, const struct vdsm_spec *spec, 
     }
     tr->ds_ok = true;
     if (vdsm__run_dir_prepare(tr, err)) return err->code;
-    struct nn_ctx_config cfg = {.data_capacity = (size_t)spec->runtime.step_memory_mb << 20,
-                                .meta_capacity = (size_t)spec->runtime.header_memory_mb << 20, .device = dev,
-                                .scratch_bytes = (size_t)spec->runtime.scratch_mb << 20};
+    struct nn_ctx_config cfg = vdsm_ctx_config(spec, dev);
     tr->nn = nn_ctx_new(&cfg, err);
     tr->store = ppl_store_new();
     if (!tr->nn || !tr->store) return err->code ? err->code : nn_err_set(err, NN_OOM, "out of memory");
-    tr->ppl = ppl_ctx_new(tr->nn, tr->store, (uint64_t)spec->runtime.seed, err);
-    if (!tr->ppl) return err->code;
-    struct nn_rng init_rng;
-    nn_rng_seed(&init_rng, (uint64_t)spec->runtime.seed);
-    if (vdsm_net_init(&tr->net, spec, dev, &init_rng, err)) return err->code;
+    if (vdsm_model_open(spec, dev, tr->nn, tr->store, &tr->ppl, &tr->net, err)) return err->code;
     tr->net_ok = true;
-    return vdsm_net_register(&tr->net, tr->store, err);
+    return NN_OK;
 }
 
 static void trainer_close(struct trainer *tr)
