@@ -6,6 +6,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/blas.h"
+
+/* Every test binary runs the OpenBLAS kernels vdsm runs (nn/blas.h): a test's in-process
+ * numbers and those of the vdsm processes it starts must agree to the bit. glibc passes
+ * (argc, argv, envp) to constructors. */
+__attribute__((constructor)) static void tu_blas_kernels_as_vdsm(int argc, char **argv, char **envp)
+{
+    (void)argc, (void)envp;
+    nn_blas_reexec_if_generic(argv[0], argv);
+}
+
 const char *tu_source_path(const char *rel)
 {
     static char buf[4096];

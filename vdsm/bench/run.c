@@ -14,13 +14,13 @@
 #include <unistd.h>
 
 #include "nn/bench.h"
+#include "nn/blas.h"
 #include "vdsm/model/vdsm.h"
 #include "vdsm/train/setup.h"
 #ifdef VDSM_HAVE_CUDA
 #include "gpu/gpu.h"
 #endif
 
-char *openblas_get_corename(void);
 void openblas_set_num_threads(int num_threads);
 
 struct bench {
@@ -168,13 +168,26 @@ static nn_status bench_stage(struct bench *b, int stage, const struct vdsm_bench
     return st;
 }
 
+const char *vdsm_bench_blas_kernel(char *buf, size_t n)
+{
+    /* VDSM_BLAS_FALLBACK is "<OpenBLAS's choice>><what vdsm set>" (nn_blas_reexec_if_generic) */
+    const char *coretype = getenv("OPENBLAS_CORETYPE"), *fallback = getenv("VDSM_BLAS_FALLBACK");
+    const char *set = fallback ? strchr(fallback, '>') : NULL;
+    if (coretype && set && !strcmp(set + 1, coretype))
+        snprintf(buf, n, "%s (OPENBLAS_CORETYPE=%s, set by vdsm; OpenBLAS chose %.*s)", nn_blas_kernel(), coretype,
+                 (int)(set - fallback), fallback);
+    else
+        snprintf(buf, n, "%s (OPENBLAS_CORETYPE=%s)", nn_blas_kernel(), coretype ? coretype : "unset");
+    return buf;
+}
+
 nn_status vdsm_bench_run(const struct vdsm_spec *spec, const struct vdsm_bench_opts *o, FILE *out, struct nn_err *err)
 {
     int threads = spec->runtime.threads > 0 ? spec->runtime.threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (threads < 1) threads = 1;
     omp_set_num_threads(threads);
     openblas_set_num_threads(threads);
-    const char *coretype = getenv("OPENBLAS_CORETYPE");
+    char kernel[160];
     struct bench *b = calloc(1, sizeof *b);
     if (!b) return nn_err_set(err, NN_OOM, "out of memory");
     nn_status st = bench_open(b, spec, o->precision, err);
@@ -186,8 +199,8 @@ nn_status vdsm_bench_run(const struct vdsm_spec *spec, const struct vdsm_bench_o
         if (b->dev == NN_DEV_CUDA)
             fprintf(out, " (%s; %s GEMMs and convolutions)", gpu_device_name(), gpu_precision_name(gpu_backend_precision()));
 #endif
-        fprintf(out, ", %d thread%s; OpenBLAS kernel %s (OPENBLAS_CORETYPE=%s)\n", threads, threads > 1 ? "s" : "",
-                openblas_get_corename(), coretype ? coretype : "unset");
+        fprintf(out, ", %d thread%s; OpenBLAS kernel %s\n", threads, threads > 1 ? "s" : "",
+                vdsm_bench_blas_kernel(kernel, sizeof kernel));
         sgemm = nn_bench_sgemm_gflops(2048);
         fprintf(out, "host sgemm 2048^3: %.1f GFLOP/s (the reference rate on CPU)\n", sgemm);
 #ifdef VDSM_HAVE_CUDA

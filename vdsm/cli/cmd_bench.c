@@ -14,7 +14,6 @@
 #endif
 
 /* OpenBLAS's extension, declared by its cblas.h on Debian; kept explicit for other builds */
-char *openblas_get_corename(void);
 void openblas_set_num_threads(int num_threads);
 
 static void usage(FILE *f)
@@ -54,8 +53,8 @@ static void set_threads(int n)
 
 static int bench_ops(int threads_only)
 {
-    const char *coretype = getenv("OPENBLAS_CORETYPE");
-    printf("OpenBLAS kernel: %s (OPENBLAS_CORETYPE=%s)\n", openblas_get_corename(), coretype ? coretype : "unset");
+    char kernel[160];
+    printf("OpenBLAS kernel: %s\n", vdsm_bench_blas_kernel(kernel, sizeof kernel));
     for (int threads = 1; threads <= 2; threads++) {
         if (threads_only && threads != threads_only) continue;
         set_threads(threads);

@@ -16,7 +16,8 @@
     X(generate, "reconstructions, swaps, prior samples, transfers (PNG, GIF) and the report") \
     X(report, "rebuild a run's HTML report (vdsm report --help)") \
     X(judge, "train/test the judge classifier of the judge protocol (vdsm judge --help)") \
-    X(eval, "evaluation protocols over a run: judge, consistency, recon (vdsm eval --help)")
+    X(eval, "evaluation protocols over a run: judge, consistency, recon (vdsm eval --help)") \
+    X(info, "the CPU threads and OpenBLAS kernel in use, and the CUDA backend's devices")
 
 #define VDSM_X(name, help) int vdsm_cmd_##name(int argc, char **argv);
 VDSM_COMMANDS(VDSM_X)

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "nn/blas.h"
 #include "vdsm/cli/commands.h"
 
 struct command {
@@ -25,6 +26,9 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    /* OpenBLAS chose its kernels when it loaded: if it fell back to generic ones on a CPU it
+     * does not know, run again with the ones the CPU supports (nn/blas.h) */
+    nn_blas_reexec_if_generic("vdsm", argv);
     if (argc < 2) {
         usage(stderr);
         return 2;

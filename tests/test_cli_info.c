@@ -1,0 +1,72 @@
+/* tests/test_cli_info.c: `vdsm info` through the real binary (found in $VDSM_BUILD_DIR, skipped
+ * when absent), and the OpenBLAS kernel choice of vdsm/cli/main.c: an OPENBLAS_CORETYPE the
+ * user set is kept as it is; left unset, vdsm either keeps OpenBLAS's choice or, having said
+ * so on stderr, runs again with an AVX2 / AVX-512 kernel set. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char bin[4096], out[65536], err[65536];
+
+/* Runs `ENV vdsm ARGS`, keeping stdout and stderr apart; returns the exit code. */
+static int run(const char *env, const char *args)
+{
+    const char *b = getenv("VDSM_BUILD_DIR");
+    char rel[4096];
+    snprintf(rel, sizeof rel, "%s/vdsm", b ? b : ".");
+    if (!realpath(rel, bin) || access(bin, X_OK)) cr_skip_test("%s not built", rel);
+    char dir[] = "/tmp/vdsm-info-XXXXXX", cmd[8192], path[64];
+    cr_assert(mkdtemp(dir));
+    snprintf(cmd, sizeof cmd, "cd '%s' && env %s '%s' %s > out.txt 2> err.txt", dir, env, bin, args);
+    int st = system(cmd);
+    char *bufs[2] = {out, err};
+    const char *names[2] = {"out.txt", "err.txt"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        FILE *f = fopen(path, "r");
+        size_t n = f ? fread(bufs[i], 1, sizeof out - 1, f) : 0;
+        if (f) fclose(f);
+        bufs[i][n] = '\0';
+        unlink(path);
+    }
+    rmdir(dir);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+Test(cli_info, prints_backends)
+{
+    cr_assert_eq(run("", "info"), 0, "stderr: %s", err);
+    cr_assert(strstr(out, "cpu: ") && strstr(out, "OpenBLAS kernel "), "%s", out);
+    cr_assert(strstr(out, "cuda: "), "%s", out);
+    cr_assert_eq(run("", "info --help"), 0);
+    cr_assert(strstr(out, "usage: vdsm info"));
+    cr_assert_eq(run("", "info --bogus"), 2);
+    cr_assert(strstr(err, "unexpected argument '--bogus'"), "%s", err);
+}
+
+Test(cli_info, the_users_coretype_stands)
+{
+    /* Prescott is the generic set vdsm would replace if it chose; set by the user, it stays */
+    cr_assert_eq(run("OPENBLAS_CORETYPE=Prescott", "info"), 0, "stderr: %s", err);
+    cr_assert(strstr(out, "OpenBLAS kernel Prescott (OPENBLAS_CORETYPE=Prescott)\n"), "%s", out);
+    cr_assert(!strstr(err, "OpenBLAS"), "%s", err);
+}
+
+Test(cli_info, a_generic_fallback_is_replaced_and_said)
+{
+    cr_assert_eq(run("-u OPENBLAS_CORETYPE -u VDSM_BLAS_FALLBACK", "info"), 0, "stderr: %s", err);
+    if (!strstr(err, "chose its generic")) { /* OpenBLAS knew this CPU: its choice is kept */
+        cr_assert(strstr(out, "(OPENBLAS_CORETYPE=unset)"), "%s", out);
+        return;
+    }
+    /* said once (no exec loop), and the new process runs the named kernels */
+    cr_assert(!strncmp(err, "vdsm: OpenBLAS does not know this CPU", 37), "%s", err);
+    cr_assert(!strstr(strstr(err, "chose its generic") + 1, "chose its generic"), "said twice: %s", err);
+    cr_assert(strstr(out, "set by vdsm; OpenBLAS chose "), "%s", out);
+    cr_assert(strstr(out, "OpenBLAS kernel SkylakeX (OPENBLAS_CORETYPE=SkylakeX") ||
+                  strstr(out, "OpenBLAS kernel Haswell (OPENBLAS_CORETYPE=Haswell"),
+              "%s", out);
+}

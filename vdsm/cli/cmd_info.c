@@ -1,0 +1,40 @@
+/* vdsm info: what this build runs on, for bug reports and benchmark records. */
+#include <omp.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "vdsm/bench/bench.h"
+#include "vdsm/cli/commands.h"
+#ifdef VDSM_HAVE_CUDA
+#include "gpu/gpu.h"
+#endif
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: vdsm info\n"
+               "  Prints the CPU backend's threads and OpenBLAS kernel (and whether vdsm chose it because\n"
+               "  OpenBLAS fell back to generic kernels on an unknown CPU; OPENBLAS_CORETYPE overrides),\n"
+               "  and whether the CUDA backend is built and how many devices it sees.\n");
+}
+
+int vdsm_cmd_info(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            return 0;
+        }
+        fprintf(stderr, "vdsm info: unexpected argument '%s'\n", argv[i]);
+        usage(stderr);
+        return 2;
+    }
+    char kernel[160];
+    printf("cpu: %d OpenMP threads; OpenBLAS kernel %s\n", omp_get_max_threads(),
+           vdsm_bench_blas_kernel(kernel, sizeof kernel));
+#ifdef VDSM_HAVE_CUDA
+    printf("cuda: backend built; %d device(s) visible\n", gpu_device_count());
+#else
+    printf("cuda: backend not built\n");
+#endif
+    return 0;
+}
