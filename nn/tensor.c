@@ -1,4 +1,5 @@
 #include "nn/internal.h"
+#include "nn/profile.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -69,6 +70,7 @@ void nn_ctx_step_reset(nn_ctx *ctx)
     ctx->backward_ran = false;
     ctx->tape = NULL;
     ctx->tape_len = 0;
+    if (ctx->prof) ctx->prof->mark = nn__profile_now(ctx);
 }
 
 nn_status nn_ctx_status(const nn_ctx *ctx) { return ctx->err.code; }
@@ -360,6 +362,7 @@ bool nn__wants_grad(const struct nn_tensor *t) { return t && t->requires_grad; }
 struct nn_node *nn__record(nn_ctx *ctx, const char *op, void (*backward)(nn_ctx *, struct nn_node *),
                            struct nn_tensor *out, int nin, struct nn_tensor *const *in)
 {
+    if (ctx->prof) nn__profile_fwd(ctx, op);
     if (!out || ctx->no_grad) return NULL;
     bool any = false;
     for (int i = 0; i < nin; i++) any |= nn__wants_grad(in[i]);
@@ -466,6 +469,7 @@ nn_status nn_backward_seed(nn_ctx *ctx, struct nn_tensor *loss, float seed)
     for (struct nn_node *n = ctx->tape; n && !ctx->err.code; n = n->prev) {
         struct nn_tensor *out = n->out;
         if (!out->grad) continue; /* no path from the loss */
+        double t0 = ctx->prof ? nn__profile_now(ctx) : 0;
         n->backward(ctx, n);
         nn_recycler_end_scope(&ctx->recycle, &ctx->data);
         /* every consumer of out ran before its producer: its gradient is spent */
@@ -473,6 +477,7 @@ nn_status nn_backward_seed(nn_ctx *ctx, struct nn_tensor *loss, float seed)
             nn_recycler_free(&ctx->recycle, &ctx->data, &ctx->meta, out->grad, (size_t)nn_numel(out) * sizeof(float), &ctx->err);
             out->grad = NULL;
         }
+        if (ctx->prof) nn__profile_bwd(ctx, n->op, t0);
     }
     ctx->in_backward = false;
     return ctx->err.code;

@@ -75,6 +75,8 @@ struct nn_ctx_config {
     enum nn_device device;        /* where this context's intermediates live */
 };
 
+struct nn_profile;
+
 struct nn_ctx {
     struct nn_err err;
     const struct nn_backend *be;
@@ -92,6 +94,7 @@ struct nn_ctx {
     bool backward_ran;            /* this step: intermediates may hold gradients */
     size_t scratch_bytes;         /* ops that work in chunks keep their scratch near this
                                    * (128 MiB on the CPU, 512 MiB on a GPU) */
+    struct nn_profile *prof;      /* NULL, or per-op times (nn/profile.h) */
 };
 
 /* ---- context */

@@ -48,6 +48,7 @@ struct vdsm_bench_opts {
     int warmup;         /* untimed steps before them */
     int batch;          /* 0: the spec's batch_size */
     const char *precision;  /* GPU GEMM/conv math: NULL or "fp32" (default), "tf32", "bf16" */
+    bool profile;       /* per-op times of the timed steps (nn/profile.h) */
     bool no_site_reads; /* diagnostic: per-site term reads and validation off (the trainer has them on) */
 };
 

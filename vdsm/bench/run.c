@@ -15,6 +15,7 @@
 
 #include "nn/bench.h"
 #include "nn/blas.h"
+#include "nn/profile.h"
 #include "vdsm/model/vdsm.h"
 #include "vdsm/train/setup.h"
 #ifdef VDSM_HAVE_CUDA
@@ -110,14 +111,17 @@ static nn_status bench_stage(struct bench *b, int stage, const struct vdsm_bench
     int64_t shape[5] = {B, T, C, S, S};
     float *frames = make_frames(s, B * T * C * S * S);
     double *secs = calloc((size_t)o->steps, sizeof *secs);
-    if (!frames || !secs) {
+    struct nn_profile *prof = o->profile ? nn_profile_new() : NULL;
+    if (!frames || !secs || (o->profile && !prof)) {
         free(frames);
         free(secs);
+        nn_profile_free(prof);
         return nn_err_set(err, NN_OOM, "vdsm bench: out of memory for the synthetic batch");
     }
     if (vdsm_net_set_stage(&b->net, stage, err)) {
         free(frames);
         free(secs);
+        nn_profile_free(prof);
         return err->code;
     }
     ppl_store_reset_optim(b->store);
@@ -132,6 +136,7 @@ static nn_status bench_stage(struct bench *b, int stage, const struct vdsm_bench
     float loss = 0;
     nn_status st = NN_OK;
     for (int i = 0; i < o->warmup + o->steps && !st; i++) {
+        if (prof && i == o->warmup) nn_profile_attach(b->nn, prof);
         double t0 = now_s();
         a.x = nn_from_host(b->nn, 5, shape, frames);
         loss = a.x ? ppl_svi_step(b->ppl, &svi, &a) : NAN;   /* returns a host float: the step is done */
@@ -162,7 +167,15 @@ static nn_status bench_stage(struct bench *b, int stage, const struct vdsm_bench
                 arena / 1048576, pers / 1048576, (arena + pers) / 1048576, trained / 1048576, trained / 1048576 + 1024,
                 max_rss_mib());
         fprintf(out, "  header arena peak %.1f MiB\n", (double)b->nn->meta.peak / 1048576);
+        if (prof) {
+            double mean = 0;
+            for (int i = 0; i < o->steps; i++) mean += secs[i] / o->steps;
+            fprintf(out, "  profile (mean of the %d timed steps: %.4f s)\n", o->steps, mean);
+            nn_profile_print(prof, out, o->steps, mean);
+        }
     }
+    nn_profile_attach(b->nn, NULL);
+    nn_profile_free(prof);
     free(frames);
     free(secs);
     return st;

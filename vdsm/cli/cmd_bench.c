@@ -19,7 +19,7 @@ void openblas_set_num_threads(int num_threads);
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: vdsm bench SPEC [--set key.path=value]... [--steps N] [--warmup N] [--stage 1|2] [--batch B]\n"
+            "usage: vdsm bench SPEC [--set key.path=value]... [--steps N] [--warmup N] [--stage 1|2] [--batch B] [--profile]\n"
             "       vdsm bench --ops [--threads N]\n"
             "       vdsm bench --gpu\n"
             "\n"
@@ -32,6 +32,9 @@ static void usage(FILE *f)
             "  --stage S     only stage 1 or 2 (default: both)\n"
             "  --batch B     override the stages' batch_size\n"
             "  --precision P GPU GEMM/convolution math: fp32 (default, exact), tf32 or bf16\n"
+            "  --profile     per stage, the timed steps' time per op (forward, backward, calls) and\n"
+            "                what the ops leave (optimizer, ELBO code); on a GPU each op waits for\n"
+            "                the device, so the step itself is slower\n"
             "  --no-site-reads  diagnostic: no per-site ELBO term reads or validation (the trainer\n"
             "                reads one float per site per step; on a GPU each read is a sync)\n"
             "\n"
@@ -117,6 +120,8 @@ static int bench_spec(int argc, char **argv)
             rc = int_arg(a, argv[++i], 1, 2, &stage);
         } else if (!strcmp(a, "--precision") && i + 1 < argc) {
             o.precision = argv[++i];
+        } else if (!strcmp(a, "--profile")) {
+            o.profile = true;
         } else if (!strcmp(a, "--no-site-reads")) {
             o.no_site_reads = true;
         } else if (!strcmp(a, "--batch") && i + 1 < argc) {
