@@ -35,7 +35,9 @@ struct nn_tensor *nn_conv_transpose2d_grouped(nn_ctx *ctx, struct nn_tensor *x,
  * experts ew [E, C, K, R, S], eb [E, K] or NULL -> [B*T, K, P, Q]: the frames of sequence i
  * through conv_transpose2d with weights sum_e mix[i, e] ew[e] and bias sum_e mix[i, e] eb[e].
  * The same values and gradients as nn_conv_transpose2d_grouped on the blended weights, but the
- * blended weights and their gradients are formed a few sequences at a time and never kept. */
+ * blended weights and their gradients are formed a chunk of sequences at a time (as many as
+ * ctx->scratch_bytes holds, and at least min(B, E): each chunk streams every expert again) and
+ * never kept. */
 struct nn_tensor *nn_conv_transpose2d_mixture(nn_ctx *ctx, struct nn_tensor *x, struct nn_tensor *mix,
                                               struct nn_tensor *ew, struct nn_tensor *eb, int stride,
                                               int pad);

@@ -80,7 +80,8 @@ Test(nn_conv, grouped_conv_transpose2d_matches_per_sequence_torch)
 }
 
 /* The mixture-of-experts op against PyTorch's blend-then-convolve, with the default scratch
- * (one chunk) and with scratch for one sequence's weights (a chunk per sequence). */
+ * (one chunk) and with almost none (chunks of min(B, E) sequences: 2, 2 and 1 in the last case,
+ * which has 5 sequences and 2 experts). */
 Test(nn_conv, mixture_conv_transpose2d_matches_torch_in_any_chunking)
 {
     struct tu_bundle *bd = tu_bundle_load("nn_conv.bin");

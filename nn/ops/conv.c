@@ -307,6 +307,15 @@ struct nn_tensor *nn_conv_transpose2d_grouped(nn_ctx *ctx, struct nn_tensor *x,
  * gradient of the blend goes to the mixture and the experts chunk by chunk, so neither the
  * blended weights nor their gradients (B times the size of one expert) live in the step. */
 
+/* Sequences per chunk of blended weights: as many as the scratch size allows, and at least
+ * min(B, E). Each chunk streams all E experts once more (forward, and three times in
+ * backward), and up to E blends take no more memory than the experts themselves. */
+static int64_t mix_chunk(const nn_ctx *ctx, int64_t P, int64_t B, int64_t E)
+{
+    int64_t c = chunk_items(ctx, P, B), e = E < B ? E : B;
+    return c > e ? c : e;
+}
+
 struct mix_saved {
     struct nn_conv_desc d; /* the adjoint convolution of all B groups (as conv_transpose) */
     int64_t e;             /* experts */
@@ -330,7 +339,7 @@ static void mix_backward(nn_ctx *ctx, struct nn_node *n)
     float *dew = ew->requires_grad ? nn__grad(ctx, ew) : NULL, *deb = eb && eb->requires_grad ? nn__grad(ctx, eb) : NULL;
     if (ctx->err.code) return;
     /* one block per chunk: the blend while dx needs it, then the blend's gradient */
-    int64_t chunk = chunk_items(ctx, P, B);
+    int64_t chunk = mix_chunk(ctx, P, B, E);
     float *wc = nn_ctx_alloc_data(ctx, (size_t)(chunk * P) * sizeof(float)), *dwc = wc;
     if (!wc) return;
     struct nn_conv_desc part = *d;
@@ -389,7 +398,7 @@ struct nn_tensor *nn_conv_transpose2d_mixture(nn_ctx *ctx, struct nn_tensor *x, 
     ew = nn__contig(ctx, ew);
     if (eb) eb = nn__contig(ctx, eb);
     if (!x || !mix || !ew || ctx->err.code) return NULL;
-    int64_t P = d->k * d->c * d->r * d->s, K = d->c, chunk = chunk_items(ctx, P, B);
+    int64_t P = d->k * d->c * d->r * d->s, K = d->c, chunk = mix_chunk(ctx, P, B, E);
     int64_t xs = d->n * d->k * d->p * d->q, ys = d->n * K * d->h * d->w;
     struct nn_tensor *y = nn_empty_v(ctx, x->shape[0], K, d->h, d->w);
     float *wc = y ? nn__scratch(ctx, (size_t)(chunk * P) * sizeof(float)) : NULL;
