@@ -4,9 +4,9 @@
  * from a table of CPU models; OPENBLAS_CORETYPE overrides it. A CPU newer than the table (an
  * Emerald Rapids Xeon under OpenBLAS 0.3.21, say) gets the generic Prescott (SSE3) kernels,
  * a third to a quarter of what its AVX2 or AVX-512 kernels reach. Because the choice is made
- * at load time, only a new process can change it: a program's main calls
- * nn_blas_reexec_if_generic(argv) first (vdsm/cli/main.c does; so do the tests, so that a
- * test's own numbers and those of the vdsm processes it starts come from the same kernels).
+ * at load time, only a new process can change it: a program's main asks first and, given an
+ * answer, sets OPENBLAS_CORETYPE and execs itself again (vdsm_use_native_blas in
+ * vdsm/cli/commands.h, used by vdsm's main and by the test binaries).
  */
 #ifndef NN_BLAS_H
 #define NN_BLAS_H
@@ -19,11 +19,5 @@ const char *nn_blas_kernel(void);
  * even an empty one), when OpenBLAS's choice already uses AVX2 or better, or when the CPU has
  * nothing better. */
 const char *nn_blas_better_coretype(void);
-
-/* When nn_blas_better_coretype() answers: says so on stderr (prefixed with `who`), sets
- * OPENBLAS_CORETYPE to it and VDSM_BLAS_FALLBACK to "<OpenBLAS's choice>><it>", and execs
- * /proc/self/exe with argv. Returns only when there is nothing to do or the exec failed (then
- * the environment is as it was and the generic kernels run). */
-void nn_blas_reexec_if_generic(const char *who, char **argv);
 
 #endif

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/blas.h"
+#include "vdsm/cli/commands.h"
 
 /* Every test binary runs the OpenBLAS kernels vdsm runs (nn/blas.h): a test's in-process
  * numbers and those of the vdsm processes it starts must agree to the bit. glibc passes
@@ -14,7 +14,7 @@
 __attribute__((constructor)) static void tu_blas_kernels_as_vdsm(int argc, char **argv, char **envp)
 {
     (void)argc, (void)envp;
-    nn_blas_reexec_if_generic(argv[0], argv);
+    vdsm_use_native_blas(argv[0], argv);
 }
 
 const char *tu_source_path(const char *rel)

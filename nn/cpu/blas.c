@@ -1,9 +1,7 @@
 /* OpenBLAS kernel choice (nn/blas.h). */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include "nn/blas.h"
 
@@ -35,21 +33,4 @@ const char *nn_blas_better_coretype(void)
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
 #endif
     return NULL;
-}
-
-void nn_blas_reexec_if_generic(const char *who, char **argv)
-{
-    const char *better = nn_blas_better_coretype();
-    if (!better) return;
-    const char *chosen = nn_blas_kernel();
-    fprintf(stderr,
-            "%s: OpenBLAS does not know this CPU and chose its generic %s kernels; running with "
-            "OPENBLAS_CORETYPE=%s (set OPENBLAS_CORETYPE yourself to choose)\n",
-            who, chosen, better);
-    char note[128];
-    snprintf(note, sizeof note, "%s>%s", chosen, better);
-    if (!setenv("VDSM_BLAS_FALLBACK", note, 1) && !setenv("OPENBLAS_CORETYPE", better, 1))
-        execv("/proc/self/exe", argv);
-    unsetenv("OPENBLAS_CORETYPE");
-    unsetenv("VDSM_BLAS_FALLBACK");
 }

@@ -183,7 +183,7 @@ static nn_status bench_stage(struct bench *b, int stage, const struct vdsm_bench
 
 const char *vdsm_bench_blas_kernel(char *buf, size_t n)
 {
-    /* VDSM_BLAS_FALLBACK is "<OpenBLAS's choice>><what vdsm set>" (nn_blas_reexec_if_generic) */
+    /* VDSM_BLAS_FALLBACK is "<OpenBLAS's choice>><what vdsm set>" (vdsm_use_native_blas) */
     const char *coretype = getenv("OPENBLAS_CORETYPE"), *fallback = getenv("VDSM_BLAS_FALLBACK");
     const char *set = fallback ? strchr(fallback, '>') : NULL;
     if (coretype && set && !strcmp(set + 1, coretype))

@@ -23,4 +23,12 @@
 VDSM_COMMANDS(VDSM_X)
 #undef VDSM_X
 
+/* First thing in a main: if OpenBLAS fell back to generic kernels on a CPU it does not know
+ * (nn/blas.h), says so on stderr (prefixed with `who`), sets OPENBLAS_CORETYPE to the kernels
+ * the CPU supports and VDSM_BLAS_FALLBACK to "<OpenBLAS's choice>><them>", and execs
+ * /proc/self/exe with argv. Returns when there is nothing to do, or when the exec failed (the
+ * environment restored; the generic kernels run). The test binaries call it too, so that a
+ * test's numbers and those of the vdsm processes it starts come from the same kernels. */
+void vdsm_use_native_blas(const char *who, char **argv);
+
 #endif

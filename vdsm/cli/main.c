@@ -2,7 +2,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "nn/blas.h"
 #include "vdsm/cli/commands.h"
 
 struct command {
@@ -27,8 +26,8 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
     /* OpenBLAS chose its kernels when it loaded: if it fell back to generic ones on a CPU it
-     * does not know, run again with the ones the CPU supports (nn/blas.h) */
-    nn_blas_reexec_if_generic("vdsm", argv);
+     * does not know, run again with the ones the CPU supports */
+    vdsm_use_native_blas("vdsm", argv);
     if (argc < 2) {
         usage(stderr);
         return 2;
