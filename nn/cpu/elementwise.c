@@ -179,19 +179,6 @@ void nn_cpu_ternary_backward(int op, int ndim, const int64_t *shape, const float
 
 /* ---- unary */
 
-static inline float softplus(float x)
-{
-    /* log(1 + e^x) without overflow; matches torch's threshold-free form within rounding */
-    return x > 0 ? x + log1pf(expf(-x)) : log1pf(expf(x));
-}
-
-static inline float sigmoid(float x)
-{
-    if (x >= 0) return 1.0f / (1.0f + expf(-x));
-    float e = expf(x);
-    return e / (1.0f + e);
-}
-
 static double digamma(double x)
 {
     double r = 0.0;
@@ -232,10 +219,10 @@ static inline float unop(int op, float x, float alpha)
     case NN_UN_LEAKY_RELU: return x > 0 ? x : alpha * x;
     case NN_UN_TANH: return nn_vtanhf(x);
     case NN_UN_SIGMOID: return nn_vsigmoidf(x);
-    case NN_UN_SOFTPLUS: return softplus(x);
+    case NN_UN_SOFTPLUS: return nn_vsoftplusf(x);
     case NN_UN_EXP: return nn_vexpf(x);
     case NN_UN_LOG: return logf(x);
-    case NN_UN_LOG1P: return log1pf(x);
+    case NN_UN_LOG1P: return nn_vlog1pf(x);
     case NN_UN_SQRT: return sqrtf(x);
     case NN_UN_SQUARE: return x * x;
     case NN_UN_ABS: return fabsf(x);
@@ -248,7 +235,7 @@ static inline float unop(int op, float x, float alpha)
     case NN_UN_CLAMP_MIN: return x < alpha ? alpha : x;
     case NN_UN_CLAMP_MAX: return x > alpha ? alpha : x;
     case NN_UN_EXPM1: return expm1f(x);
-    case NN_UN_LOG_SIGMOID: return x < 0 ? x - log1pf(expf(x)) : -log1pf(expf(-x));
+    case NN_UN_LOG_SIGMOID: return -nn_vsoftplusf(-x);
     case NN_UN_GE_SCALAR: return x >= alpha ? 1.0f : 0.0f;
     default: return NAN;
     }
@@ -263,7 +250,7 @@ static inline float unop_grad(int op, float x, float y, float alpha)
     case NN_UN_LEAKY_RELU: return x > 0 ? 1.0f : alpha;
     case NN_UN_TANH: return 1.0f - y * y;
     case NN_UN_SIGMOID: return y * (1.0f - y);
-    case NN_UN_SOFTPLUS: return sigmoid(x);
+    case NN_UN_SOFTPLUS: return nn_vsigmoidf(x);
     case NN_UN_EXP: return y;
     case NN_UN_LOG: return 1.0f / x;
     case NN_UN_LOG1P: return 1.0f / (1.0f + x);
@@ -279,7 +266,7 @@ static inline float unop_grad(int op, float x, float y, float alpha)
     case NN_UN_CLAMP_MIN: return x >= alpha ? 1.0f : 0.0f;
     case NN_UN_CLAMP_MAX: return x <= alpha ? 1.0f : 0.0f;
     case NN_UN_EXPM1: return y + 1.0f;
-    case NN_UN_LOG_SIGMOID: return 1.0f - sigmoid(x);
+    case NN_UN_LOG_SIGMOID: return nn_vsigmoidf(-x);
     case NN_UN_GE_SCALAR: return 0.0f;
     default: return NAN;
     }
@@ -305,6 +292,7 @@ void nn_cpu_unary(int op, size_t n, const float *x, float *y, float alpha)
     case NN_UN_EXP: UNARY_LOOP(nn_vexpf(xi)); break;
     case NN_UN_TANH: UNARY_LOOP(nn_vtanhf(xi)); break;
     case NN_UN_SIGMOID: UNARY_LOOP(nn_vsigmoidf(xi)); break;
+    case NN_UN_SOFTPLUS: UNARY_LOOP(nn_vsoftplusf(xi)); break;
     default: UNARY_LOOP(unop(op, xi, alpha));
     }
 }
@@ -317,6 +305,7 @@ void nn_cpu_unary_backward(int op, size_t n, const float *x, const float *y, con
     case NN_UN_RELU: UNARY_BACK_LOOP(x[i] > 0 ? 1.0f : 0.0f); break;
     case NN_UN_MUL_SCALAR: UNARY_BACK_LOOP(alpha); break;
     case NN_UN_ADD_SCALAR: UNARY_BACK_LOOP(1.0f); break;
+    case NN_UN_SOFTPLUS: UNARY_BACK_LOOP(nn_vsigmoidf(x[i])); break;
     default: UNARY_BACK_LOOP(unop_grad(op, x[i], y[i], alpha));
     }
 }
