@@ -38,13 +38,12 @@ static inline float nn_vlog1pf(float x)
     /* log(u), u = 1 + x, as e ln 2 + log(m) with m in [sqrt(1/2), sqrt(2)); then Goldberg's
      * correction log(u) * x / (u - 1) restores what rounding 1 + x lost */
     float u = 1.0f + x;
-    float uc = u > 0 && u < INFINITY ? u : 1.0f; /* out-of-domain lanes: computed on 1, fixed below */
-    uint32_t bits;
-    memcpy(&bits, &uc, sizeof bits);
-    int32_t e = (int32_t)(bits >> 23) - 127;
-    bits = (bits & 0x007fffffu) | 0x3f800000u; /* m in [1, 2) */
-    float m;
-    memcpy(&m, &bits, sizeof m);
+    /* out-of-domain lanes are computed on 1 and fixed below; a union (not memcpy) so that GCC
+     * vectorises the float <-> bits moves */
+    union { float f; int32_t i; } v = {.f = u > 0 && u < INFINITY ? u : 1.0f};
+    int32_t e = (v.i >> 23) - 127;
+    v.i = (v.i & 0x007fffff) | 0x3f800000; /* m in [1, 2) */
+    float m = v.f;
     int big = m > 1.41421356f;
     m = big ? 0.5f * m : m;
     float fe = (float)(e + big);
@@ -86,7 +85,7 @@ static inline float nn_vsigmoidf(float x)
 /* log(1 + e^x) = max(x, 0) + log1p(e^{-|x|}), never overflowing */
 static inline float nn_vsoftplusf(float x)
 {
-    float y = fmaxf(x, 0.0f) + nn_vlog1pf(nn_vexpf(-fabsf(x)));
+    float y = (x > 0 ? x : 0.0f) + nn_vlog1pf(nn_vexpf(-fabsf(x)));
     return x != x ? x : y;
 }
 
