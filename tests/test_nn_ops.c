@@ -1,9 +1,12 @@
 /* Core ops against PyTorch (tests/fixtures/gen_nn_ops.py) and against central differences. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "nn/cpu/cpu.h"
 #include "nn/nn.h"
 #include "testutil.h"
 
@@ -420,4 +423,61 @@ Test(nn_ops, leaky_relu_in_place_when_safe)
     struct nn_tensor *t = nn_tanh(ctx, leaf);
     cr_assert_neq(nn_leaky_relu_(ctx, t, 0.1f)->data, t->data);
     nn_ctx_free(ctx);
+}
+
+/* The CPU GEMM cuts the wide side of a thin product between threads (nn/cpu/gemm.c): every
+ * transpose, alpha and beta, a batch with strides, and slices that do not divide evenly, against
+ * a double-precision reference. Shapes: thin rows (columns sliced), thin columns (rows sliced),
+ * and one too small to slice. The sliced results must also equal the unsliced ones (one thread)
+ * to the bit: slicing changes no sum's order. */
+Test(nn_ops, thin_gemm_slices_match_the_reference)
+{
+    /* m, n, k: the first two above nn/cpu/gemm.c's SPLIT_WORK (2^26 multiply-adds) */
+    const int64_t shapes[3][3] = {{7, 40003, 250}, {40003, 7, 250}, {5, 40, 30}};
+    omp_set_num_threads(2); /* slices need two threads, whatever OMP_NUM_THREADS says */
+    for (int sh = 0; sh < 3; sh++)
+        for (int ta = 0; ta < 2; ta++)
+            for (int tb = 0; tb < 2; tb++) {
+                int64_t m = shapes[sh][0], n = shapes[sh][1], k = shapes[sh][2], batch = 2;
+                int64_t lda = ta ? m + 3 : k + 3, ldb = tb ? k + 1 : n + 1, ldc = n + 2;
+                int64_t sa = (ta ? k : m) * lda, sb = (tb ? n : k) * ldb, sc = m * ldc;
+                float *a = malloc((size_t)(batch * sa) * sizeof(float)), *b = malloc((size_t)(batch * sb) * sizeof(float));
+                float *c = malloc((size_t)(batch * sc) * sizeof(float)), *c0 = malloc((size_t)(batch * sc) * sizeof(float));
+                cr_assert(a && b && c && c0);
+                tu_fill_uniform(a, batch * sa, -1, 1, 11);
+                tu_fill_uniform(b, batch * sb, -1, 1, 12);
+                tu_fill_uniform(c0, batch * sc, -1, 1, 13);
+                memcpy(c, c0, (size_t)(batch * sc) * sizeof(float));
+                nn_cpu_gemm(ta, tb, m, n, k, 2.0f, a, lda, sa, b, ldb, sb, 0.5f, c, ldc, sc, batch);
+                float *c1 = malloc((size_t)(batch * sc) * sizeof(float));
+                cr_assert(c1);
+                memcpy(c1, c0, (size_t)(batch * sc) * sizeof(float));
+                omp_set_num_threads(1);
+                nn_cpu_gemm(ta, tb, m, n, k, 2.0f, a, lda, sa, b, ldb, sb, 0.5f, c1, ldc, sc, batch);
+                omp_set_num_threads(2);
+                cr_assert(!memcmp(c, c1, (size_t)(batch * sc) * sizeof(float)), "m %lld n %lld: sliced != unsliced",
+                          (long long)m, (long long)n);
+                free(c1);
+                double worst = 0;
+                for (int64_t bi = 0; bi < batch; bi++)
+                    for (int64_t i = 0; i < m; i++)
+                        for (int64_t j = 0; j < n; j++) {
+                            double acc = 0;
+                            for (int64_t p = 0; p < k; p++) {
+                                double x = a[bi * sa + (ta ? p * lda + i : i * lda + p)];
+                                double y = b[bi * sb + (tb ? j * ldb + p : p * ldb + j)];
+                                acc += x * y;
+                            }
+                            double want = 2.0 * acc + 0.5 * c0[bi * sc + i * ldc + j];
+                            double e = fabs(c[bi * sc + i * ldc + j] - want) / (3e-5 * (1 + fabs(want)));
+                            if (e > worst) worst = e;
+                        }
+                /* the padding between rows of C is never written */
+                for (int64_t bi = 0; bi < batch; bi++)
+                    for (int64_t i = 0; i < m; i++)
+                        cr_assert_eq(c[bi * sc + i * ldc + n], c0[bi * sc + i * ldc + n]);
+                cr_assert(worst <= 1.0, "m %lld n %lld k %lld ta %d tb %d: error %g of the tolerance", (long long)m,
+                          (long long)n, (long long)k, ta, tb, worst);
+                free(a), free(b), free(c), free(c0);
+            }
 }

@@ -1,29 +1,67 @@
 /* GEMM through OpenBLAS's CBLAS. Row-major; batched calls loop over the batch.
  *
- * Thin products (a side under 64, as in the LSTM's per-step [B, 4H] x [4H, H] with B = 20) run
- * faster on one OpenBLAS thread than on two: the partitioning costs more than it wins (measured
- * 48 vs 26 GFLOP/s for 20x2048x512). So those run on one thread and the rest on the OpenMP
- * thread budget, which `vdsm bench --threads` and OMP_NUM_THREADS control. */
+ * Thin products (a side under 64 rows or columns) are slow on OpenBLAS's own threads: measured
+ * 48 vs 26 GFLOP/s for the LSTM's per-step 20x2048x512 on one vs two of them. They run on one
+ * thread, except the large ones (the mixture decoder's expert blend, [B, E] x [E, 2.1 M], and
+ * its gradient to the experts): those have their wide side cut into one slice per OpenMP
+ * thread, each a single-threaded OpenBLAS call on disjoint columns (or rows) of C. Through
+ * nn_cpu_gemm on two threads that took the Sprites blend from 70-115 to 43-49 ms and the
+ * experts' gradient from 51-80 to 27-43 ms (2026-12-01, Intel VM, SkylakeX kernels). Slicing
+ * the LSTM's step as well was twice as fast alone but slower inside the LSTM (Sprites stage 2
+ * +15% in three A/B pairs), hence the work threshold. Other products run on OpenBLAS's threads,
+ * as many as the OpenMP budget (`vdsm bench --threads`, OMP_NUM_THREADS). */
 #include <cblas.h>
 #include <omp.h>
+#include <stdbool.h>
 
 #include "nn/cpu/cpu.h"
 
 void openblas_set_num_threads(int num_threads);
 int openblas_get_num_threads(void);
 
-static void set_blas_threads(int64_t m, int64_t n, int64_t k)
+#define THIN 64                      /* a side under this is thin */
+#define SLICE_MIN 128                /* columns (rows) per slice at least */
+#define SPLIT_WORK ((int64_t)1 << 26) /* multiply-adds of a thin product worth slicing */
+#define BLAS_WORK ((int64_t)1 << 21)  /* ... worth OpenBLAS's threads */
+
+static void set_blas_threads(int want)
 {
-    int want = (m < 64 || n < 64 || m * n * k < ((int64_t)1 << 21)) ? 1 : omp_get_max_threads();
-    if (omp_in_parallel()) want = 1;
     if (openblas_get_num_threads() != want) openblas_set_num_threads(want);
+}
+
+static void sgemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
+                  const float *b, int64_t ldb, float beta, float *c, int64_t ldc)
+{
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (blasint)m, (blasint)n,
+                (blasint)k, alpha, a, (blasint)lda, b, (blasint)ldb, beta, c, (blasint)ldc);
+}
+
+/* C = alpha op(A) op(B) + beta C with the wide side of a thin product in `parts` slices */
+static void sgemm_sliced(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
+                         const float *b, int64_t ldb, float beta, float *c, int64_t ldc, int parts, bool by_cols)
+{
+    int64_t wide = by_cols ? n : m, step = ((wide + parts - 1) / parts + 15) / 16 * 16;
+#pragma omp parallel for num_threads(parts) schedule(static, 1)
+    for (int p = 0; p < parts; p++) {
+        int64_t i0 = p * step, len = wide - i0 < step ? wide - i0 : step;
+        if (len <= 0) continue;
+        if (by_cols) /* columns i0.. of op(B) and C */
+            sgemm(ta, tb, m, len, k, alpha, a, lda, tb ? b + i0 * ldb : b + i0, ldb, beta, c + i0, ldc);
+        else /* rows i0.. of op(A) and C */
+            sgemm(ta, tb, len, n, k, alpha, ta ? a + i0 : a + i0 * lda, lda, b, ldb, beta, c + i0 * ldc, ldc);
+    }
 }
 
 void nn_cpu_gemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                  const float *a, int64_t lda, int64_t stride_a, const float *b, int64_t ldb,
                  int64_t stride_b, float beta, float *c, int64_t ldc, int64_t stride_c, int64_t batch)
 {
-    set_blas_threads(m, n, k);
+    int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+    int64_t work = m * n * k;
+    bool thin = m < THIN || n < THIN, split = thin && threads > 1 && work >= SPLIT_WORK;
+    bool cols = split && m < THIN && n >= SLICE_MIN * threads;
+    bool rows = split && !cols && n < THIN && m >= SLICE_MIN * threads;
+    set_blas_threads(thin || work < BLAS_WORK ? 1 : threads);
     for (int64_t i = 0; i < batch; i++) {
         if (k == 0) {
             /* BLAS leaves C untouched for k = 0 only if beta = 1 */
@@ -32,8 +70,11 @@ void nn_cpu_gemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, floa
                     c[i * stride_c + r * ldc + q] = beta == 0.0f ? 0.0f : c[i * stride_c + r * ldc + q] * beta;
             continue;
         }
-        cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
-                    (blasint)m, (blasint)n, (blasint)k, alpha, a + i * stride_a, (blasint)lda,
-                    b + i * stride_b, (blasint)ldb, beta, c + i * stride_c, (blasint)ldc);
+        if (cols || rows)
+            sgemm_sliced(trans_a, trans_b, m, n, k, alpha, a + i * stride_a, lda, b + i * stride_b, ldb, beta,
+                         c + i * stride_c, ldc, threads, cols);
+        else
+            sgemm(trans_a, trans_b, m, n, k, alpha, a + i * stride_a, lda, b + i * stride_b, ldb, beta, c + i * stride_c,
+                  ldc);
     }
 }
