@@ -53,7 +53,8 @@ struct vdsm_bench_opts {
 };
 
 /* "SkylakeX (OPENBLAS_CORETYPE=SkylakeX)", or with "set by vdsm; OpenBLAS chose Prescott"
- * when vdsm/cli/main.c corrected OpenBLAS's fallback: the kernel line every CPU figure carries. */
+ * when vdsm_use_native_blas (vdsm/cli/commands.h) replaced OpenBLAS's generic fallback: the
+ * kernel line every CPU figure carries. */
 const char *vdsm_bench_blas_kernel(char *buf, size_t n);
 
 nn_status vdsm_bench_run(const struct vdsm_spec *spec, const struct vdsm_bench_opts *o, FILE *out, struct nn_err *err);
