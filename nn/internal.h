@@ -42,5 +42,10 @@ void nn__scratch_end(nn_ctx *ctx);
 int nn__dim(nn_ctx *ctx, const char *op, const struct nn_tensor *t, int dim);
 /* [outer, n, inner] around dim of a contiguous shape */
 void nn__split_dim(const struct nn_tensor *t, int dim, int64_t *outer, int64_t *n, int64_t *inner);
+/* the profile's clock (nn/profile.h): now, after the device's queued work on a GPU; a forward
+ * op's time since the previous one; a node's backward since t0 */
+double nn__profile_now(nn_ctx *ctx);
+void nn__profile_fwd(nn_ctx *ctx, const char *op);
+void nn__profile_bwd(nn_ctx *ctx, const char *op, double t0);
 
 #endif

@@ -1,6 +1,8 @@
 /* Per-op time of a step (nn/profile.h). */
 #include "nn/profile.h"
 
+#include "nn/internal.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>

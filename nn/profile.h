@@ -45,9 +45,4 @@ void nn_profile_attach(nn_ctx *ctx, struct nn_profile *p);
  * ops leave is reported as the rest: the optimizer, the ELBO's own code, the data). */
 void nn_profile_print(const struct nn_profile *p, FILE *out, int steps, double step_seconds);
 
-/* for nn/tensor.c */
-void nn__profile_fwd(nn_ctx *ctx, const char *op);
-double nn__profile_now(nn_ctx *ctx);
-void nn__profile_bwd(nn_ctx *ctx, const char *op, double t0);
-
 #endif
