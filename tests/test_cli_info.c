@@ -70,3 +70,22 @@ Test(cli_info, a_generic_fallback_is_replaced_and_said)
                   strstr(out, "OpenBLAS kernel Haswell (OPENBLAS_CORETYPE=Haswell"),
               "%s", out);
 }
+
+/* `vdsm bench SPEC` on the tiny spec: each timed CPU step is paired with an sgemm measured right
+ * after it, and the stage's ratio is the median of those pairs' own ratios. */
+Test(cli_info, bench_pairs_each_step_with_an_sgemm)
+{
+    const char *src = getenv("VDSM_SOURCE_DIR");
+    char args[4200];
+    snprintf(args, sizeof args, "bench '%s/specs/quick.yaml' --stage 1 --steps 2 --warmup 0", src ? src : VDSM_SOURCE_DIR);
+    cr_assert_eq(run("", args), 0, "stderr: %s", err);
+    int pairs = 0;
+    for (const char *p = out; (p = strstr(p, "; sgemm after it ")); p++) {
+        double g = 0, r = -1;
+        cr_assert_eq(sscanf(p, "; sgemm after it %lf GFLOP/s, ratio %lf", &g, &r), 2, "%s", out);
+        cr_assert(g > 0 && r > 0, "%s", out);
+        pairs++;
+    }
+    cr_assert_eq(pairs, 2, "%s", out);
+    cr_assert(strstr(out, "sgemm after each step ") && strstr(out, "median of the steps' own ratios"), "%s", out);
+}
