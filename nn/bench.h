@@ -1,11 +1,11 @@
 /* nn/bench.h: micro-benchmarks of the nn kernels, called by `vdsm bench --ops`.
  *
  * Each function times one family of kernels at VDSM's shapes on the CPU backend, with the
- * thread counts currently set (OpenMP and OpenBLAS), and prints one line per case to `out`.
- * They return 0, or -1 when a buffer could not be allocated (nothing is printed for that case).
+ * OpenMP thread count currently set (OpenBLAS runs on one thread: nn/cpu/gemm.c), and prints
+ * one line per case to `out`. They return 0, or -1 when a buffer could not be allocated
+ * (nothing is printed for that case).
  *
  *   omp_set_num_threads(2);
- *   openblas_set_num_threads(2);
  *   nn_bench_conv_ops(stdout);
  */
 #ifndef NN_BENCH_H

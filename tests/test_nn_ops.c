@@ -428,16 +428,19 @@ Test(nn_ops, leaky_relu_in_place_when_safe)
 /* The CPU GEMM cuts the wide side of a thin product between threads (nn/cpu/gemm.c): every
  * transpose, alpha and beta, a batch with strides, and slices that do not divide evenly, against
  * a double-precision reference. Shapes: thin rows (columns sliced), thin columns (rows sliced),
- * thin on both sides and long in k (k sliced), and one too small to slice. Row and column
+ * thin on both sides and long in k (k sliced), two wider ones (the longer side sliced) and one
+ * too small to slice. Row and column
  * slices must also equal the unsliced result (one thread) to the bit: they change no sum's
  * order. A k slice does change it, so there the reference alone judges, against the size of
  * the sum's terms. */
 Test(nn_ops, thin_gemm_slices_match_the_reference)
 {
-    /* m, n, k: the first three above nn/cpu/gemm.c's SPLIT_WORK (2^26 multiply-adds) */
-    const int64_t shapes[4][3] = {{7, 40003, 250}, {40003, 7, 250}, {9, 13, 600001}, {5, 40, 30}};
+    /* m, n, k: three thin ones above nn/cpu/gemm.c's SPLIT_WORK (2^26 multiply-adds), two
+     * others above BLAS_WORK (2^21: the longer side cut), one too small to cut */
+    const int64_t shapes[6][3] = {{7, 40003, 250}, {40003, 7, 250}, {9, 13, 600001},
+                                  {300, 517, 40}, {701, 300, 30}, {5, 40, 30}};
     omp_set_num_threads(2); /* slices need two threads, whatever OMP_NUM_THREADS says */
-    for (int sh = 0; sh < 4; sh++)
+    for (int sh = 0; sh < 6; sh++)
         for (int ta = 0; ta < 2; ta++)
             for (int tb = 0; tb < 2; tb++) {
                 int64_t m = shapes[sh][0], n = shapes[sh][1], k = shapes[sh][2], batch = 2;

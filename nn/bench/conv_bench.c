@@ -126,8 +126,8 @@ static int bench_case(FILE *out, const struct nn_bench_conv_case *c, double *flo
 
 int nn_bench_conv_ops(FILE *out)
 {
-    fprintf(out, "conv ops: %d OpenMP / %d OpenBLAS threads, OpenBLAS core %s, %d frames (%d x %d), kernel 4x4\n",
-            omp_get_max_threads(), openblas_get_num_threads(), nn_blas_kernel(), NN_BENCH_FRAMES, NN_BENCH_SEQS,
+    fprintf(out, "conv ops: %d OpenMP threads (OpenBLAS on one each), OpenBLAS core %s, %d frames (%d x %d), kernel 4x4\n",
+            omp_get_max_threads(), nn_blas_kernel(), NN_BENCH_FRAMES, NN_BENCH_SEQS,
             NN_BENCH_FRAMES / NN_BENCH_SEQS);
     fprintf(out, "%-26s %7s %7s %7s %7s %7s %6s %8s\n", "case (GFLOP/s)", "fwd", "bwd-in", "bwd-w",
             "f+b", "ref", "%ref", "ms f+b");

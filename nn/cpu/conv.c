@@ -7,14 +7,11 @@
  * the whole unpadded input (1x1 output) skips im2col: it is a linear layer.
  *
  * Threads. Chunks are spread over OpenMP threads, each running single-threaded sgemm on its
- * own workspace; OpenBLAS (pthread build) is set to one thread for the duration, so the two
- * thread pools never compete for the two cores. A problem of one chunk runs serially with
- * OpenBLAS's own threads instead. openblas_set_num_threads is process-wide, so these kernels
- * expect to be called from one application thread at a time (as the runtime does).
+ * own workspace. A problem of one chunk runs serially, its GEMMs cut between the threads by
+ * nn_cpu_gemm. OpenBLAS itself always runs on one thread (nn/cpu/gemm.c says why).
  * Workspace is bounded (WS_BUDGET floats per thread), which bounds the chunk size, not the
  * batch.
  */
-#include <cblas.h>
 #include <omp.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -193,11 +190,11 @@ static void scatter_frames(const struct conv_plan *pl, const float *m, int64_t n
         }
 }
 
+/* inside a parallel region on the calling thread; outside it, cut between the threads */
 static void sgemm(int ta, int tb, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
                   const float *b, int64_t ldb, float beta, float *c, int64_t ldc)
 {
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                (int)m, (int)n, (int)k, 1.0f, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
+    nn_cpu_gemm(ta, tb, m, n, k, 1.0f, a, lda, 0, b, ldb, 0, beta, c, ldc, 0, 1);
 }
 
 /* ---- the three passes, one chunk (frames f0..f0+nb-1 of group g) at a time */
@@ -290,15 +287,13 @@ static void run_chunks(const struct conv_plan *pl, const struct conv_args *a, ch
         free(ws);
         return;
     }
-    int blas_threads = openblas_get_num_threads();
-    openblas_set_num_threads(1);
+    nn_cpu_blas_single();
 #pragma omp parallel num_threads(pl->threads)
     {
         float *mine = ws + (int64_t)omp_get_thread_num() * pl->ws;
 #pragma omp for schedule(dynamic, 1)
         for (int64_t i = 0; i < total; i++) fn(pl, a, i, mine);
     }
-    openblas_set_num_threads(blas_threads);
     free(ws);
 }
 
@@ -327,7 +322,7 @@ static void dense_group(const struct nn_conv_desc *d, int pass, const float *a, 
         sgemm(1, 0, k, crs, n, b + g * n * k, k, a + g * n * crs, crs, beta, out + g * k * crs, crs);
 }
 
-/* many small groups: one group per thread, single-threaded GEMMs; else OpenBLAS's threads */
+/* many small groups: one group per thread, single-threaded GEMMs; else nn_cpu_gemm's slices */
 static void dense_run(const struct nn_conv_desc *d, int pass, const float *a, const float *b,
                       float *out, float beta)
 {
@@ -336,11 +331,9 @@ static void dense_run(const struct nn_conv_desc *d, int pass, const float *a, co
         for (int64_t g = 0; g < d->g; g++) dense_group(d, pass, a, b, out, beta, g);
         return;
     }
-    int blas_threads = openblas_get_num_threads();
-    openblas_set_num_threads(1);
+    nn_cpu_blas_single();
 #pragma omp parallel for num_threads(t) schedule(static)
     for (int64_t g = 0; g < d->g; g++) dense_group(d, pass, a, b, out, beta, g);
-    openblas_set_num_threads(blas_threads);
 }
 
 void nn_cpu_conv2d_forward(const struct nn_conv_desc *d, const float *x, const float *w, float *y,
@@ -408,8 +401,7 @@ static void filter_run(const struct conv_plan *pl, const struct conv_args *a)
     size_t part_n = split ? (size_t)((pl->threads - 1) * pl->kcrs) : 0;
     float *ws = malloc(((size_t)(pl->ws * pl->threads) + part_n) * sizeof(float));
     if (!ws) return;
-    int blas_threads = openblas_get_num_threads();
-    if (pl->threads > 1) openblas_set_num_threads(1);
+    nn_cpu_blas_single();
     if (split) {
         for (int64_t g = 0; g < d->g; g++) filter_split(pl, a, ws, ws + pl->ws * pl->threads, g);
     } else if (pl->threads > 1) {
@@ -419,7 +411,6 @@ static void filter_run(const struct conv_plan *pl, const struct conv_args *a)
     } else {
         for (int64_t g = 0; g < d->g; g++) filter_by_group(pl, a, ws, g);
     }
-    if (pl->threads > 1) openblas_set_num_threads(blas_threads);
     free(ws);
 }
 

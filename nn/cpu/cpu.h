@@ -25,6 +25,10 @@
 #include "nn/kernels.def"
 #undef NN_KERNEL
 
+/* OpenBLAS to one thread (process-wide); the CPU kernels' threads are OpenMP's alone (see
+ * nn/cpu/gemm.c). Call outside parallel regions, before a region that calls OpenBLAS. */
+void nn_cpu_blas_single(void);
+
 /* Philox4x32-10: 4 words from (counter, key) */
 void nn_philox4x32(uint64_t ctr, uint64_t key, uint32_t out[4]);
 /* the general form with a 128-bit counter, for known-answer tests */

@@ -1,18 +1,21 @@
 /* GEMM through OpenBLAS's CBLAS. Row-major; batched calls loop over the batch.
  *
- * Thin products (a side under 64 rows or columns) are slow on OpenBLAS's own threads: measured
- * 48 vs 26 GFLOP/s for the LSTM's per-step 20x2048x512 on one vs two of them. They run on one
- * thread, except the large ones (the mixture decoder's expert blend, [B, E] x [E, 2.1 M], and
- * its gradient to the experts): those have their wide side cut into one slice per OpenMP
- * thread, each a single-threaded OpenBLAS call on disjoint columns (or rows) of C. Through
- * nn_cpu_gemm on two threads that took the Sprites blend from 70-115 to 43-49 ms and the
- * experts' gradient from 51-80 to 27-43 ms (2026-12-01, Intel VM, SkylakeX kernels). Slicing
- * the LSTM's step as well was twice as fast alone but slower inside the LSTM (Sprites stage 2
- * +15% in three A/B pairs), hence the work threshold. A product thin on both sides but long in
- * k (the mixture's gradient, [B, P] x [E, P]^T with P up to 2.1 M) has k cut instead: Sprites
- * stage 2's five such products took 159 ms per step on one thread and 85 ms sliced
- * (2026-12-02, same VM). Other products run on OpenBLAS's threads, as many as the OpenMP
- * budget (`vdsm bench --threads`, OMP_NUM_THREADS). */
+ * One thread pool. OpenBLAS (Debian's pthread build) runs single-threaded, always; products
+ * worth two cores are cut into one single-threaded OpenBLAS call per OpenMP thread. With
+ * OpenBLAS's own threads as well, two pools shared two cores: an idle OpenBLAS worker spins
+ * (sched_yield) after each threaded call while OpenMP's workers spin after each parallel
+ * region, and each slowed the other's next call.
+ * - Thin products (a side under 64 rows or columns) have their wide side cut, or k when both
+ *   sides are thin (see sgemm_sliced_k), but only from SPLIT_WORK multiply-adds: the mixture
+ *   decoder's expert blend ([B, E] x [E, 2.1 M]) 70-115 -> 43-49 ms, the experts' gradient
+ *   51-80 -> 27-43 ms, and the mixture's gradient ([B, P] x [E, P]^T) 159 -> 85 ms per Sprites
+ *   stage-2 step (2026-12-01/02, Intel VM, SkylakeX kernels). Slicing the LSTM's per-step
+ *   [20, 512] x [512, 2048] as well was twice as fast alone but slower inside the LSTM
+ *   (Sprites stage 2 +15% in three A/B pairs), hence the threshold.
+ * - Other products from BLAS_WORK multiply-adds have their longer side cut.
+ * Row and column slices change no sum's order: results equal the one-thread results to the
+ * bit. Called inside a parallel region (the convolution kernels' chunks), a product runs on
+ * the calling thread alone. */
 #include <cblas.h>
 #include <omp.h>
 #include <stdbool.h>
@@ -28,9 +31,9 @@ int openblas_get_num_threads(void);
 #define SPLIT_WORK ((int64_t)1 << 26) /* multiply-adds of a thin product worth slicing */
 #define BLAS_WORK ((int64_t)1 << 21)  /* ... worth OpenBLAS's threads */
 
-static void set_blas_threads(int want)
+void nn_cpu_blas_single(void)
 {
-    if (openblas_get_num_threads() != want) openblas_set_num_threads(want);
+    if (openblas_get_num_threads() != 1) openblas_set_num_threads(1);
 }
 
 static void sgemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
@@ -91,11 +94,12 @@ void nn_cpu_gemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, floa
 {
     int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
     int64_t work = m * n * k;
-    bool thin = m < THIN || n < THIN, split = thin && threads > 1 && work >= SPLIT_WORK;
-    bool cols = split && m < THIN && n >= SLICE_MIN * threads;
-    bool rows = split && !cols && n < THIN && m >= SLICE_MIN * threads;
+    bool thin = m < THIN || n < THIN;
+    bool split = threads > 1 && work >= (thin ? SPLIT_WORK : BLAS_WORK);
+    bool cols = split && (thin ? m < THIN : n >= m) && n >= SLICE_MIN * threads;
+    bool rows = split && !cols && (thin ? n < THIN : true) && m >= SLICE_MIN * threads;
     bool deep = split && !cols && !rows && m < THIN && n < THIN && k >= SLICE_MIN * threads;
-    set_blas_threads(thin || work < BLAS_WORK ? 1 : threads);
+    if (!omp_in_parallel()) nn_cpu_blas_single();
     for (int64_t i = 0; i < batch; i++) {
         if (k == 0) {
             /* BLAS leaves C untouched for k = 0 only if beta = 1 */

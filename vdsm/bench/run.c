@@ -22,7 +22,6 @@
 #include "gpu/gpu.h"
 #endif
 
-void openblas_set_num_threads(int num_threads);
 
 struct bench {
     const struct vdsm_spec *spec;
@@ -229,8 +228,7 @@ nn_status vdsm_bench_run(const struct vdsm_spec *spec, const struct vdsm_bench_o
 {
     int threads = spec->runtime.threads > 0 ? spec->runtime.threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (threads < 1) threads = 1;
-    omp_set_num_threads(threads);
-    openblas_set_num_threads(threads);
+    omp_set_num_threads(threads); /* OpenBLAS stays on one thread: nn/cpu/gemm.c */
     char kernel[160];
     struct bench *b = calloc(1, sizeof *b);
     if (!b) return nn_err_set(err, NN_OOM, "out of memory");

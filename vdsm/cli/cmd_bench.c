@@ -14,7 +14,6 @@
 #endif
 
 /* OpenBLAS's extension, declared by its cblas.h on Debian; kept explicit for other builds */
-void openblas_set_num_threads(int num_threads);
 
 static void usage(FILE *f)
 {
@@ -51,8 +50,7 @@ static void usage(FILE *f)
 
 static void set_threads(int n)
 {
-    omp_set_num_threads(n);
-    openblas_set_num_threads(n);
+    omp_set_num_threads(n); /* OpenBLAS stays on one thread: nn/cpu/gemm.c */
 }
 
 static int bench_ops(int threads_only)

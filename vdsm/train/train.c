@@ -16,7 +16,6 @@
 #include "vdsm/train/internal.h"
 #include "vdsm/train/setup.h"
 
-void openblas_set_num_threads(int num_threads);
 
 void vdsm_train_run_dir(const struct vdsm_spec *spec, const struct vdsm_train_opts *opts, char *out, size_t n)
 {
@@ -266,8 +265,7 @@ static void set_threads(int n)
 {
     if (n <= 0) n = (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (n < 1) n = 1;
-    omp_set_num_threads(n);
-    openblas_set_num_threads(n);
+    omp_set_num_threads(n); /* OpenBLAS stays on one thread: nn/cpu/gemm.c */
 }
 
 static nn_status trainer_open(struct trainer *tr, const struct vdsm_spec *spec, const struct vdsm_train_opts *o,
