@@ -314,3 +314,11 @@ void gpu_conv2d_backward_filter(const struct nn_conv_desc *d, const float *x, co
     run(d, DIR_BWD_FILTER, x, d->n * d->c * d->h * d->w, dy, d->n * d->k * d->p * d->q, dw,
         d->k * d->c * d->r * d->s, beta);
 }
+
+/* cuDNN has no fused form: the two passes, each with its own algorithm */
+void gpu_conv2d_forward_filter(const struct nn_conv_desc *d, const float *x, const float *w, float *y,
+                               float beta_y, const float *dy, float *dw, float beta_w)
+{
+    gpu_conv2d_forward(d, x, w, y, beta_y);
+    gpu_conv2d_backward_filter(d, x, dy, dw, beta_w);
+}

@@ -254,11 +254,41 @@ static void kernel_case(struct nn_conv_desc d, const char *what)
         free(got);
         free(want);
     }
+    /* forward + filter in one pass: the two calls' results to the bit, also when dw is the very
+     * buffer of w (a transposed convolution's backward reuses it) */
+    double *ref_dw = malloc((size_t)nw * sizeof(double));
+    reference(&d, 2, x, w, dy, ref_dw);
+    float *y1 = malloc((size_t)ny * 4), *y2 = malloc((size_t)ny * 4), *dw1 = malloc((size_t)nw * 4);
+    float *dw2 = malloc((size_t)nw * 4), *wa = malloc((size_t)nw * 4);
+    for (int beta = 0; beta < 2; beta++) {
+        char label[160];
+        for (int64_t i = 0; i < ny; i++) y1[i] = y2[i] = beta ? 0.5f : NAN;
+        for (int64_t i = 0; i < nw; i++) dw1[i] = dw2[i] = beta ? 0.25f : NAN;
+        be->conv2d_forward(&d, x, w, y1, (float)beta);
+        be->conv2d_backward_filter(&d, x, dy, dw1, (float)beta);
+        be->conv2d_forward_filter(&d, x, w, y2, (float)beta, dy, dw2, (float)beta);
+        cr_assert(!memcmp(y1, y2, (size_t)ny * 4), "%s: fused forward differs (beta %d)", what, beta);
+        cr_assert(!memcmp(dw1, dw2, (size_t)nw * 4), "%s: fused filter differs (beta %d)", what, beta);
+        memcpy(wa, w, (size_t)nw * 4);
+        for (int64_t i = 0; i < ny; i++) y2[i] = beta ? 0.5f : NAN;
+        be->conv2d_forward_filter(&d, x, wa, y2, (float)beta, dy, wa, (float)beta);
+        cr_assert(!memcmp(y1, y2, (size_t)ny * 4), "%s: forward read a w already overwritten (beta %d)", what, beta);
+        if (!beta) {
+            cr_assert(!memcmp(dw1, wa, (size_t)nw * 4), "%s: dw into w's buffer differs", what);
+        } else {
+            for (int64_t i = 0; i < nw; i++) dw2[i] = (float)(w[i] + ref_dw[i]);
+            snprintf(label, sizeof label, "%s dw into w's buffer, beta 1", what);
+            tu_assert_close(wa, dw2, nw, 1e-4, 1e-3, label);
+        }
+    }
+    free(ref_dw);
+    free(y1), free(y2), free(dw1), free(dw2), free(wa);
     free(x);
     free(w);
     free(dy);
 }
 
+/* every pass, and forward + filter in one (nn_cpu_conv2d_forward_filter) */
 Test(nn_conv, kernels_match_direct_loop_when_chunked)
 {
     /* 37 frames of 16x30x30, kernel 4: ~0.9 MB of columns per frame, so the 12 MiB per-thread

@@ -203,6 +203,12 @@ struct conv_args {
     const float *a, *b; /* forward: x, w; data: dy, w; filter: x, dy */
     float *out;
     float beta;
+    /* the filter pass's gradient, output and beta (filter: b, out, beta again; forward +
+     * filter: its second operand and output) */
+    const float *fdy;
+    float *fdw;
+    float fbeta;
+    bool forward_too; /* filter chunks also run the forward pass of a, b, out, beta */
 };
 
 static void chunk_bounds(const struct conv_plan *pl, int64_t chunk, int64_t *g, int64_t *f0,
@@ -214,15 +220,12 @@ static void chunk_bounds(const struct conv_plan *pl, int64_t chunk, int64_t *g, 
     *nb = min64(pl->nb, pl->d->n - i0);
 }
 
-static void forward_chunk(const struct conv_plan *pl, const struct conv_args *a, int64_t chunk,
-                          float *ws)
+/* y frames f0.. (+)= w_g x col, col holding im2col of those nb frames */
+static void forward_gemm(const struct conv_plan *pl, const struct conv_args *a, int64_t g, int64_t f0,
+                         int64_t nb, const float *col, float *tmp)
 {
-    int64_t g, f0, nb;
-    chunk_bounds(pl, chunk, &g, &f0, &nb);
-    float *col = ws, *tmp = ws + pl->crs * pl->nb * pl->pq;
     const float *w = a->b + g * pl->kcrs;
     float *y = a->out + f0 * pl->kpq;
-    im2col(pl, a->a + f0 * pl->chw, nb, col);
     if (nb == 1) {
         sgemm(0, 0, pl->d->k, pl->pq, pl->crs, w, pl->crs, col, pl->pq, a->beta, y, pl->pq);
         return;
@@ -230,6 +233,16 @@ static void forward_chunk(const struct conv_plan *pl, const struct conv_args *a,
     sgemm(0, 0, pl->d->k, nb * pl->pq, pl->crs, w, pl->crs, col, nb * pl->pq, 0.0f, tmp,
           nb * pl->pq);
     scatter_frames(pl, tmp, nb, y, a->beta);
+}
+
+static void forward_chunk(const struct conv_plan *pl, const struct conv_args *a, int64_t chunk,
+                          float *ws)
+{
+    int64_t g, f0, nb;
+    chunk_bounds(pl, chunk, &g, &f0, &nb);
+    float *col = ws, *tmp = ws + pl->crs * pl->nb * pl->pq;
+    im2col(pl, a->a + f0 * pl->chw, nb, col);
+    forward_gemm(pl, a, g, f0, nb, col, tmp);
 }
 
 static void data_chunk(const struct conv_plan *pl, const struct conv_args *a, int64_t chunk,
@@ -255,15 +268,17 @@ static void data_chunk(const struct conv_plan *pl, const struct conv_args *a, in
     col2im(pl, col, nb, dx);
 }
 
-/* dw (+)= dy_chunk [K, nb*PQ] x col^T */
+/* dw (+)= dy_chunk [K, nb*PQ] x col^T; with a->out set for forward + filter, the chunk's
+ * forward output comes from the same columns first */
 static void filter_chunk(const struct conv_plan *pl, const struct conv_args *a, int64_t chunk,
                          float *ws, float *dw, float beta)
 {
     int64_t g, f0, nb;
     chunk_bounds(pl, chunk, &g, &f0, &nb);
     float *col = ws, *tmp = ws + pl->crs * pl->nb * pl->pq;
-    const float *dy = a->b + f0 * pl->kpq;
+    const float *dy = a->fdy + f0 * pl->kpq;
     im2col(pl, a->a + f0 * pl->chw, nb, col);
+    if (a->forward_too) forward_gemm(pl, a, g, f0, nb, col, tmp);
     if (nb > 1) {
         gather_frames(pl, dy, nb, tmp);
         dy = tmp;
@@ -340,7 +355,7 @@ void nn_cpu_conv2d_forward(const struct nn_conv_desc *d, const float *x, const f
                            float beta)
 {
     struct conv_plan pl;
-    struct conv_args a = {x, w, y, beta};
+    struct conv_args a = {x, w, y, beta, NULL, NULL, 0.0f, false};
     if (is_dense(d)) {
         dense_run(d, PASS_FORWARD, x, w, y, beta);
         return;
@@ -353,7 +368,7 @@ void nn_cpu_conv2d_backward_data(const struct nn_conv_desc *d, const float *dy, 
                                  float *dx, float beta)
 {
     struct conv_plan pl;
-    struct conv_args a = {dy, w, dx, beta};
+    struct conv_args a = {dy, w, dx, beta, NULL, NULL, 0.0f, false};
     if (is_dense(d)) {
         dense_run(d, PASS_DATA, dy, w, dx, beta);
         return;
@@ -362,25 +377,46 @@ void nn_cpu_conv2d_backward_data(const struct nn_conv_desc *d, const float *dy, 
     free(pl.taps);
 }
 
-/* Each group's chunks run in order on one thread, accumulating into that group's dw. */
-static void filter_by_group(const struct conv_plan *pl, const struct conv_args *a, float *ws,
+/* Whether dw is (part of) w itself, as when a transposed convolution's backward reuses the
+ * buffer of its weights for their gradient: then every group's dw is summed privately and
+ * written only once all of that group's forward work (which reads its w) is done. */
+static bool dw_is_w(const struct conv_plan *pl, const struct conv_args *a)
+{
+    if (!a->forward_too) return false;
+    const float *w0 = a->b, *w1 = a->b + pl->d->g * pl->kcrs, *d0 = a->fdw, *d1 = a->fdw + pl->d->g * pl->kcrs;
+    return d0 < w1 && w0 < d1;
+}
+
+/* dwg = beta * dwg + acc (beta 0 overwrites) */
+static void add_scaled(float *dwg, float beta, const float *acc, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) dwg[i] = (beta == 0.0f ? 0.0f : beta * dwg[i]) + acc[i];
+}
+
+/* Each group's chunks run in order on one thread, accumulating into that group's dw, or into
+ * acc (private to the thread) when dw is w. */
+static void filter_by_group(const struct conv_plan *pl, const struct conv_args *a, float *ws, float *acc,
                             int64_t g)
 {
+    float *dwg = a->fdw + g * pl->kcrs;
     for (int64_t j = 0; j < pl->cpg; j++)
-        filter_chunk(pl, a, g * pl->cpg + j, ws, a->out + g * pl->kcrs, j ? 1.0f : a->beta);
+        filter_chunk(pl, a, g * pl->cpg + j, ws, acc ? acc : dwg, j ? 1.0f : (acc ? 0.0f : a->fbeta));
+    if (acc) add_scaled(dwg, a->fbeta, acc, pl->kcrs);
 }
 
 /* Fewer groups than threads (G = 1): the threads split a group's chunks, each summing into a
- * private dw (thread 0 into the output itself), then the partial sums are added up. */
+ * private dw (thread 0 into the output itself, unless dw is w), then the partial sums are
+ * added up. */
 static void filter_split(const struct conv_plan *pl, const struct conv_args *a, float *ws,
-                         float *part, int64_t g)
+                         float *part, int64_t g, bool alias)
 {
-    float *dwg = a->out + g * pl->kcrs;
+    float *dwg = a->fdw + g * pl->kcrs;
 #pragma omp parallel num_threads(pl->threads)
     {
         int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        float *acc = t ? part + (int64_t)(t - 1) * pl->kcrs : dwg;
-        float b0 = t ? 0.0f : a->beta;
+        bool direct = t == 0 && !alias;
+        float *acc = direct ? dwg : part + (int64_t)(alias ? t : t - 1) * pl->kcrs;
+        float b0 = direct ? a->fbeta : 0.0f;
         int64_t done = 0;
         for (int64_t j = t; j < pl->cpg; j += nt, done++)
             filter_chunk(pl, a, g * pl->cpg + j, ws + (int64_t)t * pl->ws, acc, done ? 1.0f : b0);
@@ -389,27 +425,33 @@ static void filter_split(const struct conv_plan *pl, const struct conv_args *a, 
             for (int64_t i = 0; i < pl->kcrs; i++) acc[i] *= b0;
 #pragma omp barrier
 #pragma omp for schedule(static)
-        for (int64_t i = 0; i < pl->kcrs; i++)
-            for (int u = 1; u < nt; u++) dwg[i] += part[(int64_t)(u - 1) * pl->kcrs + i];
+        for (int64_t i = 0; i < pl->kcrs; i++) {
+            float sum = alias ? (a->fbeta == 0.0f ? 0.0f : a->fbeta * dwg[i]) : dwg[i];
+            for (int u = alias ? 0 : 1; u < nt; u++) sum += part[(int64_t)(alias ? u : u - 1) * pl->kcrs + i];
+            dwg[i] = sum;
+        }
     }
 }
 
 static void filter_run(const struct conv_plan *pl, const struct conv_args *a)
 {
     const struct nn_conv_desc *d = pl->d;
-    bool split = pl->threads > 1 && d->g < pl->threads;
-    size_t part_n = split ? (size_t)((pl->threads - 1) * pl->kcrs) : 0;
+    bool split = pl->threads > 1 && d->g < pl->threads, alias = dw_is_w(pl, a);
+    size_t part_n = (size_t)((alias ? pl->threads : split ? pl->threads - 1 : 0) * pl->kcrs);
     float *ws = malloc(((size_t)(pl->ws * pl->threads) + part_n) * sizeof(float));
     if (!ws) return;
+    float *part = ws + pl->ws * pl->threads;
     nn_cpu_blas_single();
     if (split) {
-        for (int64_t g = 0; g < d->g; g++) filter_split(pl, a, ws, ws + pl->ws * pl->threads, g);
+        for (int64_t g = 0; g < d->g; g++) filter_split(pl, a, ws, part, g, alias);
     } else if (pl->threads > 1) {
 #pragma omp parallel for num_threads(pl->threads) schedule(dynamic, 1)
-        for (int64_t g = 0; g < d->g; g++)
-            filter_by_group(pl, a, ws + (int64_t)omp_get_thread_num() * pl->ws, g);
+        for (int64_t g = 0; g < d->g; g++) {
+            int t = omp_get_thread_num();
+            filter_by_group(pl, a, ws + (int64_t)t * pl->ws, alias ? part + (int64_t)t * pl->kcrs : NULL, g);
+        }
     } else {
-        for (int64_t g = 0; g < d->g; g++) filter_by_group(pl, a, ws, g);
+        for (int64_t g = 0; g < d->g; g++) filter_by_group(pl, a, ws, alias ? part : NULL, g);
     }
     free(ws);
 }
@@ -418,7 +460,7 @@ void nn_cpu_conv2d_backward_filter(const struct nn_conv_desc *d, const float *x,
                                    float *dw, float beta)
 {
     struct conv_plan pl;
-    struct conv_args a = {x, dy, dw, beta};
+    struct conv_args a = {x, dy, dw, beta, dy, dw, beta, false};
     if (d->n == 0) { /* no frames: dw = beta * dw */
         int64_t n = d->g * d->k * d->c * d->r * d->s;
         for (int64_t i = 0; i < n; i++) dw[i] = beta == 0.0f ? 0.0f : beta * dw[i];
@@ -428,6 +470,23 @@ void nn_cpu_conv2d_backward_filter(const struct nn_conv_desc *d, const float *x,
         dense_run(d, PASS_FILTER, x, dy, dw, beta);
         return;
     }
+    if (plan_init(&pl, d)) filter_run(&pl, &a);
+    free(pl.taps);
+}
+
+/* Both passes that read x as columns, from one im2col per chunk: a transposed convolution's
+ * backward (its input's gradient is this forward, its weight's gradient this filter pass).
+ * dw may be w itself (see dw_is_w). */
+void nn_cpu_conv2d_forward_filter(const struct nn_conv_desc *d, const float *x, const float *w, float *y,
+                                  float beta_y, const float *dy, float *dw, float beta_w)
+{
+    if (d->n == 0 || is_dense(d)) { /* no columns to share */
+        nn_cpu_conv2d_forward(d, x, w, y, beta_y);
+        nn_cpu_conv2d_backward_filter(d, x, dy, dw, beta_w);
+        return;
+    }
+    struct conv_plan pl;
+    struct conv_args a = {x, w, y, beta_y, dy, dw, beta_w, true};
     if (plan_init(&pl, d)) filter_run(&pl, &a);
     free(pl.taps);
 }

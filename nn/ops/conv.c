@@ -347,12 +347,17 @@ static void mix_backward(nn_ctx *ctx, struct nn_node *n)
         int64_t gn = B - g0 < chunk ? B - g0 : chunk;
         part.g = gn;
         const float *dy = y->grad + g0 * ys, *xc = x->data + g0 * xs;
+        bool want_w = dmix || dew;
         if (dx) {
             ctx->be->gemm(0, 0, gn, P, E, 1.0f, mix->data + g0 * E, E, 0, ew->data, P, 0, 0.0f, wc, P, 0, 1);
-            ctx->be->conv2d_forward(&part, dy, wc, dx + g0 * xs, 1.0f);
+            if (want_w) /* both from one pass over dy's columns; dwc replaces wc once read */
+                ctx->be->conv2d_forward_filter(&part, dy, wc, dx + g0 * xs, 1.0f, xc, dwc, 0.0f);
+            else
+                ctx->be->conv2d_forward(&part, dy, wc, dx + g0 * xs, 1.0f);
+        } else if (want_w) {
+            ctx->be->conv2d_backward_filter(&part, dy, xc, dwc, 0.0f);
         }
-        if (!dmix && !dew) continue;
-        ctx->be->conv2d_backward_filter(&part, dy, xc, dwc, 0.0f);
+        if (!want_w) continue;
         if (dmix) ctx->be->gemm(0, 1, gn, E, P, 1.0f, dwc, P, 0, ew->data, P, 0, 1.0f, dmix + g0 * E, E, 0, 1);
         if (dew) ctx->be->gemm(1, 0, E, P, gn, 1.0f, mix->data + g0 * E, E, 0, dwc, P, 0, 1.0f, dew, P, 0, 1);
     }
