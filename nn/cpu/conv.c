@@ -502,17 +502,25 @@ void nn_cpu_bias_add(int64_t n, int64_t c, int64_t s, float *y, const float *bia
     });
 }
 
+/* sum of a row in 16 interleaved partial sums (vectorised; one running sum waits on each add) */
+static float row_sum(const float *row, int64_t s)
+{
+    float lane[16] = {0};
+    int64_t j = 0;
+    for (; j + 16 <= s; j += 16)
+        for (int l = 0; l < 16; l++) lane[l] += row[j + l];
+    float part = 0.0f;
+    for (; j < s; j++) part += row[j];
+    for (int l = 0; l < 16; l++) part += lane[l];
+    return part;
+}
+
 void nn_cpu_bias_backward(int64_t n, int64_t c, int64_t s, const float *dy, float *db)
 {
-    NN_CPU_PAR_FOR(n * c * s > NN_CPU_PAR_MIN, "omp parallel for",
+    NN_CPU_PAR_FOR(n * c * s > NN_CPU_PAR_MIN && c > 1, "omp parallel for",
     for (int64_t k = 0; k < c; k++) {
         double acc = 0.0;
-        for (int64_t i = 0; i < n; i++) {
-            const float *row = dy + (i * c + k) * s;
-            float part = 0.0f;
-            for (int64_t j = 0; j < s; j++) part += row[j];
-            acc += part;
-        }
+        for (int64_t i = 0; i < n; i++) acc += row_sum(dy + (i * c + k) * s, s);
         db[k] += (float)acc;
     });
 }
