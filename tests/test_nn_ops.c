@@ -435,7 +435,7 @@ Test(nn_ops, leaky_relu_in_place_when_safe)
  * the sum's terms. */
 Test(nn_ops, thin_gemm_slices_match_the_reference)
 {
-    /* m, n, k: three thin ones above nn/cpu/gemm.c's SPLIT_WORK (2^26 multiply-adds), two
+    /* m, n, k: three thin ones above nn/cpu/gemm.c's SPLIT_WORK (2^24 multiply-adds), two
      * others above BLAS_WORK (2^21: the longer side cut), one too small to cut */
     const int64_t shapes[6][3] = {{7, 40003, 250}, {40003, 7, 250}, {9, 13, 600001},
                                   {300, 517, 40}, {701, 300, 30}, {5, 40, 30}};

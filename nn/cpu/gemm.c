@@ -6,12 +6,13 @@
  * (sched_yield) after each threaded call while OpenMP's workers spin after each parallel
  * region, and each slowed the other's next call.
  * - Thin products (a side under 64 rows or columns) have their wide side cut, or k when both
- *   sides are thin (see sgemm_sliced_k), but only from SPLIT_WORK multiply-adds: the mixture
- *   decoder's expert blend ([B, E] x [E, 2.1 M]) 70-115 -> 43-49 ms, the experts' gradient
- *   51-80 -> 27-43 ms, and the mixture's gradient ([B, P] x [E, P]^T) 159 -> 85 ms per Sprites
- *   stage-2 step (2026-12-01/02, Intel VM, SkylakeX kernels). Slicing the LSTM's per-step
- *   [20, 512] x [512, 2048] as well was twice as fast alone but slower inside the LSTM
- *   (Sprites stage 2 +15% in three A/B pairs), hence the threshold.
+ *   sides are thin (see sgemm_sliced_k), from SPLIT_WORK multiply-adds: the mixture decoder's
+ *   expert blend ([B, E] x [E, 2.1 M]) 70-115 -> 43-49 ms, the experts' gradient 51-80 ->
+ *   27-43 ms, the mixture's gradient ([B, P] x [E, P]^T) 159 -> 85 ms per Sprites stage-2 step
+ *   (2026-12-01/02, Intel VM, SkylakeX kernels). The LSTM's per-step [20, 512] x [512, 2048]
+ *   (21 M) is cut too since there is one pool: the LSTM op's time per Sprites stage-2 step
+ *   went 264-331 -> 177-222 ms (three interleaved pairs). With OpenBLAS's own threads still
+ *   about, cutting it had made that op slower (+15%), and the threshold was 2^26.
  * - Other products from BLAS_WORK multiply-adds have their longer side cut.
  * Row and column slices change no sum's order: results equal the one-thread results to the
  * bit. Called inside a parallel region (the convolution kernels' chunks), a product runs on
@@ -28,8 +29,8 @@ int openblas_get_num_threads(void);
 
 #define THIN 64                      /* a side under this is thin */
 #define SLICE_MIN 128                /* columns (rows) per slice at least */
-#define SPLIT_WORK ((int64_t)1 << 26) /* multiply-adds of a thin product worth slicing */
-#define BLAS_WORK ((int64_t)1 << 21)  /* ... worth OpenBLAS's threads */
+#define SPLIT_WORK ((int64_t)1 << 24) /* multiply-adds of a thin product worth slicing */
+#define BLAS_WORK ((int64_t)1 << 21)  /* ... of any other product worth two threads */
 
 void nn_cpu_blas_single(void)
 {
