@@ -26,6 +26,12 @@ struct nn_node *nn__record(nn_ctx *ctx, const char *op, void (*backward)(nn_ctx 
                            struct nn_tensor *out, int nin, struct nn_tensor *const *in);
 /* The gradient buffer of t, allocated and zeroed on first use (step arena, or persistent). */
 float *nn__grad(nn_ctx *ctx, struct nn_tensor *t);
+/* The same buffer for an op that writes every element of it through a kernel's beta: *beta
+ * is 0 when the buffer holds nothing yet (new, or zeroed lazily by nn_tensor_zero_grad_lazy; its
+ * contents are then garbage and must be overwritten), else 1 (add to what is there). */
+float *nn__grad_beta(nn_ctx *ctx, struct nn_tensor *t, float *beta);
+/* Zeroes a lazily zeroed gradient for a reader of .grad (nn_tensor_zero_grad_lazy). */
+void nn__grad_settle(struct nn_tensor *t);
 /* t itself if contiguous, else a recorded contiguous copy. */
 struct nn_tensor *nn__contig(nn_ctx *ctx, struct nn_tensor *t);
 /* A header for a view of `src` with the given geometry (data = src->data + offset). */

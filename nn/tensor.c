@@ -171,7 +171,7 @@ static struct nn_tensor *header(nn_ctx *ctx, int ndim, const int64_t *shape)
     t->data = t->grad = NULL;
     t->ndim = ndim;
     t->device = (uint8_t)ctx->device;
-    t->requires_grad = t->persistent = t->grad_recycled = t->grad_shared = false;
+    t->requires_grad = t->persistent = t->grad_recycled = t->grad_shared = t->grad_zero = false;
     t->node = NULL;
     t->name = NULL;
     if (ndim) memcpy(t->shape, shape, (size_t)ndim * sizeof *shape); /* shape may be NULL for a scalar */
@@ -276,7 +276,24 @@ void nn_tensor_free(struct nn_tensor *t)
 
 void nn_tensor_zero_grad(struct nn_tensor *t)
 {
-    if (t && t->grad) nn_backend_get((enum nn_device)t->device)->memzero(t->grad, (size_t)nn_numel(t) * sizeof(float));
+    if (!t || !t->grad) return;
+    nn_backend_get((enum nn_device)t->device)->memzero(t->grad, (size_t)nn_numel(t) * sizeof(float));
+    t->grad_zero = false;
+}
+
+/* The next gradient written overwrites (nn__grad_beta) instead of adding to zeros, which
+ * spares a pass over the buffer and the reading of it (the Sprites decoder's experts are
+ * 533 MB); nn__grad and the readers below zero it when they meet the flag. */
+void nn_tensor_zero_grad_lazy(struct nn_tensor *t)
+{
+    if (t && t->grad) t->grad_zero = true;
+}
+
+void nn__grad_settle(struct nn_tensor *t)
+{
+    if (!t->grad || !t->grad_zero) return;
+    nn_backend_get((enum nn_device)t->device)->memzero(t->grad, (size_t)nn_numel(t) * sizeof(float));
+    t->grad_zero = false;
 }
 
 bool nn_tensor_all_finite(const struct nn_tensor *t)
@@ -291,7 +308,7 @@ void nn_tensor_freeze(struct nn_tensor *t)
     if (!t) return;
     t->requires_grad = false;
     if (t->persistent && t->grad) nn_backend_get((enum nn_device)t->device)->free(t->grad);
-    if (t->persistent) t->grad = NULL;
+    if (t->persistent) t->grad = NULL, t->grad_zero = false;
 }
 
 nn_status nn_tensor_unfreeze(struct nn_tensor *t, struct nn_err *err)
@@ -303,6 +320,7 @@ nn_status nn_tensor_unfreeze(struct nn_tensor *t, struct nn_err *err)
         t->grad = be->alloc(bytes ? bytes : sizeof(float));
         if (!t->grad) return nn_err_set(err, NN_OOM, "nn_tensor_unfreeze: out of memory for %zu bytes", bytes);
         be->memzero(t->grad, bytes);
+        t->grad_zero = false;
     }
     t->requires_grad = true;
     return NN_OK;
@@ -325,6 +343,10 @@ nn_status nn_tensor_to_host(const struct nn_tensor *t, float *dst, struct nn_err
 nn_status nn_tensor_grad_to_host(const struct nn_tensor *t, float *dst, struct nn_err *err)
 {
     if (!t->grad) return nn_err_set(err, NN_INVALID, "nn_tensor_grad_to_host: tensor has no gradient");
+    if (t->grad_zero) {
+        memset(dst, 0, (size_t)nn_numel(t) * sizeof(float));
+        return NN_OK;
+    }
     nn_backend_get((enum nn_device)t->device)->to_host(dst, t->grad, (size_t)nn_numel(t) * sizeof(float));
     return NN_OK;
 }
@@ -383,8 +405,26 @@ struct nn_node *nn__record(nn_ctx *ctx, const char *op, void (*backward)(nn_ctx 
     return n;
 }
 
+float *nn__grad_beta(nn_ctx *ctx, struct nn_tensor *t, float *beta)
+{
+    *beta = 1.0f;
+    if (t->grad && t->grad_zero) {
+        t->grad_zero = false;
+        *beta = 0.0f;
+        return t->grad;
+    }
+    if (t->grad || (t->node && t->node->alias_grad)) return nn__grad(ctx, t);
+    size_t bytes = (size_t)nn_numel(t) * sizeof(float);
+    t->grad_recycled = ctx->in_backward;
+    t->grad = t->grad_recycled ? nn_recycler_alloc(&ctx->recycle, &ctx->data, &ctx->meta, bytes, false, &ctx->err)
+                               : nn_arena_alloc(&ctx->data, bytes, &ctx->err);
+    if (t->grad) *beta = 0.0f;
+    return t->grad;
+}
+
 float *nn__grad(nn_ctx *ctx, struct nn_tensor *t)
 {
+    nn__grad_settle(t);
     if (!t->grad && t->node && t->node->alias_grad) {
         t->grad = nn__grad(ctx, t->node->in[0]);
         t->grad_shared = true;

@@ -47,6 +47,9 @@ struct nn_tensor {                /* a new field needs its initial value in head
     bool persistent;              /* heap-owned (nn_tensor_new), not in an arena */
     bool grad_recycled;           /* grad came from ctx->recycle (backward): freed after node */
     bool grad_shared;             /* grad is its base's (a whole-tensor view, see nn_node) */
+    bool grad_zero;               /* grad is logically zero, its contents stale: set by
+                                   * nn_tensor_zero_grad_lazy, cleared by the next write
+                                   * (read it through nn_tensor_grad_to_host, not .grad) */
     struct nn_node *node;         /* op that produced it this step; NULL for leaves */
     const char *name;             /* optional, for messages (parameter name) */
 };
@@ -141,6 +144,11 @@ struct nn_tensor *nn_tensor_new(enum nn_device dev, int ndim, const int64_t *sha
                                 bool requires_grad, struct nn_err *err);
 void nn_tensor_free(struct nn_tensor *t);
 void nn_tensor_zero_grad(struct nn_tensor *t);
+/* The same, lazily: marks the gradient zero without touching it, and the next op to write
+ * it overwrites rather than adds (no pass over the buffer). Until an op writes it, .grad
+ * holds stale values: read it through nn_tensor_grad_to_host. For a training loop whose
+ * next writer is backward; code that writes .grad by hand uses nn_tensor_zero_grad. */
+void nn_tensor_zero_grad_lazy(struct nn_tensor *t);
 /* true when every value of a contiguous tensor is finite (one sum-of-squares pass) */
 bool nn_tensor_all_finite(const struct nn_tensor *t);
 /* Freezing and unfreezing a persistent tensor: requires_grad off and its gradient buffer

@@ -8,6 +8,8 @@
 
 #include "nn/cpu/cpu.h"
 #include "nn/nn.h"
+#include "nn/ops_conv.h"
+#include "nn/optim.h"
 #include "testutil.h"
 
 typedef struct nn_tensor *(*case_fn)(nn_ctx *ctx, struct nn_tensor **in, void *arg);
@@ -487,4 +489,56 @@ Test(nn_ops, thin_gemm_slices_match_the_reference)
                           (long long)n, (long long)k, ta, tb, worst);
                 free(a), free(b), free(c), free(c0);
             }
+}
+
+/* nn_tensor_zero_grad_lazy: the gradient is marked zero, not written; the next op overwrites
+ * it (a convolution's weight gradient through its kernel's beta) or, for ops that add, finds
+ * it zeroed. Stale contents (NaN here) must never show: not in what backward leaves, not in
+ * nn_tensor_grad_to_host, not in the optimizer's step. */
+Test(nn_ops, lazily_zeroed_gradients_are_overwritten_or_zeroed_when_read)
+{
+    struct nn_err err = {0};
+    nn_ctx *ctx = nn_ctx_new(NULL, &err);
+    cr_assert(ctx);
+    struct nn_tensor *w = nn_tensor_new(NN_DEV_CPU, 4, (int64_t[]){2, 3, 3, 3}, true, &err);
+    struct nn_tensor *s = nn_tensor_new(NN_DEV_CPU, 1, (int64_t[]){1}, true, &err);
+    cr_assert(w && s);
+    tu_fill_uniform(w->data, 54, -1, 1, 5);
+    s->data[0] = 0.5f;
+    float x_host[3 * 5 * 5];
+    tu_fill_uniform(x_host, 75, -1, 1, 6);
+    float want_w[54], want_s = 0.0f, got[54];
+    for (int pass = 0; pass < 3; pass++) {
+        struct nn_tensor *x = nn_from_host(ctx, 4, (int64_t[]){1, 3, 5, 5}, x_host);
+        struct nn_tensor *sb = nn_expand(ctx, nn_reshape(ctx, s, 4, (int64_t[]){1, 1, 1, 1}), 4, (int64_t[]){1, 2, 5, 5});
+        struct nn_tensor *y = nn_mul(ctx, nn_conv2d(ctx, x, w, NULL, 1, 1), sb);
+        cr_assert_eq(nn_backward(ctx, nn_sum_all(ctx, nn_mul(ctx, y, y))), NN_OK);
+        nn_ctx_step_reset(ctx);
+        if (!pass) {
+            memcpy(want_w, w->grad, sizeof want_w);
+            want_s = s->grad[0];
+        } else {
+            cr_assert(!memcmp(want_w, w->grad, sizeof want_w), "pass %d: the conv weight's gradient added to stale values", pass);
+            cr_assert_float_eq(s->grad[0], want_s, 1e-6f * fabsf(want_s), "pass %d: %g vs %g", pass, s->grad[0], want_s);
+        }
+        nn_tensor_zero_grad_lazy(w);
+        nn_tensor_zero_grad_lazy(s);
+        for (int i = 0; i < 54; i++) w->grad[i] = NAN; /* stale: must never be read */
+        s->grad[0] = NAN;
+        cr_assert_eq(nn_tensor_grad_to_host(w, got, &err), NN_OK);
+        for (int i = 0; i < 54; i++) cr_assert_eq(got[i], 0.0f);
+    }
+    /* the optimizer meeting a lazily zeroed gradient steps with zeros */
+    struct nn_optim opt;
+    struct nn_tensor *ps[1] = {w};
+    struct nn_adam_config cfg = nn_adam_defaults(NN_OPTIM_ADAM);
+    cr_assert_eq(nn_optim_init(&opt, NN_OPTIM_ADAM, &cfg, ps, 1, &err), NN_OK, "%s", err.msg);
+    float before[54];
+    memcpy(before, w->data, sizeof before);
+    cr_assert_eq(nn_optim_step(&opt, &err), NN_OK);
+    cr_assert(!memcmp(before, w->data, sizeof before), "a zero gradient moved the weights");
+    nn_optim_free(&opt);
+    nn_tensor_free(w);
+    nn_tensor_free(s);
+    nn_ctx_free(ctx);
 }

@@ -41,20 +41,22 @@ static void conv_grads(nn_ctx *ctx, const struct conv_saved *s, struct nn_node *
     const struct nn_conv_desc *d = &s->d;
     struct nn_tensor *x = n->in[0], *w = n->in[1], *b = n->in[2];
     if (x->requires_grad) {
-        float *dx = nn__grad(ctx, x);
+        float beta;
+        float *dx = nn__grad_beta(ctx, x, &beta);
         if (!dx) return;
         if (s->transposed)
-            ctx->be->conv2d_forward(d, dy, w->data, dx, 1.0f);
+            ctx->be->conv2d_forward(d, dy, w->data, dx, beta);
         else
-            ctx->be->conv2d_backward_data(d, dy, w->data, dx, 1.0f);
+            ctx->be->conv2d_backward_data(d, dy, w->data, dx, beta);
     }
     if (w->requires_grad) {
-        float *dw = nn__grad(ctx, w);
+        float beta;
+        float *dw = nn__grad_beta(ctx, w, &beta);
         if (!dw) return;
         if (s->transposed)
-            ctx->be->conv2d_backward_filter(d, dy, x->data, dw, 1.0f);
+            ctx->be->conv2d_backward_filter(d, dy, x->data, dw, beta);
         else
-            ctx->be->conv2d_backward_filter(d, x->data, dy, dw, 1.0f);
+            ctx->be->conv2d_backward_filter(d, x->data, dy, dw, beta);
     }
     if (b && b->requires_grad) {
         float *db = nn__grad(ctx, b);
@@ -187,7 +189,10 @@ static void conv_blurpool_backward(nn_ctx *ctx, struct nn_node *n)
     const struct conv_saved *s = n->saved;
     struct nn_conv_desc d = s->d;
     struct nn_tensor *x = n->in[0], *w = n->in[1], *b = n->in[2], *y = n->out;
-    float *dx = x->requires_grad ? nn__grad(ctx, x) : NULL, *dw = w->requires_grad ? nn__grad(ctx, w) : NULL;
+    /* betas 0 where the buffers hold nothing yet: dx's chunks are disjoint frames, dw sums */
+    float dx_beta = 1.0f, dw_beta = 1.0f;
+    float *dx = x->requires_grad ? nn__grad_beta(ctx, x, &dx_beta) : NULL;
+    float *dw = w->requires_grad ? nn__grad_beta(ctx, w, &dw_beta) : NULL;
     float *db = b && b->requires_grad ? nn__grad(ctx, b) : NULL;
     int64_t frames = d.n, chunk = blur_chunk_frames(ctx, &d), per = d.k * d.p * d.q;
     int64_t xs = d.c * d.h * d.w, ys = d.k * ((d.p + 1) / 2) * ((d.q + 1) / 2);
@@ -197,8 +202,9 @@ static void conv_blurpool_backward(nn_ctx *ctx, struct nn_node *n)
         d.n = frames - f < chunk ? frames - f : chunk;
         ctx->be->fill(dconv, (size_t)(d.n * per), 0.0f);
         ctx->be->blurpool_backward(d.n * d.k, d.p, d.q, y->grad + f * ys, dconv);
-        if (dx) ctx->be->conv2d_backward_data(&d, dconv, w->data, dx + f * xs, 1.0f);
-        if (dw) ctx->be->conv2d_backward_filter(&d, x->data + f * xs, dconv, dw, 1.0f);
+        if (dx) ctx->be->conv2d_backward_data(&d, dconv, w->data, dx + f * xs, dx_beta);
+        if (dw) ctx->be->conv2d_backward_filter(&d, x->data + f * xs, dconv, dw, dw_beta);
+        dw_beta = 1.0f;
         if (db) ctx->be->bias_backward(d.n, d.k, d.p * d.q, dconv, db);
     }
 }
@@ -335,8 +341,12 @@ static void mix_backward(nn_ctx *ctx, struct nn_node *n)
     const struct nn_conv_desc *d = &s->d;
     int64_t B = d->g, E = s->e, P = d->k * d->c * d->r * d->s;
     int64_t xs = d->n * d->k * d->p * d->q, ys = d->n * d->c * d->h * d->w; /* per group */
-    float *dx = x->requires_grad ? nn__grad(ctx, x) : NULL, *dmix = mix->requires_grad ? nn__grad(ctx, mix) : NULL;
-    float *dew = ew->requires_grad ? nn__grad(ctx, ew) : NULL, *deb = eb && eb->requires_grad ? nn__grad(ctx, eb) : NULL;
+    float dx_beta = 1.0f; /* the chunks' frames are disjoint: one beta for all */
+    float *dx = x->requires_grad ? nn__grad_beta(ctx, x, &dx_beta) : NULL;
+    float *dmix = mix->requires_grad ? nn__grad(ctx, mix) : NULL;
+    float dew_beta = 1.0f; /* 0 until the first chunk has written the experts' gradient */
+    float *dew = ew->requires_grad ? nn__grad_beta(ctx, ew, &dew_beta) : NULL;
+    float *deb = eb && eb->requires_grad ? nn__grad(ctx, eb) : NULL;
     if (ctx->err.code) return;
     /* one block per chunk: the blend while dx needs it, then the blend's gradient */
     int64_t chunk = mix_chunk(ctx, P, B, E);
@@ -351,15 +361,16 @@ static void mix_backward(nn_ctx *ctx, struct nn_node *n)
         if (dx) {
             ctx->be->gemm(0, 0, gn, P, E, 1.0f, mix->data + g0 * E, E, 0, ew->data, P, 0, 0.0f, wc, P, 0, 1);
             if (want_w) /* both from one pass over dy's columns; dwc replaces wc once read */
-                ctx->be->conv2d_forward_filter(&part, dy, wc, dx + g0 * xs, 1.0f, xc, dwc, 0.0f);
+                ctx->be->conv2d_forward_filter(&part, dy, wc, dx + g0 * xs, dx_beta, xc, dwc, 0.0f);
             else
-                ctx->be->conv2d_forward(&part, dy, wc, dx + g0 * xs, 1.0f);
+                ctx->be->conv2d_forward(&part, dy, wc, dx + g0 * xs, dx_beta);
         } else if (want_w) {
             ctx->be->conv2d_backward_filter(&part, dy, xc, dwc, 0.0f);
         }
         if (!want_w) continue;
         if (dmix) ctx->be->gemm(0, 1, gn, E, P, 1.0f, dwc, P, 0, ew->data, P, 0, 1.0f, dmix + g0 * E, E, 0, 1);
-        if (dew) ctx->be->gemm(1, 0, E, P, gn, 1.0f, mix->data + g0 * E, E, 0, dwc, P, 0, 1.0f, dew, P, 0, 1);
+        if (dew) ctx->be->gemm(1, 0, E, P, gn, 1.0f, mix->data + g0 * E, E, 0, dwc, P, 0, dew_beta, dew, P, 0, 1);
+        dew_beta = 1.0f;
     }
     if (eb && (dmix || deb)) { /* the blended bias [B, K]: its gradient is dy summed per group */
         int64_t k = d->c;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/internal.h"
 #include "nn/optim.h"
 
 #define NAME_LEN 160
@@ -129,7 +130,10 @@ nn_status nn_optim_step(struct nn_optim *o, struct nn_err *err)
     }
     hp.lr = o->lr->data[0];
     for (int i = 0; i < o->n; i++)
-        if (o->params[i]->grad && o->params[i]->requires_grad) step_param(o, i, hp.lr, &hp);
+        if (o->params[i]->grad && o->params[i]->requires_grad) {
+            nn__grad_settle(o->params[i]); /* a gradient zeroed but not written since: zeros */
+            step_param(o, i, hp.lr, &hp);
+        }
     return NN_OK;
 }
 
@@ -159,7 +163,7 @@ float nn_clip_grad_norm(struct nn_tensor *const *params, int n, float max_norm)
     double total = 0;
     for (int i = 0; i < n; i++) {
         const struct nn_tensor *p = params[i];
-        if (!p || !p->grad) continue;
+        if (!p || !p->grad || p->grad_zero) continue;
         double s = 0;
         nn_backend_get((enum nn_device)p->device)->sumsq((size_t)nn_numel(p), p->grad, &s);
         total += s;
@@ -168,7 +172,7 @@ float nn_clip_grad_norm(struct nn_tensor *const *params, int n, float max_norm)
     double coef = (double)max_norm / (norm + 1e-6);
     if (coef < 1.0)
         for (int i = 0; i < n; i++)
-            if (params[i] && params[i]->grad)
+            if (params[i] && params[i]->grad && !params[i]->grad_zero)
                 nn_backend_get((enum nn_device)params[i]->device)
                     ->scale_inplace((size_t)nn_numel(params[i]), params[i]->grad, (float)coef);
     return (float)norm;

@@ -19,7 +19,7 @@ static nn_status update(ppl_ctx *ctx, struct ppl_svi *svi)
         struct ppl_param_entry *p = svi->elbo.params[i];
         if (!p->opt && ppl_store_attach_optim(p, svi->optim, &svi->optim_cfg, err)) return err->code;
         if (nn_optim_step(p->opt, err)) return err->code;
-        nn_tensor_zero_grad(p->u);
+        nn_tensor_zero_grad_lazy(p->u); /* the next writer is backward */
     }
     return NN_OK;
 }
