@@ -405,6 +405,16 @@ struct nn_node *nn__record(nn_ctx *ctx, const char *op, void (*backward)(nn_ctx 
     return n;
 }
 
+/* a new gradient buffer for an intermediate (recycled memory during backward), contents undefined */
+static float *alloc_grad(nn_ctx *ctx, struct nn_tensor *t)
+{
+    size_t bytes = (size_t)nn_numel(t) * sizeof(float);
+    t->grad_recycled = ctx->in_backward;
+    t->grad = t->grad_recycled ? nn_recycler_alloc(&ctx->recycle, &ctx->data, &ctx->meta, bytes, false, &ctx->err)
+                               : nn_arena_alloc(&ctx->data, bytes, &ctx->err);
+    return t->grad;
+}
+
 float *nn__grad_beta(nn_ctx *ctx, struct nn_tensor *t, float *beta)
 {
     *beta = 1.0f;
@@ -414,11 +424,7 @@ float *nn__grad_beta(nn_ctx *ctx, struct nn_tensor *t, float *beta)
         return t->grad;
     }
     if (t->grad || (t->node && t->node->alias_grad)) return nn__grad(ctx, t);
-    size_t bytes = (size_t)nn_numel(t) * sizeof(float);
-    t->grad_recycled = ctx->in_backward;
-    t->grad = t->grad_recycled ? nn_recycler_alloc(&ctx->recycle, &ctx->data, &ctx->meta, bytes, false, &ctx->err)
-                               : nn_arena_alloc(&ctx->data, bytes, &ctx->err);
-    if (t->grad) *beta = 0.0f;
+    if (alloc_grad(ctx, t)) *beta = 0.0f;
     return t->grad;
 }
 
@@ -430,11 +436,7 @@ float *nn__grad(nn_ctx *ctx, struct nn_tensor *t)
         t->grad_shared = true;
     }
     if (!t->grad) {
-        size_t bytes = (size_t)nn_numel(t) * sizeof(float);
-        t->grad_recycled = ctx->in_backward;
-        t->grad = t->grad_recycled ? nn_recycler_alloc(&ctx->recycle, &ctx->data, &ctx->meta, bytes, false, &ctx->err)
-                                   : nn_arena_alloc(&ctx->data, bytes, &ctx->err);
-        if (!t->grad) return NULL;
+        if (!alloc_grad(ctx, t)) return NULL;
         ctx->be->fill(t->grad, (size_t)nn_numel(t), 0.0f);
     }
     return t->grad;
