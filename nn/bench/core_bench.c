@@ -14,8 +14,6 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-void openblas_set_num_threads(int num_threads);
-
 /* The reference rate: OpenBLAS's own square sgemm on as many threads as OpenMP has (the CPU
  * backend keeps OpenBLAS on one thread and cuts products itself, which on 2048^3 ran 0-10%
  * slower; the reference is the machine's best). The best of several runs, as a peak rate is. */
@@ -32,7 +30,7 @@ double nn_bench_sgemm_gflops(int n)
         b[i] = (float)(i % 5) * 0.1f;
     }
     double best = 1e30;
-    openblas_set_num_threads(omp_get_max_threads());
+    nn_cpu_blas_threads(omp_get_max_threads());
     for (int rep = 0; rep < 5; rep++) {
         double t0 = now();
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);

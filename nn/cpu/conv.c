@@ -200,15 +200,13 @@ static void sgemm(int ta, int tb, int64_t m, int64_t n, int64_t k, const float *
 /* ---- the three passes, one chunk (frames f0..f0+nb-1 of group g) at a time */
 
 struct conv_args {
-    const float *a, *b; /* forward: x, w; data: dy, w; filter: x, dy */
-    float *out;
+    const float *a, *b; /* forward: x, w; data: dy, w; filter: x (b unused) */
+    float *out;         /* forward: y; data: dx */
     float beta;
-    /* the filter pass's gradient, output and beta (filter: b, out, beta again; forward +
-     * filter: its second operand and output) */
-    const float *fdy;
+    const float *fdy;   /* filter: dy, into dw with fbeta */
     float *fdw;
     float fbeta;
-    bool forward_too; /* filter chunks also run the forward pass of a, b, out, beta */
+    bool forward_too;   /* filter chunks also run the forward pass of a, b, out, beta */
 };
 
 static void chunk_bounds(const struct conv_plan *pl, int64_t chunk, int64_t *g, int64_t *f0,
@@ -268,8 +266,8 @@ static void data_chunk(const struct conv_plan *pl, const struct conv_args *a, in
     col2im(pl, col, nb, dx);
 }
 
-/* dw (+)= dy_chunk [K, nb*PQ] x col^T; with a->out set for forward + filter, the chunk's
- * forward output comes from the same columns first */
+/* dw (+)= dy_chunk [K, nb*PQ] x col^T; with forward_too, the chunk's forward output comes
+ * from the same columns first */
 static void filter_chunk(const struct conv_plan *pl, const struct conv_args *a, int64_t chunk,
                          float *ws, float *dw, float beta)
 {
@@ -460,7 +458,7 @@ void nn_cpu_conv2d_backward_filter(const struct nn_conv_desc *d, const float *x,
                                    float *dw, float beta)
 {
     struct conv_plan pl;
-    struct conv_args a = {x, dy, dw, beta, dy, dw, beta, false};
+    struct conv_args a = {x, NULL, NULL, 0.0f, dy, dw, beta, false};
     if (d->n == 0) { /* no frames: dw = beta * dw */
         int64_t n = d->g * d->k * d->c * d->r * d->s;
         for (int64_t i = 0; i < n; i++) dw[i] = beta == 0.0f ? 0.0f : beta * dw[i];

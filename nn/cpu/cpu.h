@@ -28,6 +28,9 @@
 /* OpenBLAS to one thread (process-wide); the CPU kernels' threads are OpenMP's alone (see
  * nn/cpu/gemm.c). Call outside parallel regions, before a region that calls OpenBLAS. */
 void nn_cpu_blas_single(void);
+/* OpenBLAS to n threads of its own: only for measuring OpenBLAS itself (nn/bench), which
+ * calls nn_cpu_blas_single after */
+void nn_cpu_blas_threads(int n);
 
 /* Philox4x32-10: 4 words from (counter, key) */
 void nn_philox4x32(uint64_t ctr, uint64_t key, uint32_t out[4]);

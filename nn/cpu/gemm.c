@@ -32,10 +32,12 @@ int openblas_get_num_threads(void);
 #define SPLIT_WORK ((int64_t)1 << 24) /* multiply-adds of a thin product worth slicing */
 #define BLAS_WORK ((int64_t)1 << 21)  /* ... of any other product worth two threads */
 
-void nn_cpu_blas_single(void)
+void nn_cpu_blas_threads(int n)
 {
-    if (openblas_get_num_threads() != 1) openblas_set_num_threads(1);
+    if (openblas_get_num_threads() != n) openblas_set_num_threads(n);
 }
+
+void nn_cpu_blas_single(void) { nn_cpu_blas_threads(1); }
 
 static void sgemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
                   const float *b, int64_t ldb, float beta, float *c, int64_t ldc)

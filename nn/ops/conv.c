@@ -353,11 +353,11 @@ static void mix_backward(nn_ctx *ctx, struct nn_node *n)
     float *wc = nn_ctx_alloc_data(ctx, (size_t)(chunk * P) * sizeof(float)), *dwc = wc;
     if (!wc) return;
     struct nn_conv_desc part = *d;
+    bool want_w = dmix || dew; /* the blended weights' gradient */
     for (int64_t g0 = 0; g0 < B; g0 += chunk) {
         int64_t gn = B - g0 < chunk ? B - g0 : chunk;
         part.g = gn;
         const float *dy = y->grad + g0 * ys, *xc = x->data + g0 * xs;
-        bool want_w = dmix || dew;
         if (dx) {
             ctx->be->gemm(0, 0, gn, P, E, 1.0f, mix->data + g0 * E, E, 0, ew->data, P, 0, 0.0f, wc, P, 0, 1);
             if (want_w) /* both from one pass over dy's columns; dwc replaces wc once read */

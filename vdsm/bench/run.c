@@ -22,7 +22,6 @@
 #include "gpu/gpu.h"
 #endif
 
-
 struct bench {
     const struct vdsm_spec *spec;
     enum nn_device dev;

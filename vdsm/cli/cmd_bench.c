@@ -13,8 +13,6 @@
 #include "gpu/gpu.h"
 #endif
 
-/* OpenBLAS's extension, declared by its cblas.h on Debian; kept explicit for other builds */
-
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -48,18 +46,13 @@ static void usage(FILE *f)
             "The OpenBLAS kernel in use is printed with the figures (OPENBLAS_CORETYPE selects it).\n");
 }
 
-static void set_threads(int n)
-{
-    omp_set_num_threads(n); /* OpenBLAS stays on one thread: nn/cpu/gemm.c */
-}
-
 static int bench_ops(int threads_only)
 {
     char kernel[160];
     printf("OpenBLAS kernel: %s\n", vdsm_bench_blas_kernel(kernel, sizeof kernel));
     for (int threads = 1; threads <= 2; threads++) {
         if (threads_only && threads != threads_only) continue;
-        set_threads(threads);
+        omp_set_num_threads(threads); /* OpenBLAS stays on one thread: nn/cpu/gemm.c */
         printf("\n== %d thread%s\n", threads, threads > 1 ? "s" : "");
         printf("  %-34s %8.1f GFLOP/s\n", "sgemm 2048^3 (peak reference)", nn_bench_sgemm_gflops(2048));
         if (nn_bench_conv_ops(stdout)) fprintf(stderr, "vdsm bench: conv benchmark could not allocate its buffers\n");

@@ -16,7 +16,6 @@
 #include "vdsm/train/internal.h"
 #include "vdsm/train/setup.h"
 
-
 void vdsm_train_run_dir(const struct vdsm_spec *spec, const struct vdsm_train_opts *opts, char *out, size_t n)
 {
     if (opts && opts->run_dir && *opts->run_dir) snprintf(out, n, "%s", opts->run_dir);
