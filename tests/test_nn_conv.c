@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/cpu/conv_direct.h"
 #include "nn/modules/conv.h"
 #include "nn/ops.h"
 #include "nn/ops_conv.h"
@@ -72,7 +73,7 @@ static int parity(const char *prefix, enum conv_kind kind)
     return i;
 }
 
-Test(nn_conv, conv2d_matches_torch) { cr_assert_geq(parity("conv2d", CONV2D), 5); }
+Test(nn_conv, conv2d_matches_torch) { cr_assert_geq(parity("conv2d", CONV2D), 8); }
 Test(nn_conv, conv_transpose2d_matches_torch) { cr_assert_geq(parity("convt", CONVT), 4); }
 Test(nn_conv, grouped_conv_transpose2d_matches_per_sequence_torch)
 {
@@ -179,6 +180,9 @@ Test(nn_conv, conv2d_gradcheck)
     const int nd[3] = {4, 4, 1};
     const int64_t s[3][6] = {{2, 3, 6, 5}, {4, 3, 3, 3}, {4}};
     gradcheck(CONV2D, 2, 1, nd, s, "conv2d");
+    /* 32 channels in and out, stride 1: the direct kernels' shapes (every pass) */
+    const int64_t sd[3][6] = {{2, 32, 3, 4}, {32, 32, 2, 2}, {32}};
+    gradcheck(CONV2D, 1, 1, nd, sd, "conv2d (direct kernels)");
 }
 
 Test(nn_conv, conv_transpose2d_gradcheck)
@@ -312,6 +316,58 @@ Test(nn_conv, kernels_match_direct_loop_when_chunked)
                                       .s = 3, .p = 3, .q = 2, .stride_h = 2, .stride_w = 3,
                                       .pad_h = 1, .pad_w = 1},
                 "N=1");
+}
+
+/* The direct kernels (stride 1, 32 or 64 output channels; nn/cpu/conv_direct_impl.h), each
+ * vector width this CPU runs, against the same loop; shapes that the data pass leaves to
+ * im2col (input channels not a multiple of the tile, padding over R - 1) are among them. */
+Test(nn_conv, direct_kernels_match_direct_loop)
+{
+    const char *sets[] = {"avx2", "avx512"};
+    int ran = 0;
+    for (int i = 0; i < 2; i++) {
+        if (!nn_cpu_direct_select(sets[i])) continue;
+        ran++;
+        char what[64];
+        snprintf(what, sizeof what, "%s 32->32 4x4 pad 1", sets[i]);
+        kernel_case((struct nn_conv_desc){.g = 1, .n = 5, .c = 32, .h = 9, .w = 7, .k = 32, .r = 4, .s = 4,
+                                          .p = 8, .q = 6, .stride_h = 1, .stride_w = 1, .pad_h = 1, .pad_w = 1},
+                    what);
+        /* 64 channels (the 4-vector tile with AVX-512), a 3x5 kernel (a tap block of 1),
+         * unequal pads */
+        snprintf(what, sizeof what, "%s 5->64 3x5", sets[i]);
+        kernel_case((struct nn_conv_desc){.g = 1, .n = 3, .c = 5, .h = 6, .w = 11, .k = 64, .r = 3, .s = 5,
+                                          .p = 8, .q = 7, .stride_h = 1, .stride_w = 1, .pad_h = 2, .pad_w = 0},
+                    what);
+        /* 96 channels: three 2-vector blocks; positions in a row below one tile */
+        snprintf(what, sizeof what, "%s 64->96 2x2", sets[i]);
+        kernel_case((struct nn_conv_desc){.g = 1, .n = 2, .c = 64, .h = 5, .w = 5, .k = 96, .r = 2, .s = 2,
+                                          .p = 4, .q = 4, .stride_h = 1, .stride_w = 1},
+                    what);
+        /* padding 2 with a 2x2 kernel: the data pass goes to im2col; one frame */
+        snprintf(what, sizeof what, "%s 32->32 pad 2", sets[i]);
+        kernel_case((struct nn_conv_desc){.g = 1, .n = 1, .c = 32, .h = 3, .w = 4, .k = 32, .r = 2, .s = 2,
+                                          .p = 6, .q = 7, .stride_h = 1, .stride_w = 1, .pad_h = 2, .pad_w = 2},
+                    what);
+        /* the encoder's first layer at 13 positions a row: two tiles, the last short */
+        snprintf(what, sizeof what, "%s 3->32 @14", sets[i]);
+        kernel_case((struct nn_conv_desc){.g = 1, .n = 4, .c = 3, .h = 14, .w = 14, .k = 32, .r = 4, .s = 4,
+                                          .p = 13, .q = 13, .stride_h = 1, .stride_w = 1, .pad_h = 1, .pad_w = 1},
+                    what);
+    }
+    cr_assert_geq(ran, 1, "no direct kernel set runs on this CPU");
+    cr_assert(nn_cpu_direct_select("off"));
+    cr_assert(!nn_cpu_direct_select("sse9"));
+    cr_assert(nn_cpu_direct_select(NULL));
+}
+
+/* PyTorch's values through each kernel set in turn: im2col only, and each direct set */
+Test(nn_conv, conv2d_matches_torch_with_each_kernel_set)
+{
+    const char *sets[] = {"off", "avx2", "avx512"};
+    for (int i = 0; i < 3; i++)
+        if (nn_cpu_direct_select(sets[i])) cr_assert_geq(parity("conv2d", CONV2D), 8, "%s", sets[i]);
+    nn_cpu_direct_select(NULL);
 }
 
 /* ---- errors: named op, shapes, no crash */

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/cpu/conv_direct.h"
 #include "nn/cpu/cpu.h"
 
 /* floats of workspace per thread (columns + one chunk of outputs): 24 MiB over 2 threads,
@@ -349,13 +350,36 @@ static void dense_run(const struct nn_conv_desc *d, int pass, const float *a, co
     for (int64_t g = 0; g < d->g; g++) dense_group(d, pass, a, b, out, beta, g);
 }
 
+/* ---- stride-1 convolutions with few output channels go to the direct kernels
+ * (nn/cpu/conv_direct_impl.h): there im2col + GEMM is a thin GEMM whose packing and columns
+ * cost as much as its multiply-adds. From DIRECT_MAX_CH output channels the GEMM's rows
+ * amortise them. */
+#define DIRECT_MAX_CH 128
+
+/* the direct kernels for this pass, or NULL: stride 1, one group, and output channels (K;
+ * the data pass's are C) a multiple of the tile's and at most DIRECT_MAX_CH */
+static const struct nn_cpu_direct *direct_for(const struct nn_conv_desc *d, int pass)
+{
+    const struct nn_cpu_direct *k = nn_cpu_direct();
+    if (!k || d->g != 1 || d->stride_h != 1 || d->stride_w != 1 || d->n < 1) return NULL;
+    int64_t out = pass == PASS_DATA ? d->c : d->k, tile = pass == PASS_FILTER ? k->kr : k->kb;
+    if (out % tile || out > DIRECT_MAX_CH) return NULL;
+    if (pass == PASS_DATA && (d->pad_h > d->r - 1 || d->pad_w > d->s - 1)) return NULL;
+    return k;
+}
+
 void nn_cpu_conv2d_forward(const struct nn_conv_desc *d, const float *x, const float *w, float *y,
                            float beta)
 {
+    const struct nn_cpu_direct *k;
     struct conv_plan pl;
     struct conv_args a = {x, w, y, beta, NULL, NULL, 0.0f, false};
     if (is_dense(d)) {
         dense_run(d, PASS_FORWARD, x, w, y, beta);
+        return;
+    }
+    if ((k = direct_for(d, PASS_FORWARD))) {
+        k->forward(d, x, w, y, beta);
         return;
     }
     if (plan_init(&pl, d)) run_chunks(&pl, &a, forward_chunk);
@@ -365,10 +389,15 @@ void nn_cpu_conv2d_forward(const struct nn_conv_desc *d, const float *x, const f
 void nn_cpu_conv2d_backward_data(const struct nn_conv_desc *d, const float *dy, const float *w,
                                  float *dx, float beta)
 {
+    const struct nn_cpu_direct *k;
     struct conv_plan pl;
     struct conv_args a = {dy, w, dx, beta, NULL, NULL, 0.0f, false};
     if (is_dense(d)) {
         dense_run(d, PASS_DATA, dy, w, dx, beta);
+        return;
+    }
+    if ((k = direct_for(d, PASS_DATA))) {
+        k->data(d, dy, w, dx, beta);
         return;
     }
     if (plan_init(&pl, d)) run_chunks(&pl, &a, data_chunk);
@@ -457,6 +486,7 @@ static void filter_run(const struct conv_plan *pl, const struct conv_args *a)
 void nn_cpu_conv2d_backward_filter(const struct nn_conv_desc *d, const float *x, const float *dy,
                                    float *dw, float beta)
 {
+    const struct nn_cpu_direct *k;
     struct conv_plan pl;
     struct conv_args a = {x, NULL, NULL, 0.0f, dy, dw, beta, false};
     if (d->n == 0) { /* no frames: dw = beta * dw */
@@ -466,6 +496,10 @@ void nn_cpu_conv2d_backward_filter(const struct nn_conv_desc *d, const float *x,
     }
     if (is_dense(d)) {
         dense_run(d, PASS_FILTER, x, dy, dw, beta);
+        return;
+    }
+    if ((k = direct_for(d, PASS_FILTER))) {
+        k->filter(d, x, dy, dw, beta);
         return;
     }
     if (plan_init(&pl, d)) filter_run(&pl, &a);
@@ -478,7 +512,9 @@ void nn_cpu_conv2d_backward_filter(const struct nn_conv_desc *d, const float *x,
 void nn_cpu_conv2d_forward_filter(const struct nn_conv_desc *d, const float *x, const float *w, float *y,
                                   float beta_y, const float *dy, float *dw, float beta_w)
 {
-    if (d->n == 0 || is_dense(d)) { /* no columns to share */
+    /* no columns to share; the direct kernels make none (forward reads all of w before the
+     * filter pass writes dw) */
+    if (d->n == 0 || is_dense(d) || (direct_for(d, PASS_FORWARD) && direct_for(d, PASS_FILTER))) {
         nn_cpu_conv2d_forward(d, x, w, y, beta_y);
         nn_cpu_conv2d_backward_filter(d, x, dy, dw, beta_w);
         return;

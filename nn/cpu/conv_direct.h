@@ -1,0 +1,30 @@
+/* nn/cpu/conv_direct.h: direct convolution kernels for stride-1 convolutions with few output
+ * channels (nn/cpu/conv_direct_impl.h has the method), one set per x86 vector width. */
+#ifndef NN_CPU_CONV_DIRECT_H
+#define NN_CPU_CONV_DIRECT_H
+
+#include <stdbool.h>
+
+#include "nn/backend.h"
+
+struct nn_cpu_direct {
+    const char *name; /* "avx2", "avx512" */
+    int kb;           /* forward / data: output channels per tile, which they must be a multiple of */
+    int kr;           /* filter: output channels per tile, ditto */
+    /* the three passes, as the nn_cpu_conv2d_* kernels of the same names */
+    void (*forward)(const struct nn_conv_desc *d, const float *x, const float *w, float *y, float beta);
+    void (*data)(const struct nn_conv_desc *d, const float *dy, const float *w, float *dx, float beta);
+    void (*filter)(const struct nn_conv_desc *d, const float *x, const float *dy, float *dw, float beta);
+};
+
+extern const struct nn_cpu_direct nn_cpu_direct_avx2, nn_cpu_direct_avx512;
+
+/* The set in use: the widest this CPU runs, or what NN_CPU_DIRECT names ("off", "avx2",
+ * "avx512"), read once; NULL: every convolution goes through im2col and GEMM. */
+const struct nn_cpu_direct *nn_cpu_direct(void);
+
+/* For tests and benchmarks: "off", "avx2", "avx512", or NULL for the default above. False
+ * (nothing changed) for a name this CPU cannot run. Not thread-safe: call between ops. */
+bool nn_cpu_direct_select(const char *name);
+
+#endif

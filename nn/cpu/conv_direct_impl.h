@@ -1,0 +1,348 @@
+/* Direct convolution, stride 1, one weight group: the three passes without im2col, for
+ * layers with few output channels (VDSM's encoder: 32 or 64). There im2col + GEMM is a thin
+ * GEMM (32 or 64 rows) whose column matrix OpenBLAS packs once more, and the packing and
+ * the im2col cost about as much as the product.
+ *
+ * Included by one file per vector width with these defined:
+ *   SUFFIX           name suffix (avx2, avx512)
+ *   VL               floats per vector
+ *   VF, VLOAD(p), VSET1(x), VZERO(), VFMA(a, b, c) = a * b + c, VSTORE(p, v), VHSUM(v)
+ *   NI               output positions per forward tile of 2 VL channels (NI * 2 accumulators)
+ *   KV_MAX           widest forward tile, in vectors of channels: 2, or 4 (NI / 2 positions)
+ *   KR               output channels per filter tile (registers: KR * 4 vectors)
+ *
+ * Forward and data are one correlation: out[o, p, q] = sum_{i, r, s} in_pad[i, p + r, q + s]
+ * wt[i, r, s, o]. A tile is NI consecutive positions of an output row by KB = 2 VL output
+ * channels: the NI inputs of each tap are broadcast, the tap's KB weights are two vector
+ * loads, and NI x 2 accumulators stay in registers across every input channel and tap. The
+ * tile's outputs are channels-last; a blocked transpose puts them back in [o, p, q] (with
+ * beta). The data pass is the same correlation of dy, padded by R - 1 - pad, with the kernel
+ * flipped and its two channel axes swapped.
+ *
+ * Filter: dw[k, c, r, s] = sum over frames and positions of dy[k, p, q] x_pad[c, p + r, q + s].
+ * Positions run along the padded width ("grid": position p * Wp + q, Wp the padded width), so
+ * a tap's inputs are one contiguous run of x_pad shifted by r * Wp + s; dy is laid out on the
+ * same grid with zeros in the columns q >= Q. A tile is KR output channels by 4 taps of one
+ * kernel row, KR x 4 vector accumulators over all the positions of a chunk of frames, summed
+ * across lanes at the end. The grid's dead columns (3 of Wp for a 4x4 kernel) are the price of
+ * contiguous loads.
+ *
+ * Threads: forward and data give each thread whole frames (each output written by one
+ * thread); filter gives chunk j of frames to thread j % T and adds the threads' partial sums
+ * in thread order, so the result depends on the thread count, never on timing. */
+#include <omp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/cpu/conv_direct.h"
+
+#define CAT_(a, b) a##_##b
+#define CAT(a, b) CAT_(a, b)
+#define FN(name) CAT(name, SUFFIX)
+#define INLINE static inline __attribute__((always_inline))
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+#define KB (2 * VL)
+/* floats of frames per filter chunk: about 1 MiB, an L2's share */
+#define FILTER_CHUNK_FLOATS ((int64_t)1 << 18)
+#ifndef FILTER_L1
+#define FILTER_L1 8192
+#endif
+
+static int64_t FN(min64)(int64_t a, int64_t b) { return a < b ? a : b; }
+
+/* n floats on a cache line's boundary (whole vectors of dy then load without splits) */
+static float *FN(alloc)(int64_t n)
+{
+    size_t bytes = ((size_t)n * sizeof(float) + 63) / 64 * 64;
+    return aligned_alloc(64, bytes ? bytes : 64);
+}
+
+/* [ch, h, w] -> [ch, h + 2 ph, w + 2 pw], zeros around */
+static void FN(pad_frame)(const float *x, int64_t ch, int64_t h, int64_t w, int64_t ph, int64_t pw,
+                          float *xp)
+{
+    int64_t wp = w + 2 * pw, hp = h + 2 * ph;
+    for (int64_t c = 0; c < ch; c++, x += h * w, xp += hp * wp) {
+        memset(xp, 0, (size_t)(ph * wp) * sizeof(float));
+        for (int64_t i = 0; i < h; i++) {
+            float *row = xp + (ph + i) * wp;
+            memset(row, 0, (size_t)pw * sizeof(float));
+            memcpy(row + pw, x + i * w, (size_t)w * sizeof(float));
+            memset(row + pw + w, 0, (size_t)pw * sizeof(float));
+        }
+        memset(xp + (ph + h) * wp, 0, (size_t)(ph * wp) * sizeof(float));
+    }
+}
+
+/* ---- the correlation (forward and data passes) */
+
+struct FN(corr) {
+    int64_t cin, h, w;   /* one input frame */
+    int64_t cout, r, s;  /* output channels (a multiple of 2 VL), kernel */
+    int64_t ph, pw;      /* zero padding */
+    int64_t p, q;        /* output frame */
+    int kv;              /* vectors of output channels per tile: 2, or 4 (KV_MAX) */
+};
+
+static int64_t FN(round16)(int64_t n) { return (n + 15) / 16 * 16; }
+
+/* ni output positions of one row by kv vectors of output channels, summed over every input
+ * channel and tap. in: the padded input at the tile's first position, channel 0; wt: the
+ * channel block's weights [cin, r, s, kv VL]; out: the tile's first position, positions ldo
+ * floats apart. ni and kv are constants in each copy (ni * kv <= NI * 2 accumulators). */
+INLINE void FN(corr_tile)(const int ni, const int kv, const float *in, int64_t plane, int64_t ld,
+                          const struct FN(corr) *c, const float *wt, float *out, int64_t ldo)
+{
+    VF acc[NI][KV_MAX];
+#pragma GCC unroll 16
+    for (int j = 0; j < ni; j++)
+#pragma GCC unroll 4
+        for (int v = 0; v < kv; v++) acc[j][v] = VZERO();
+    for (int64_t i = 0; i < c->cin; i++)
+        for (int64_t r = 0; r < c->r; r++) {
+            const float *row = in + i * plane + r * ld;
+            for (int64_t s = 0; s < c->s; s++, wt += kv * VL) {
+                VF wv[KV_MAX];
+#pragma GCC unroll 4
+                for (int v = 0; v < kv; v++) wv[v] = VLOAD(wt + v * VL);
+#pragma GCC unroll 16
+                for (int j = 0; j < ni; j++) {
+                    VF b = VSET1(row[j + s]);
+#pragma GCC unroll 4
+                    for (int v = 0; v < kv; v++) acc[j][v] = VFMA(b, wv[v], acc[j][v]);
+                }
+            }
+        }
+#pragma GCC unroll 16
+    for (int j = 0; j < ni; j++)
+#pragma GCC unroll 4
+        for (int v = 0; v < kv; v++) VSTORE(out + j * ldo + v * VL, acc[j][v]);
+}
+
+/* the tile for a run-time count of positions (at most NI * 2 / kv), each count its own copy */
+static void FN(corr_tile_n)(int ni, const float *in, int64_t plane, int64_t ld, const struct FN(corr) *c,
+                            const float *wt, float *out, int64_t ldo)
+{
+    switch (c->kv * 16 + ni) {
+#define TILE_CASE(kv, n)                                                                        \
+    case kv * 16 + n:                                                                           \
+        if (n * kv <= NI * 2 && kv <= KV_MAX)                                                   \
+            FN(corr_tile)(n * kv <= NI * 2 ? n : 1, kv <= KV_MAX ? kv : 2, in, plane, ld, c, wt, out, ldo); \
+        break;
+        TILE_CASE(2, 1) TILE_CASE(2, 2) TILE_CASE(2, 3) TILE_CASE(2, 4) TILE_CASE(2, 5) TILE_CASE(2, 6)
+        TILE_CASE(2, 7) TILE_CASE(2, 8) TILE_CASE(2, 9) TILE_CASE(2, 10) TILE_CASE(2, 11) TILE_CASE(2, 12)
+        TILE_CASE(4, 1) TILE_CASE(4, 2) TILE_CASE(4, 3) TILE_CASE(4, 4) TILE_CASE(4, 5) TILE_CASE(4, 6)
+#undef TILE_CASE
+    default: break;
+    }
+}
+
+/* out [cout, pq] = beta out + tr(ocl [pq, cout]) (beta 0 overwrites) */
+static void FN(untranspose)(const float *ocl, int64_t pq, int64_t cout, float *out, float beta)
+{
+    enum { B = 16 };
+    for (int64_t i0 = 0; i0 < pq; i0 += B) {
+        int64_t n = FN(min64)(B, pq - i0);
+        for (int64_t o = 0; o < cout; o++) {
+            float *dst = out + o * pq + i0;
+            const float *src = ocl + i0 * cout + o;
+            if (beta == 0.0f)
+                for (int64_t i = 0; i < n; i++) dst[i] = src[i * cout];
+            else
+                for (int64_t i = 0; i < n; i++) dst[i] = beta * dst[i] + src[i * cout];
+        }
+    }
+}
+
+static void FN(corr_frame)(const struct FN(corr) *c, const float *x, const float *wt, float *y, float beta,
+                           float *ws)
+{
+    int64_t hp = c->h + 2 * c->ph, wp = c->w + 2 * c->pw, plane = hp * wp, crs = c->cin * c->r * c->s;
+    int64_t kb = c->kv * VL, ni_max = NI * 2 / c->kv;
+    float *xp = ws, *ocl = ws + FN(round16)(c->cin * plane);
+    FN(pad_frame)(x, c->cin, c->h, c->w, c->ph, c->pw, xp);
+    for (int64_t p = 0; p < c->p; p++)
+        for (int64_t q0 = 0; q0 < c->q; q0 += ni_max) {
+            int ni = (int)FN(min64)(ni_max, c->q - q0);
+            for (int64_t o = 0; o < c->cout; o += kb)
+                FN(corr_tile_n)(ni, xp + p * wp + q0, plane, wp, c, wt + o * crs, ocl + (p * c->q + q0) * c->cout + o,
+                                c->cout);
+        }
+    FN(untranspose)(ocl, c->p * c->q, c->cout, y, beta);
+}
+
+/* n frames; wt [cout / (kv VL), cin, r, s, kv VL] */
+static void FN(corr_run)(const struct FN(corr) *c, int64_t n, const float *x, const float *wt, float *y,
+                         float beta)
+{
+    int64_t xs = c->cin * c->h * c->w, ys = c->cout * c->p * c->q;
+    int64_t ws_n = FN(round16)(c->cin * (c->h + 2 * c->ph) * (c->w + 2 * c->pw)) + c->p * c->q * c->cout;
+    int t = omp_get_max_threads();
+    if (n < 2 || t < 2) {
+        float *ws = FN(alloc)(ws_n);
+        if (!ws) return; /* kernels cannot fail: the output stays as it was */
+        for (int64_t f = 0; f < n; f++) FN(corr_frame)(c, x + f * xs, wt, y + f * ys, beta, ws);
+        free(ws);
+        return;
+    }
+#pragma omp parallel num_threads(t)
+    {
+        float *ws = FN(alloc)(ws_n);
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t f = 0; f < n; f++)
+            if (ws) FN(corr_frame)(c, x + f * xs, wt, y + f * ys, beta, ws);
+        free(ws);
+    }
+}
+
+/* the widest tile whose channel blocks divide cout */
+static int FN(tile_kv)(int64_t cout) { return KV_MAX >= 4 && cout % (4 * VL) == 0 ? 4 : 2; }
+
+static void FN(forward)(const struct nn_conv_desc *d, const float *x, const float *w, float *y, float beta)
+{
+    int64_t crs = d->c * d->r * d->s;
+    int kv = FN(tile_kv)(d->k), kb = kv * VL;
+    float *wt = FN(alloc)(d->k * crs);
+    if (!wt) return;
+    /* wt[k / kb, c, r, s, k % kb] = w[k, c, r, s] */
+    for (int64_t k = 0; k < d->k; k++)
+        for (int64_t i = 0; i < crs; i++) wt[(k / kb) * kb * crs + i * kb + k % kb] = w[k * crs + i];
+    struct FN(corr) c = {d->c, d->h, d->w, d->k, d->r, d->s, d->pad_h, d->pad_w, d->p, d->q, kv};
+    FN(corr_run)(&c, d->n, x, wt, y, beta);
+    free(wt);
+}
+
+static void FN(data)(const struct nn_conv_desc *d, const float *dy, const float *w, float *dx, float beta)
+{
+    int64_t rs = d->r * d->s, krs = d->k * rs;
+    int kv = FN(tile_kv)(d->c), kb = kv * VL;
+    float *wt = FN(alloc)(d->c * krs);
+    if (!wt) return;
+    /* wt[ch / kb, k, r', s', ch % kb] = w[k, ch, R - 1 - r', S - 1 - s'] */
+    for (int64_t k = 0; k < d->k; k++)
+        for (int64_t ch = 0; ch < d->c; ch++)
+            for (int64_t t = 0; t < rs; t++)
+                wt[(ch / kb) * kb * krs + (k * rs + t) * kb + ch % kb] = w[(k * d->c + ch) * rs + rs - 1 - t];
+    struct FN(corr) c = {d->k, d->p, d->q, d->c, d->r, d->s, d->r - 1 - d->pad_h, d->s - 1 - d->pad_w, d->h, d->w, kv};
+    FN(corr_run)(&c, d->n, dy, wt, dx, beta);
+    free(wt);
+}
+
+/* ---- the filter pass */
+
+struct FN(fgeom) {
+    int64_t wp, plane;  /* padded width, padded plane */
+    int64_t grid;       /* grid positions per frame: P * Wp rounded up to whole vectors */
+    int64_t xfs, dfs;   /* floats per frame of x_pad ([C, plane]) and of dy ([K, grid]) */
+    int64_t nbf;        /* frames per chunk */
+    int64_t slack;      /* zeros after a chunk's x_pad: the last taps read past its end */
+};
+
+/* KR channels from kb by taps (r, s0 .. s0 + sb - 1) of channel c, summed over nb frames:
+ * dy at frame 0 row kb, xp at frame 0 channel c offset r * Wp + s0; adds into out[k * ok + s] */
+INLINE void FN(filter_tile)(const int sb, const float *dy, const float *xp, const struct FN(fgeom) *g, int64_t nb,
+                            float *out, int64_t ok)
+{
+    VF acc[KR][4];
+#pragma GCC unroll 16
+    for (int k = 0; k < KR; k++)
+#pragma GCC unroll 4
+        for (int s = 0; s < sb; s++) acc[k][s] = VZERO();
+    for (int64_t f = 0; f < nb; f++) {
+        const float *dp = dy + f * g->dfs, *xq = xp + f * g->xfs;
+        for (int64_t i = 0; i < g->grid; i += VL) {
+            VF dv[KR];
+#pragma GCC unroll 16
+            for (int k = 0; k < KR; k++) dv[k] = VLOAD(dp + k * g->grid + i);
+#pragma GCC unroll 4
+            for (int s = 0; s < sb; s++) {
+                VF xv = VLOAD(xq + i + s);
+#pragma GCC unroll 16
+                for (int k = 0; k < KR; k++) acc[k][s] = VFMA(dv[k], xv, acc[k][s]);
+            }
+        }
+    }
+#pragma GCC unroll 16
+    for (int k = 0; k < KR; k++)
+#pragma GCC unroll 4
+        for (int s = 0; s < sb; s++) out[k * ok + s] += VHSUM(acc[k][s]);
+}
+
+static void FN(filter_tile_n)(int sb, const float *dy, const float *xp, const struct FN(fgeom) *g, int64_t nb,
+                              float *out, int64_t ok)
+{
+    switch (sb) {
+    case 1: FN(filter_tile)(1, dy, xp, g, nb, out, ok); break;
+    case 2: FN(filter_tile)(2, dy, xp, g, nb, out, ok); break;
+    case 3: FN(filter_tile)(3, dy, xp, g, nb, out, ok); break;
+    default: FN(filter_tile)(4, dy, xp, g, nb, out, ok); break;
+    }
+}
+
+/* frames f0 .. f0 + nb - 1 into part [K, C, R, S] (+=) */
+static void FN(filter_chunk)(const struct nn_conv_desc *d, const struct FN(fgeom) *g, const float *x,
+                             const float *dy, int64_t f0, int64_t nb, float *ws, float *part)
+{
+    float *xp = ws, *dg = ws + FN(round16)(g->nbf * g->xfs + g->slack);
+    int64_t pq = d->p * d->q, chw = d->c * d->h * d->w;
+    for (int64_t f = 0; f < nb; f++) {
+        FN(pad_frame)(x + (f0 + f) * chw, d->c, d->h, d->w, d->pad_h, d->pad_w, xp + f * g->xfs);
+        for (int64_t k = 0; k < d->k; k++) {
+            const float *src = dy + (f0 + f) * d->k * pq + k * pq;
+            float *row = dg + f * g->dfs + k * g->grid;
+            memset(row, 0, (size_t)g->grid * sizeof(float));
+            for (int64_t p = 0; p < d->p; p++) memcpy(row + p * g->wp, src + p * d->q, (size_t)d->q * sizeof(float));
+        }
+    }
+    memset(xp + nb * g->xfs, 0, (size_t)g->slack * sizeof(float));
+    int64_t rs = d->r * d->s, crs = d->c * rs;
+    for (int64_t kb = 0; kb < d->k; kb += KR)
+        for (int64_t c = 0; c < d->c; c++)
+            for (int64_t r = 0; r < d->r; r++)
+                for (int64_t s0 = 0; s0 < d->s; s0 += 4)
+                    FN(filter_tile_n)((int)FN(min64)(4, d->s - s0), dg + kb * g->grid, xp + c * g->plane + r * g->wp + s0,
+                                      g, nb, part + kb * crs + c * rs + r * d->s + s0, crs);
+}
+
+static void FN(filter)(const struct nn_conv_desc *d, const float *x, const float *dy, float *dw, float beta)
+{
+    struct FN(fgeom) g;
+    int64_t hp = d->h + 2 * d->pad_h, kcrs = d->k * d->c * d->r * d->s;
+    g.wp = d->w + 2 * d->pad_w;
+    g.plane = hp * g.wp;
+    g.grid = (d->p * g.wp + VL - 1) / VL * VL;
+    g.xfs = d->c * g.plane;
+    g.dfs = d->k * g.grid;
+    g.slack = d->s + VL;
+    g.nbf = FN(min64)(d->n, FN(min64)(FILTER_CHUNK_FLOATS / (g.xfs + g.dfs), FILTER_L1 / (KR * g.grid + g.plane)));
+    if (g.nbf < 1) g.nbf = 1;
+    int64_t chunks = (d->n + g.nbf - 1) / g.nbf;
+    int t = (int)FN(min64)(omp_get_max_threads(), chunks);
+    if (t < 1) t = 1;
+    int64_t ws_n = FN(round16)(g.nbf * g.xfs + g.slack) + g.nbf * g.dfs;
+    float *part = calloc((size_t)(t * kcrs), sizeof(float));
+    if (!part) return;
+    int failed = 0;
+#pragma omp parallel num_threads(t) if (t > 1) reduction(| : failed)
+    {
+        int me = omp_get_thread_num();
+        float *ws = FN(alloc)((int64_t)ws_n);
+        failed = ws == NULL;
+        for (int64_t j = me; ws && j < chunks; j += t)
+            FN(filter_chunk)(d, &g, x, dy, j * g.nbf, FN(min64)(g.nbf, d->n - j * g.nbf), ws, part + me * kcrs);
+        free(ws);
+    }
+    if (!failed)
+        for (int64_t i = 0; i < kcrs; i++) {
+            float sum = beta == 0.0f ? 0.0f : beta * dw[i];
+            for (int u = 0; u < t; u++) sum += part[u * kcrs + i];
+            dw[i] = sum;
+        }
+    free(part);
+}
+
+const struct nn_cpu_direct CAT(nn_cpu_direct, SUFFIX) = {
+    .name = STR(SUFFIX), .kb = KB, .kr = KR, .forward = FN(forward), .data = FN(data), .filter = FN(filter)};
