@@ -177,7 +177,7 @@ static void run_blur(void *p)
 {
     struct blur_arg *a = p;
     if (a->pass == 0) gpu_blurpool_forward(a->planes, a->hw, a->hw, a->x, a->y);
-    else gpu_blurpool_backward(a->planes, a->hw, a->hw, a->y, a->x);
+    else gpu_blurpool_backward(a->planes, a->hw, a->hw, a->y, a->x, 0.0f);
 }
 
 struct adam_arg { size_t n; float *p, *g, *m, *v; struct nn_adam_hparams hp; };

@@ -70,7 +70,7 @@ __device__ static int readers(int64_t i, int64_t n, int64_t no, int64_t *o, floa
 }
 
 __global__ void gpu_blurpool_backward_kernel(int64_t planes, int64_t h, int64_t w, int64_t ho,
-                                             int64_t wo, const float *dy, float *dx)
+                                             int64_t wo, const float *dy, float *dx, float beta)
 {
     GRID_LOOP(t, planes * h * w) {
         int64_t j = t % w, i = (t / w) % h, p = t / (h * w);
@@ -84,15 +84,15 @@ __global__ void gpu_blurpool_backward_kernel(int64_t planes, int64_t h, int64_t 
             for (int b = 0; b < nc; b++) row += cw[b] * dp[ro[a] * wo + co[b]];
             acc += rw[a] * row;
         }
-        dx[t] += acc;
+        dx[t] = beta == 0.0f ? acc : beta * dx[t] + acc;
     }
 }
 
-/* dx += blurpool^T(dy) */
-void gpu_blurpool_backward(int64_t planes, int64_t h, int64_t w, const float *dy, float *dx)
+/* dx = beta dx + blurpool^T(dy) */
+void gpu_blurpool_backward(int64_t planes, int64_t h, int64_t w, const float *dy, float *dx, float beta)
 {
     int64_t ho = out_size(h), wo = out_size(w), n = planes * h * w;
     if (n <= 0) return;
-    gpu_blurpool_backward_kernel<<<gpu__blocks(n), GPU_THREADS, 0, gpu__st.stream>>>(planes, h, w, ho, wo, dy, dx);
+    gpu_blurpool_backward_kernel<<<gpu__blocks(n), GPU_THREADS, 0, gpu__st.stream>>>(planes, h, w, ho, wo, dy, dx, beta);
     GPU_LAUNCHED("blurpool_backward");
 }

@@ -1,6 +1,7 @@
 /* BlurPool: parity with antialiased-cnns' BlurPool (ReflectionPad2d + depthwise binomial
  * filter, reimplemented in torch by tests/fixtures/gen_nn_conv.py), gradient check, errors. */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,4 +179,29 @@ Test(nn_blurpool, fused_conv_chunks_match_unfused)
         free(grads[0][i]), free(grads[1][i]);
     }
     free(out[0]), free(out[1]), free(xv), free(wv);
+}
+
+/* The backward kernel's beta: 0 writes over (NaN) garbage, 1 adds to what dx holds; odd and
+ * even widths (the last column and the reflected edges have their own code) */
+Test(nn_blurpool, backward_kernel_beta)
+{
+    const struct nn_backend *be = nn_backend_get(NN_DEV_CPU);
+    const int64_t sizes[3][2] = {{7, 9}, {8, 6}, {3, 4}};
+    for (int c = 0; c < 3; c++) {
+        int64_t h = sizes[c][0], w = sizes[c][1], n = 2 * h * w, no = 2 * ((h + 1) / 2) * ((w + 1) / 2);
+        float *dy = malloc((size_t)no * 4), *prior = malloc((size_t)n * 4), *a = malloc((size_t)n * 4),
+              *b = malloc((size_t)n * 4);
+        tu_fill_uniform(dy, no, -1, 1, 11);
+        tu_fill_uniform(prior, n, -1, 1, 12);
+        for (int64_t i = 0; i < n; i++) a[i] = NAN;
+        memcpy(b, prior, (size_t)n * 4);
+        be->blurpool_backward(2, h, w, dy, a, 0.0f);
+        be->blurpool_backward(2, h, w, dy, b, 1.0f);
+        for (int64_t i = 0; i < n; i++) {
+            cr_assert(isfinite(a[i]), "%lldx%lld: beta 0 read garbage at %lld", (long long)h, (long long)w, (long long)i);
+            cr_assert_float_eq(b[i], prior[i] + a[i], 1e-5, "%lldx%lld: beta 1 at %lld", (long long)h, (long long)w,
+                               (long long)i);
+        }
+        free(dy), free(prior), free(a), free(b);
+    }
 }

@@ -65,9 +65,14 @@ static void plane_forward(int64_t h, int64_t w, const int64_t *ri, const float *
     }
 }
 
-/* the adjoint, pass by pass: rows += V^T dy, then each row's padded gradient folds back */
+/* The adjoint, pass by pass: rows = V^T dy (the vertical pass's reflected taps scatter into
+ * them), then each row of dx gathers from its row of rows: padded position i = m + 1 gets
+ * taps[a] g[(i - a) / 2] for the a with i - a even, which for m = 2k and 2k + 1 is
+ *   dx[2k] = t1 g[k] + t3 g[k - 1],   dx[2k + 1] = t0 g[k + 1] + t2 g[k]
+ * (g zero outside [0, Wo)); the three padded positions outside [1, W] fold back onto the
+ * columns they reflect. dx = beta dx + that; beta 0 never reads dx. */
 static void plane_backward(int64_t h, int64_t w, const int64_t *ri, const float *dy, float *dx,
-                           float *rows, float *gp)
+                           float *rows, float *gz, float beta)
 {
     int64_t ho = out_size(h), wo = out_size(w);
     memset(rows, 0, (size_t)(h * wo) * sizeof(float));
@@ -77,21 +82,41 @@ static void plane_backward(int64_t h, int64_t w, const int64_t *ri, const float 
             const float *g = dy + i * wo;
             for (int64_t j = 0; j < wo; j++) rr[j] += taps[a] * g[j];
         }
+    /* gz[k + 1] = g[k], zero at k = -1 and k >= Wo */
+    gz[0] = 0.0f;
+    gz[wo + 1] = gz[wo + 2] = 0.0f;
     for (int64_t i = 0; i < h; i++) {
-        const float *g = rows + i * wo;
-        memset(gp, 0, (size_t)(w + 3) * sizeof(float));
-        for (int a = 0; a < 4; a++) /* one tap at a time: no two j write the same element */
-            for (int64_t j = 0; j < wo; j++) gp[2 * j + a] += taps[a] * g[j];
+        memcpy(gz + 1, rows + i * wo, (size_t)wo * sizeof(float));
         float *d = dx + i * w;
-        for (int64_t m = 0; m < w; m++) d[m] += gp[m + 1];
-        d[1] += gp[0];
-        d[w - 2] += gp[w + 1];
-        d[w - 3] += gp[w + 2];
+        int64_t half = w / 2;
+        if (beta == 0.0f)
+            for (int64_t k = 0; k < half; k++) {
+                d[2 * k] = taps[1] * gz[k + 1] + taps[3] * gz[k];
+                d[2 * k + 1] = taps[0] * gz[k + 2] + taps[2] * gz[k + 1];
+            }
+        else
+            for (int64_t k = 0; k < half; k++) {
+                d[2 * k] = beta * d[2 * k] + (taps[1] * gz[k + 1] + taps[3] * gz[k]);
+                d[2 * k + 1] = beta * d[2 * k + 1] + (taps[0] * gz[k + 2] + taps[2] * gz[k + 1]);
+            }
+        if (w % 2) { /* the last column, m = 2 half */
+            float v = taps[1] * gz[half + 1] + taps[3] * gz[half];
+            d[w - 1] = beta == 0.0f ? v : beta * d[w - 1] + v;
+        }
+        /* padded positions 0, W + 1 and W + 2 reflect onto columns 1, W - 2 and W - 3; position
+         * i holds t0 g[i / 2] + t2 g[i / 2 - 1] (i even) or t1 g[(i - 1) / 2] + t3 g[(i - 3) / 2] */
+        d[1] += taps[0] * gz[1];
+        for (int64_t i2 = w + 1; i2 <= w + 2; i2++) {
+            float v = i2 % 2 == 0 ? taps[0] * gz[i2 / 2 + 1] + taps[2] * gz[i2 / 2]
+                                  : taps[1] * gz[(i2 - 1) / 2 + 1] + taps[3] * gz[(i2 - 3) / 2 + 1];
+            d[i2 == w + 1 ? w - 2 : w - 3] += v;
+        }
     }
 }
 
 /* Runs every plane, each thread with its own [H, Wo] row buffer and padded row. */
-static void run_planes(int64_t planes, int64_t h, int64_t w, const float *in, float *out, int fwd)
+static void run_planes(int64_t planes, int64_t h, int64_t w, const float *in, float *out, int fwd,
+                       float beta)
 {
     int64_t ho = out_size(h), wo = out_size(w);
     int64_t *ri = tap_index(h, ho);
@@ -105,7 +130,7 @@ static void run_planes(int64_t planes, int64_t h, int64_t w, const float *in, fl
             if (fwd)
                 plane_forward(h, w, ri, in + p * h * w, out + p * ho * wo, rows, rows + h * wo);
             else
-                plane_backward(h, w, ri, in + p * ho * wo, out + p * h * w, rows, rows + h * wo);
+                plane_backward(h, w, ri, in + p * ho * wo, out + p * h * w, rows, rows + h * wo, beta);
         }
         free(rows);
     }
@@ -114,11 +139,11 @@ static void run_planes(int64_t planes, int64_t h, int64_t w, const float *in, fl
 
 void nn_cpu_blurpool_forward(int64_t planes, int64_t h, int64_t w, const float *x, float *y)
 {
-    run_planes(planes, h, w, x, y, 1);
+    run_planes(planes, h, w, x, y, 1, 0.0f);
 }
 
-/* dx += blurpool^T(dy) */
-void nn_cpu_blurpool_backward(int64_t planes, int64_t h, int64_t w, const float *dy, float *dx)
+/* dx = beta dx + blurpool^T(dy) */
+void nn_cpu_blurpool_backward(int64_t planes, int64_t h, int64_t w, const float *dy, float *dx, float beta)
 {
-    run_planes(planes, h, w, dy, dx, 0);
+    run_planes(planes, h, w, dy, dx, 0, beta);
 }

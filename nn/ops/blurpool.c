@@ -9,10 +9,11 @@ static void blurpool_backward(nn_ctx *ctx, struct nn_node *n)
 {
     struct nn_tensor *x = n->in[0];
     if (!x->requires_grad) return;
-    float *dx = nn__grad(ctx, x);
+    float beta;
+    float *dx = nn__grad_beta(ctx, x, &beta);
     if (!dx) return;
     ctx->be->blurpool_backward(x->shape[0] * x->shape[1], x->shape[2], x->shape[3], n->out->grad,
-                               dx);
+                               dx, beta);
 }
 
 struct nn_tensor *nn_blurpool(nn_ctx *ctx, struct nn_tensor *x)

@@ -170,7 +170,10 @@ struct nn_tensor *nn_conv2d(nn_ctx *ctx, struct nn_tensor *x, struct nn_tensor *
 /* conv2d then BlurPool: the convolution's output is scratch, gone before the op returns, and
  * backward rebuilds its gradient from the blurred one (BlurPool is linear and a convolution's
  * backward does not read its output), so neither is kept for the step. Both directions work
- * through the frames in chunks, so the scratch stays near ctx->scratch_bytes. */
+ * through the frames in chunks, so the scratch stays near ctx->scratch_bytes.
+ * Each BlurPool output is a weighted mean of its inputs (the weights sum to 1, reflection
+ * included), so the bias goes onto the pooled output, a quarter of the convolution's, and
+ * its gradient is the sum of the pooled output's gradient. */
 
 /* how many items of `floats` floats each fit the context's scratch size (at least 1, at most n) */
 static int64_t chunk_items(const nn_ctx *ctx, int64_t floats, int64_t n)
@@ -196,16 +199,16 @@ static void conv_blurpool_backward(nn_ctx *ctx, struct nn_node *n)
     float *db = b && b->requires_grad ? nn__grad(ctx, b) : NULL;
     int64_t frames = d.n, chunk = blur_chunk_frames(ctx, &d), per = d.k * d.p * d.q;
     int64_t xs = d.c * d.h * d.w, ys = d.k * ((d.p + 1) / 2) * ((d.q + 1) / 2);
+    if (db) ctx->be->bias_backward(frames, d.k, ys / d.k, y->grad, db);
+    if (!dx && !dw) return;
     float *dconv = ctx->err.code ? NULL : nn_ctx_alloc_data(ctx, (size_t)(chunk * per) * sizeof(float));
     if (!dconv) return;
     for (int64_t f = 0; f < frames; f += chunk) {
         d.n = frames - f < chunk ? frames - f : chunk;
-        ctx->be->fill(dconv, (size_t)(d.n * per), 0.0f);
-        ctx->be->blurpool_backward(d.n * d.k, d.p, d.q, y->grad + f * ys, dconv);
+        ctx->be->blurpool_backward(d.n * d.k, d.p, d.q, y->grad + f * ys, dconv, 0.0f);
         if (dx) ctx->be->conv2d_backward_data(&d, dconv, w->data, dx + f * xs, dx_beta);
         if (dw) ctx->be->conv2d_backward_filter(&d, x->data + f * xs, dconv, dw, dw_beta);
         dw_beta = 1.0f;
-        if (db) ctx->be->bias_backward(d.n, d.k, d.p * d.q, dconv, db);
     }
 }
 
@@ -240,10 +243,10 @@ struct nn_tensor *nn_conv2d_blurpool(nn_ctx *ctx, struct nn_tensor *x, struct nn
     for (int64_t f = 0; f < d->n; f += chunk) {
         part.n = d->n - f < chunk ? d->n - f : chunk;
         ctx->be->conv2d_forward(&part, x->data + f * xs, w->data, conv, 0.0f);
-        if (b) ctx->be->bias_add(part.n, d->k, d->p * d->q, conv, b->data);
         ctx->be->blurpool_forward(part.n * d->k, d->p, d->q, conv, y->data + f * ys);
     }
     nn__scratch_end(ctx);
+    if (b) ctx->be->bias_add(d->n, d->k, ys / d->k, y->data, b->data);
     struct nn_tensor *in[3] = {x, w, b};
     struct nn_node *n = nn__record(ctx, op, conv_blurpool_backward, y, 3, in);
     if (n) n->saved = nn__save(ctx, &s, sizeof s), n->out_unread = true;

@@ -325,9 +325,12 @@ static void blur_case(int64_t planes, int64_t h, int64_t w)
     p.c->blurpool_forward(planes, h, w, p.h[x], p.h[y]);
     p.g->blurpool_forward(planes, h, w, p.d[x], p.d[y]);
     check(&p, y, "blurpool_forward");
-    p.c->blurpool_backward(planes, h, w, p.h[y], p.h[x]);
-    p.g->blurpool_backward(planes, h, w, p.d[y], p.d[x]);
+    p.c->blurpool_backward(planes, h, w, p.h[y], p.h[x], 0.0f);
+    p.g->blurpool_backward(planes, h, w, p.d[y], p.d[x], 0.0f);
     check(&p, x, "blurpool_backward");
+    p.c->blurpool_backward(planes, h, w, p.h[y], p.h[x], 1.0f);
+    p.g->blurpool_backward(planes, h, w, p.d[y], p.d[x], 1.0f);
+    check(&p, x, "blurpool_backward, beta 1");
     release(&p);
 }
 
