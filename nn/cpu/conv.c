@@ -356,14 +356,15 @@ static void dense_run(const struct nn_conv_desc *d, int pass, const float *a, co
  * amortise them. */
 #define DIRECT_MAX_CH 128
 
-/* the direct kernels for this pass, or NULL: stride 1, one group, and output channels (K;
- * the data pass's are C) a multiple of the tile's and at most DIRECT_MAX_CH */
+/* the direct kernels for this pass, or NULL: stride 1, one group, output channels (K; the
+ * data pass's are C) a multiple of the tile's and at most DIRECT_MAX_CH, and for the filter
+ * pass a kernel at most max_s wide */
 static const struct nn_cpu_direct *direct_for(const struct nn_conv_desc *d, int pass)
 {
     const struct nn_cpu_direct *k = nn_cpu_direct();
     if (!k || d->g != 1 || d->stride_h != 1 || d->stride_w != 1 || d->n < 1) return NULL;
-    int64_t out = pass == PASS_DATA ? d->c : d->k, tile = pass == PASS_FILTER ? k->kr : k->kb;
-    if (out % tile || out > DIRECT_MAX_CH) return NULL;
+    int64_t out = pass == PASS_DATA ? d->c : d->k;
+    if (out % k->kb || out > DIRECT_MAX_CH || (pass == PASS_FILTER && d->s > k->max_s)) return NULL;
     if (pass == PASS_DATA && (d->pad_h > d->r - 1 || d->pad_w > d->s - 1)) return NULL;
     return k;
 }
@@ -514,7 +515,7 @@ void nn_cpu_conv2d_forward_filter(const struct nn_conv_desc *d, const float *x, 
 {
     /* no columns to share; the direct kernels make none (forward reads all of w before the
      * filter pass writes dw) */
-    if (d->n == 0 || is_dense(d) || (direct_for(d, PASS_FORWARD) && direct_for(d, PASS_FILTER))) {
+    if (d->n == 0 || is_dense(d) || direct_for(d, PASS_FORWARD) || direct_for(d, PASS_FILTER)) {
         nn_cpu_conv2d_forward(d, x, w, y, beta_y);
         nn_cpu_conv2d_backward_filter(d, x, dy, dw, beta_w);
         return;

@@ -9,8 +9,8 @@
 
 struct nn_cpu_direct {
     const char *name; /* "avx2", "avx512" */
-    int kb;           /* forward / data: output channels per tile, which they must be a multiple of */
-    int kr;           /* filter: output channels per tile, ditto */
+    int kb;           /* output channels per tile, which they must be a multiple of */
+    int max_s;        /* filter: the widest kernel it takes */
     /* the three passes, as the nn_cpu_conv2d_* kernels of the same names */
     void (*forward)(const struct nn_conv_desc *d, const float *x, const float *w, float *y, float beta);
     void (*data)(const struct nn_conv_desc *d, const float *dy, const float *w, float *dx, float beta);

@@ -14,10 +14,8 @@
 #define VSET1(x) _mm512_set1_ps(x)
 #define VZERO() _mm512_setzero_ps()
 #define VFMA(a, b, c) _mm512_fmadd_ps(a, b, c)
-#define VHSUM(v) _mm512_reduce_add_ps(v)
 #define NI 12 /* 24 accumulators of 32 registers */
 #define KV_MAX 4
-#define KR 4  /* 16 accumulators */
 
 #include "nn/cpu/conv_direct_impl.h"
 #endif

@@ -6,10 +6,9 @@
  * Included by one file per vector width with these defined:
  *   SUFFIX           name suffix (avx2, avx512)
  *   VL               floats per vector
- *   VF, VLOAD(p), VSET1(x), VZERO(), VFMA(a, b, c) = a * b + c, VSTORE(p, v), VHSUM(v)
+ *   VF, VLOAD(p), VSET1(x), VZERO(), VFMA(a, b, c) = a * b + c, VSTORE(p, v)
  *   NI               output positions per forward tile of 2 VL channels (NI * 2 accumulators)
  *   KV_MAX           widest forward tile, in vectors of channels: 2, or 4 (NI / 2 positions)
- *   KR               output channels per filter tile (registers: KR * 4 vectors)
  *
  * Forward and data are one correlation: out[o, p, q] = sum_{i, r, s} in_pad[i, p + r, q + s]
  * wt[i, r, s, o]. A tile is NI consecutive positions of an output row by KB = 2 VL output
@@ -19,13 +18,8 @@
  * beta). The data pass is the same correlation of dy, padded by R - 1 - pad, with the kernel
  * flipped and its two channel axes swapped.
  *
- * Filter: dw[k, c, r, s] = sum over frames and positions of dy[k, p, q] x_pad[c, p + r, q + s].
- * Positions run along the padded width ("grid": position p * Wp + q, Wp the padded width), so
- * a tap's inputs are one contiguous run of x_pad shifted by r * Wp + s; dy is laid out on the
- * same grid with zeros in the columns q >= Q. A tile is KR output channels by 4 taps of one
- * kernel row, KR x 4 vector accumulators over all the positions of a chunk of frames, summed
- * across lanes at the end. The grid's dead columns (3 of Wp for a 4x4 kernel) are the price of
- * contiguous loads.
+ * Filter: the same broadcasts the other way round, dw[c, r, s, o] accumulated over positions
+ * with dy channels-last (see FN(filter)); kernels up to 4 wide.
  *
  * Threads: forward and data give each thread whole frames (each output written by one
  * thread); filter gives chunk j of frames to thread j % T and adds the threads' partial sums
@@ -47,9 +41,6 @@
 #define KB (2 * VL)
 /* floats of frames per filter chunk: about 1 MiB, an L2's share */
 #define FILTER_CHUNK_FLOATS ((int64_t)1 << 18)
-#ifndef FILTER_L1
-#define FILTER_L1 8192
-#endif
 
 static int64_t FN(min64)(int64_t a, int64_t b) { return a < b ? a : b; }
 
@@ -233,116 +224,144 @@ static void FN(data)(const struct nn_conv_desc *d, const float *dy, const float 
 
 /* ---- the filter pass */
 
-struct FN(fgeom) {
-    int64_t wp, plane;  /* padded width, padded plane */
-    int64_t grid;       /* grid positions per frame: P * Wp rounded up to whole vectors */
-    int64_t xfs, dfs;   /* floats per frame of x_pad ([C, plane]) and of dy ([K, grid]) */
-    int64_t nbf;        /* frames per chunk */
-    int64_t slack;      /* zeros after a chunk's x_pad: the last taps read past its end */
-};
-
-/* KR channels from kb by taps (r, s0 .. s0 + sb - 1) of channel c, summed over nb frames:
- * dy at frame 0 row kb, xp at frame 0 channel c offset r * Wp + s0; adds into out[k * ok + s] */
-INLINE void FN(filter_tile)(const int sb, const float *dy, const float *xp, const struct FN(fgeom) *g, int64_t nb,
-                            float *out, int64_t ok)
+/* frame [K, PQ] -> [PQ, K] */
+static void FN(transpose_in)(const float *dy, int64_t k, int64_t pq, float *out)
 {
-    VF acc[KR][4];
-#pragma GCC unroll 16
-    for (int k = 0; k < KR; k++)
-#pragma GCC unroll 4
-        for (int s = 0; s < sb; s++) acc[k][s] = VZERO();
-    for (int64_t f = 0; f < nb; f++) {
-        const float *dp = dy + f * g->dfs, *xq = xp + f * g->xfs;
-        for (int64_t i = 0; i < g->grid; i += VL) {
-            VF dv[KR];
-#pragma GCC unroll 16
-            for (int k = 0; k < KR; k++) dv[k] = VLOAD(dp + k * g->grid + i);
-#pragma GCC unroll 4
-            for (int s = 0; s < sb; s++) {
-                VF xv = VLOAD(xq + i + s);
-#pragma GCC unroll 16
-                for (int k = 0; k < KR; k++) acc[k][s] = VFMA(dv[k], xv, acc[k][s]);
-            }
+    enum { B = 16 };
+    for (int64_t i0 = 0; i0 < pq; i0 += B) {
+        int64_t n = FN(min64)(B, pq - i0);
+        for (int64_t o = 0; o < k; o++) {
+            const float *src = dy + o * pq + i0;
+            float *dst = out + i0 * k + o;
+            for (int64_t i = 0; i < n; i++) dst[i * k] = src[i];
         }
     }
-#pragma GCC unroll 16
-    for (int k = 0; k < KR; k++)
-#pragma GCC unroll 4
-        for (int s = 0; s < sb; s++) out[k * ok + s] += VHSUM(acc[k][s]);
 }
 
-static void FN(filter_tile_n)(int sb, const float *dy, const float *xp, const struct FN(fgeom) *g, int64_t nb,
-                              float *out, int64_t ok)
+struct FN(fgeom) {
+    int64_t wp, plane;  /* padded width and plane of x */
+    int64_t pq;         /* output positions per frame */
+    int64_t xfs, dfs;   /* floats per frame of x_pad ([C, plane]) and of dy ([PQ, K]) */
+    int64_t nbf;        /* frames per chunk */
+    int rb;             /* kernel rows per tile */
+};
+
+/* Taps (r0 .. r0 + rb - 1, 0 .. s - 1) of input channel c by 2 VL output channels, summed over
+ * the positions of nb frames into out [rb * s, 2 VL] (+=, rows of K floats). xp: frame 0's
+ * channel c, row r0; dy: frame 0, position 0, the block's first channel. rb and s are constants
+ * in each copy (rb * s * 2 <= NI * 2 accumulators). */
+INLINE void FN(filter_tile)(const int rb, const int s, const float *xp, const float *dy, const struct nn_conv_desc *d,
+                            const struct FN(fgeom) *g, int64_t nb, float *out)
 {
-    switch (sb) {
-    case 1: FN(filter_tile)(1, dy, xp, g, nb, out, ok); break;
-    case 2: FN(filter_tile)(2, dy, xp, g, nb, out, ok); break;
-    case 3: FN(filter_tile)(3, dy, xp, g, nb, out, ok); break;
-    default: FN(filter_tile)(4, dy, xp, g, nb, out, ok); break;
+    VF acc[NI][2];
+#pragma GCC unroll 16
+    for (int t = 0; t < rb * s; t++) acc[t][0] = acc[t][1] = VZERO();
+    for (int64_t f = 0; f < nb; f++)
+        for (int64_t p = 0; p < d->p; p++) {
+            const float *row = xp + f * g->xfs + p * g->wp, *dp = dy + f * g->dfs + p * d->q * d->k;
+            for (int64_t q = 0; q < d->q; q++, dp += d->k) {
+                VF d0 = VLOAD(dp), d1 = VLOAD(dp + VL);
+#pragma GCC unroll 4
+                for (int r = 0; r < rb; r++)
+#pragma GCC unroll 4
+                    for (int c = 0; c < s; c++) {
+                        VF b = VSET1(row[r * g->wp + q + c]);
+                        acc[r * s + c][0] = VFMA(b, d0, acc[r * s + c][0]);
+                        acc[r * s + c][1] = VFMA(b, d1, acc[r * s + c][1]);
+                    }
+            }
+        }
+#pragma GCC unroll 16
+    for (int t = 0; t < rb * s; t++) {
+        VSTORE(out + t * d->k, VLOAD(out + t * d->k) + acc[t][0]);
+        VSTORE(out + t * d->k + VL, VLOAD(out + t * d->k + VL) + acc[t][1]);
     }
 }
 
-/* frames f0 .. f0 + nb - 1 into part [K, C, R, S] (+=) */
+/* the tile for run-time rows and kernel width (s <= 4, rb * s <= NI) */
+static void FN(filter_tile_n)(int rb, int s, const float *xp, const float *dy, const struct nn_conv_desc *d,
+                              const struct FN(fgeom) *g, int64_t nb, float *out)
+{
+    switch (rb * 8 + s) {
+#define FTILE(r, c)                                                                                 \
+    case r * 8 + c:                                                                                 \
+        if (r * c <= NI) FN(filter_tile)(r * c <= NI ? r : 1, c, xp, dy, d, g, nb, out);            \
+        break;
+        FTILE(1, 1) FTILE(1, 2) FTILE(1, 3) FTILE(1, 4) FTILE(2, 1) FTILE(2, 2) FTILE(2, 3) FTILE(2, 4)
+        FTILE(3, 1) FTILE(3, 2) FTILE(3, 3) FTILE(3, 4) FTILE(4, 1) FTILE(4, 2) FTILE(4, 3) FTILE(4, 4)
+        FTILE(5, 1) FTILE(5, 2) FTILE(6, 1) FTILE(6, 2) FTILE(7, 1) FTILE(8, 1) FTILE(9, 1)
+        FTILE(10, 1) FTILE(11, 1) FTILE(12, 1)
+#undef FTILE
+    default: break;
+    }
+}
+
+/* frames f0 .. f0 + nb - 1 into part [C, R, S, K] (+=) */
 static void FN(filter_chunk)(const struct nn_conv_desc *d, const struct FN(fgeom) *g, const float *x,
                              const float *dy, int64_t f0, int64_t nb, float *ws, float *part)
 {
-    float *xp = ws, *dg = ws + FN(round16)(g->nbf * g->xfs + g->slack);
-    int64_t pq = d->p * d->q, chw = d->c * d->h * d->w;
+    float *xp = ws, *dcl = ws + FN(round16)(g->nbf * g->xfs);
+    int64_t chw = d->c * d->h * d->w;
     for (int64_t f = 0; f < nb; f++) {
         FN(pad_frame)(x + (f0 + f) * chw, d->c, d->h, d->w, d->pad_h, d->pad_w, xp + f * g->xfs);
-        for (int64_t k = 0; k < d->k; k++) {
-            const float *src = dy + (f0 + f) * d->k * pq + k * pq;
-            float *row = dg + f * g->dfs + k * g->grid;
-            memset(row, 0, (size_t)g->grid * sizeof(float));
-            for (int64_t p = 0; p < d->p; p++) memcpy(row + p * g->wp, src + p * d->q, (size_t)d->q * sizeof(float));
-        }
+        FN(transpose_in)(dy + (f0 + f) * d->k * g->pq, d->k, g->pq, dcl + f * g->dfs);
     }
-    memset(xp + nb * g->xfs, 0, (size_t)g->slack * sizeof(float));
-    int64_t rs = d->r * d->s, crs = d->c * rs;
-    for (int64_t kb = 0; kb < d->k; kb += KR)
+    int64_t rs = d->r * d->s;
+    for (int64_t kb = 0; kb < d->k; kb += 2 * VL)
         for (int64_t c = 0; c < d->c; c++)
-            for (int64_t r = 0; r < d->r; r++)
-                for (int64_t s0 = 0; s0 < d->s; s0 += 4)
-                    FN(filter_tile_n)((int)FN(min64)(4, d->s - s0), dg + kb * g->grid, xp + c * g->plane + r * g->wp + s0,
-                                      g, nb, part + kb * crs + c * rs + r * d->s + s0, crs);
+            for (int64_t r0 = 0; r0 < d->r; r0 += g->rb) {
+                int rb = (int)FN(min64)(g->rb, d->r - r0);
+                FN(filter_tile_n)(rb, (int)d->s, xp + c * g->plane + r0 * g->wp, dcl + kb, d, g, nb,
+                                  part + (c * rs + r0 * d->s) * d->k + kb);
+            }
 }
 
+/* Filter, channels-last: dw[k, c, r, s] = sum over frames and positions (p, q) of
+ * x_pad[c, p + r, q + s] dy[k, p, q]. dy is transposed to [PQ, K] per frame; a tile is rb
+ * kernel rows of one input channel by 2 VL output channels: per position the two vectors of
+ * dy times each tap's broadcast input, rb * S * 2 accumulators over all the positions of a
+ * chunk of frames, added to the thread's partial [C, R, S, K] (no sums across lanes). */
 static void FN(filter)(const struct nn_conv_desc *d, const float *x, const float *dy, float *dw, float beta)
 {
     struct FN(fgeom) g;
-    int64_t hp = d->h + 2 * d->pad_h, kcrs = d->k * d->c * d->r * d->s;
+    int64_t hp = d->h + 2 * d->pad_h, kcrs = d->k * d->c * d->r * d->s, rs = d->r * d->s;
     g.wp = d->w + 2 * d->pad_w;
     g.plane = hp * g.wp;
-    g.grid = (d->p * g.wp + VL - 1) / VL * VL;
+    g.pq = d->p * d->q;
     g.xfs = d->c * g.plane;
-    g.dfs = d->k * g.grid;
-    g.slack = d->s + VL;
-    g.nbf = FN(min64)(d->n, FN(min64)(FILTER_CHUNK_FLOATS / (g.xfs + g.dfs), FILTER_L1 / (KR * g.grid + g.plane)));
+    g.dfs = g.pq * d->k;
+    g.nbf = FN(min64)(d->n, FILTER_CHUNK_FLOATS / (g.xfs + g.dfs));
     if (g.nbf < 1) g.nbf = 1;
+    /* rows per tile: as many as the accumulators allow, evened out over R */
+    int64_t rb_max = NI / d->s < 1 ? 1 : NI / d->s, tiles = (d->r + rb_max - 1) / rb_max;
+    g.rb = (int)((d->r + tiles - 1) / tiles);
     int64_t chunks = (d->n + g.nbf - 1) / g.nbf;
     int t = (int)FN(min64)(omp_get_max_threads(), chunks);
     if (t < 1) t = 1;
-    int64_t ws_n = FN(round16)(g.nbf * g.xfs + g.slack) + g.nbf * g.dfs;
-    float *part = calloc((size_t)(t * kcrs), sizeof(float));
+    int64_t ws_n = FN(round16)(g.nbf * g.xfs) + g.nbf * g.dfs, part_n = FN(round16)(kcrs);
+    float *part = FN(alloc)(t * part_n);
     if (!part) return;
+    memset(part, 0, (size_t)(t * part_n) * sizeof(float));
     int failed = 0;
 #pragma omp parallel num_threads(t) if (t > 1) reduction(| : failed)
     {
         int me = omp_get_thread_num();
-        float *ws = FN(alloc)((int64_t)ws_n);
+        float *ws = FN(alloc)(ws_n);
         failed = ws == NULL;
         for (int64_t j = me; ws && j < chunks; j += t)
-            FN(filter_chunk)(d, &g, x, dy, j * g.nbf, FN(min64)(g.nbf, d->n - j * g.nbf), ws, part + me * kcrs);
+            FN(filter_chunk)(d, &g, x, dy, j * g.nbf, FN(min64)(g.nbf, d->n - j * g.nbf), ws, part + me * part_n);
         free(ws);
     }
+    /* dw[k, c, r, s] = beta dw + the threads' part[c, r, s, k], in thread order */
     if (!failed)
-        for (int64_t i = 0; i < kcrs; i++) {
-            float sum = beta == 0.0f ? 0.0f : beta * dw[i];
-            for (int u = 0; u < t; u++) sum += part[u * kcrs + i];
-            dw[i] = sum;
-        }
+        for (int64_t k = 0; k < d->k; k++)
+            for (int64_t i = 0; i < d->c * rs; i++) {
+                float sum = beta == 0.0f ? 0.0f : beta * dw[k * d->c * rs + i];
+                for (int u = 0; u < t; u++) sum += part[u * part_n + i * d->k + k];
+                dw[k * d->c * rs + i] = sum;
+            }
     free(part);
 }
 
 const struct nn_cpu_direct CAT(nn_cpu_direct, SUFFIX) = {
-    .name = STR(SUFFIX), .kb = KB, .kr = KR, .forward = FN(forward), .data = FN(data), .filter = FN(filter)};
+    .name = STR(SUFFIX), .kb = KB, .max_s = 4, .forward = FN(forward), .data = FN(data), .filter = FN(filter)};
