@@ -4,6 +4,29 @@
 #pragma GCC target("avx2,fma")
 #pragma GCC optimize("no-predictive-commoning")
 #include <immintrin.h>
+#include <stdint.h>
+
+/* dst[j * ldd + i] = src[i * lds + j] for i, j < 8 */
+static inline void vtranspose(const float *src, int64_t lds, float *dst, int64_t ldd)
+{
+    __m256 r[8], t[8];
+    for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(src + i * lds);
+    for (int i = 0; i < 8; i += 2) { /* pairs of rows interleaved */
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) { /* 4 x 4 blocks within each 128-bit lane */
+        r[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+        r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+        r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+    }
+    for (int j = 0; j < 4; j++) { /* then the lanes */
+        t[j] = _mm256_permute2f128_ps(r[j], r[4 + j], 0x20);
+        t[4 + j] = _mm256_permute2f128_ps(r[j], r[4 + j], 0x31);
+    }
+    for (int i = 0; i < 8; i++) _mm256_storeu_ps(dst + i * ldd, t[i]);
+}
 
 #define SUFFIX avx2
 #define VL 8
@@ -12,6 +35,7 @@
 #define VSTORE(p, v) _mm256_storeu_ps(p, v)
 #define VSET1(x) _mm256_set1_ps(x)
 #define VZERO() _mm256_setzero_ps()
+#define VTRANSPOSE vtranspose
 #define VFMA(a, b, c) _mm256_fmadd_ps(a, b, c)
 #define NI 6 /* 12 accumulators of 16 registers */
 #define KV_MAX 2

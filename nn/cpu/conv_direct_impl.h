@@ -7,6 +7,7 @@
  *   SUFFIX           name suffix (avx2, avx512)
  *   VL               floats per vector
  *   VF, VLOAD(p), VSET1(x), VZERO(), VFMA(a, b, c) = a * b + c, VSTORE(p, v)
+ *   VTRANSPOSE(src, lds, dst, ldd)  a VL x VL block: dst[j, i] = src[i, j]
  *   NI               output positions per forward tile of 2 VL channels (NI * 2 accumulators)
  *   KV_MAX           widest forward tile, in vectors of channels: 2, or 4 (NI / 2 positions)
  *
@@ -131,21 +132,25 @@ static void FN(corr_tile_n)(int ni, const float *in, int64_t plane, int64_t ld, 
     }
 }
 
-/* out [cout, pq] = beta out + tr(ocl [pq, cout]) (beta 0 overwrites) */
+/* out [cout, pq] = beta out + tr(ocl [pq, cout]) (beta 0 overwrites); cout is whole vectors */
 static void FN(untranspose)(const float *ocl, int64_t pq, int64_t cout, float *out, float beta)
 {
-    enum { B = 16 };
-    for (int64_t i0 = 0; i0 < pq; i0 += B) {
-        int64_t n = FN(min64)(B, pq - i0);
-        for (int64_t o = 0; o < cout; o++) {
+    float blk[VL * VL];
+    int64_t i0 = 0;
+    for (; i0 + VL <= pq; i0 += VL)
+        for (int64_t o = 0; o < cout; o += VL) {
             float *dst = out + o * pq + i0;
-            const float *src = ocl + i0 * cout + o;
-            if (beta == 0.0f)
-                for (int64_t i = 0; i < n; i++) dst[i] = src[i * cout];
-            else
-                for (int64_t i = 0; i < n; i++) dst[i] = beta * dst[i] + src[i * cout];
+            if (beta == 0.0f) {
+                VTRANSPOSE(ocl + i0 * cout + o, cout, dst, pq);
+                continue;
+            }
+            VTRANSPOSE(ocl + i0 * cout + o, cout, blk, VL);
+            for (int r = 0; r < VL; r++)
+                VSTORE(dst + r * pq, VFMA(VSET1(beta), VLOAD(dst + r * pq), VLOAD(blk + r * VL)));
         }
-    }
+    for (int64_t o = 0; o < cout && i0 < pq; o++) /* the last positions */
+        for (int64_t i = i0; i < pq; i++)
+            out[o * pq + i] = (beta == 0.0f ? 0.0f : beta * out[o * pq + i]) + ocl[i * cout + o];
 }
 
 static void FN(corr_frame)(const struct FN(corr) *c, const float *x, const float *wt, float *y, float beta,
@@ -224,18 +229,14 @@ static void FN(data)(const struct nn_conv_desc *d, const float *dy, const float 
 
 /* ---- the filter pass */
 
-/* frame [K, PQ] -> [PQ, K] */
+/* frame [K, PQ] -> [PQ, K]; K is whole vectors */
 static void FN(transpose_in)(const float *dy, int64_t k, int64_t pq, float *out)
 {
-    enum { B = 16 };
-    for (int64_t i0 = 0; i0 < pq; i0 += B) {
-        int64_t n = FN(min64)(B, pq - i0);
-        for (int64_t o = 0; o < k; o++) {
-            const float *src = dy + o * pq + i0;
-            float *dst = out + i0 * k + o;
-            for (int64_t i = 0; i < n; i++) dst[i * k] = src[i];
-        }
-    }
+    int64_t i0 = 0;
+    for (; i0 + VL <= pq; i0 += VL)
+        for (int64_t o = 0; o < k; o += VL) VTRANSPOSE(dy + o * pq + i0, pq, out + i0 * k + o, k);
+    for (int64_t i = i0; i < pq; i++)
+        for (int64_t o = 0; o < k; o++) out[i * k + o] = dy[o * pq + i];
 }
 
 struct FN(fgeom) {
