@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/cpu/conv_direct.h"
 #include "nn/cpu/cpu.h"
 #include "nn/nn.h"
 #include "nn/ops_conv.h"
@@ -489,6 +490,59 @@ Test(nn_ops, thin_gemm_slices_match_the_reference)
                           (long long)n, (long long)k, ta, tb, worst);
                 free(a), free(b), free(c), free(c0);
             }
+}
+
+/* The streamed GEMMs (nn/cpu/gemm_stream_impl.h: two sides of at most 64, the third of at
+ * least 2^16) with each kernel set and with OpenBLAS ("off"): both transposes of the small
+ * A, alpha and beta (0 over NaN garbage), padded leading dimensions and lengths that leave
+ * tails, against a double-precision reference; the padding of C is never written. */
+static void streamed_case(int ta, int tb, int64_t m, int64_t n, int64_t k, float beta, const char *set)
+{
+    int64_t lda = ta ? m + 3 : k + 3, ldb = tb ? k + 1 : n + 5, ldc = n + 2;
+    int64_t na = (ta ? k : m) * lda, nb = (tb ? n : k) * ldb, nc = m * ldc;
+    float *a = malloc((size_t)na * 4), *b = malloc((size_t)nb * 4), *c = malloc((size_t)nc * 4), *c0 = malloc((size_t)nc * 4);
+    cr_assert(a && b && c && c0);
+    tu_fill_uniform(a, na, -1, 1, 21);
+    tu_fill_uniform(b, nb, -1, 1, 22);
+    tu_fill_uniform(c0, nc, -1, 1, 23);
+    for (int64_t i = 0; i < nc; i++) c[i] = beta == 0.0f && (i % ldc) < n ? NAN : c0[i];
+    nn_cpu_gemm(ta, tb, m, n, k, 2.0f, a, lda, 0, b, ldb, 0, beta, c, ldc, 0, 1);
+    double worst = 0;
+    for (int64_t i = 0; i < m; i++) {
+        for (int64_t j = 0; j < n; j++) {
+            double acc = 0, mag = 0;
+            for (int64_t p = 0; p < k; p++) {
+                double x = a[ta ? p * lda + i : i * lda + p], y = b[tb ? j * ldb + p : p * ldb + j];
+                acc += x * y, mag += fabs(x * y);
+            }
+            double want = 2.0 * acc + (beta == 0.0f ? 0.0 : beta * c0[i * ldc + j]);
+            double e = fabs(c[i * ldc + j] - want) / (1e-6 * (1 + 2.0 * mag + fabs(want)));
+            if (!(e <= worst)) worst = e; /* NaN stays */
+        }
+        cr_assert_eq(c[i * ldc + n], c0[i * ldc + n], "%s: padding of C written", set);
+    }
+    cr_assert(worst <= 1.0, "%s ta %d tb %d m %lld n %lld k %lld beta %g: error %g of the tolerance", set, ta, tb,
+              (long long)m, (long long)n, (long long)k, beta, worst);
+    free(a), free(b), free(c), free(c0);
+}
+
+Test(nn_ops, streamed_gemms_match_the_reference)
+{
+    const char *sets[] = {"off", "avx2", "avx512"};
+    omp_set_num_threads(2);
+    for (int i = 0; i < 3; i++) {
+        if (!nn_cpu_direct_select(sets[i])) continue;
+        for (int ta = 0; ta < 2; ta++) { /* wide: the expert blend and the experts' gradient */
+            streamed_case(ta, 0, 20, 65536 + 37, 40, 0.0f, sets[i]);
+            streamed_case(ta, 0, 40, 65536 + 16, 20, 0.5f, sets[i]);
+            streamed_case(ta, 0, 3, 2 * 65536 + 5, 1, 1.0f, sets[i]);
+        }
+        /* deep: the mixture's gradient */
+        streamed_case(0, 1, 20, 40, 2 * 65536 + 13, 1.0f, sets[i]);
+        streamed_case(0, 1, 7, 5, 3 * 65536, 0.0f, sets[i]);
+        streamed_case(0, 1, 1, 64, 65536 + 7, 0.5f, sets[i]);
+    }
+    nn_cpu_direct_select(NULL);
 }
 
 /* nn_tensor_zero_grad_lazy: the gradient is marked zero, not written; the next op overwrites

@@ -1,5 +1,7 @@
-/* nn/cpu/conv_direct.h: direct convolution kernels for stride-1 convolutions with few output
- * channels (nn/cpu/conv_direct_impl.h has the method), one set per x86 vector width. */
+/* nn/cpu/conv_direct.h: the CPU backend's hand-written kernels, one set per x86 vector width:
+ * direct convolution for stride-1 layers with few output channels (no im2col, no packing;
+ * nn/cpu/conv_direct_impl.h) and GEMMs with two small sides streamed without packing
+ * (nn/cpu/gemm_stream_impl.h). */
 #ifndef NN_CPU_CONV_DIRECT_H
 #define NN_CPU_CONV_DIRECT_H
 
@@ -15,7 +17,16 @@ struct nn_cpu_direct {
     void (*forward)(const struct nn_conv_desc *d, const float *x, const float *w, float *y, float beta);
     void (*data)(const struct nn_conv_desc *d, const float *dy, const float *w, float *dx, float beta);
     void (*filter)(const struct nn_conv_desc *d, const float *x, const float *dy, float *dw, float beta);
+    /* GEMMs with two sides of at most NN_CPU_STREAM_SMALL, streamed without packing
+     * (nn/cpu/gemm_stream_impl.h): C [m, n] = beta C + alpha op(A) [m, k] B [k, n] with m, k
+     * small (wide), and C [m, n] = beta C + alpha A [m, k] B [n, k]^T with m, n small (deep) */
+    void (*gemm_wide)(int ta, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
+                      const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
+    void (*gemm_deep)(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda, const float *b,
+                      int64_t ldb, float beta, float *c, int64_t ldc);
 };
+
+#define NN_CPU_STREAM_SMALL 64
 
 extern const struct nn_cpu_direct nn_cpu_direct_avx2, nn_cpu_direct_avx512;
 

@@ -6,6 +6,13 @@
 #include <immintrin.h>
 #include <stdint.h>
 
+static inline float hsum(__m256 v)
+{
+    __m128 a = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    a = _mm_add_ps(a, _mm_movehl_ps(a, a));
+    return _mm_cvtss_f32(_mm_add_ss(a, _mm_movehdup_ps(a)));
+}
+
 /* dst[j * ldd + i] = src[i * lds + j] for i, j < 8 */
 static inline void vtranspose(const float *src, int64_t lds, float *dst, int64_t ldd)
 {
@@ -36,6 +43,8 @@ static inline void vtranspose(const float *src, int64_t lds, float *dst, int64_t
 #define VSET1(x) _mm256_set1_ps(x)
 #define VZERO() _mm256_setzero_ps()
 #define VTRANSPOSE vtranspose
+#define VHSUM(v) hsum(v)
+#define DEEP_MR 3 /* 9 accumulators, 3 + 1 operands */
 #define VFMA(a, b, c) _mm256_fmadd_ps(a, b, c)
 #define NI 6 /* 12 accumulators of 16 registers */
 #define KV_MAX 2

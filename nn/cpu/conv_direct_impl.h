@@ -8,6 +8,7 @@
  *   VL               floats per vector
  *   VF, VLOAD(p), VSET1(x), VZERO(), VFMA(a, b, c) = a * b + c, VSTORE(p, v)
  *   VTRANSPOSE(src, lds, dst, ldd)  a VL x VL block: dst[j, i] = src[i, j]
+ *   VHSUM(v)         the sum of v's lanes
  *   NI               output positions per forward tile of 2 VL channels (NI * 2 accumulators)
  *   KV_MAX           widest forward tile, in vectors of channels: 2, or 4 (NI / 2 positions)
  *
@@ -364,5 +365,8 @@ static void FN(filter)(const struct nn_conv_desc *d, const float *x, const float
     free(part);
 }
 
+#include "nn/cpu/gemm_stream_impl.h"
+
 const struct nn_cpu_direct CAT(nn_cpu_direct, SUFFIX) = {
-    .name = STR(SUFFIX), .kb = KB, .max_s = 4, .forward = FN(forward), .data = FN(data), .filter = FN(filter)};
+    .name = STR(SUFFIX), .kb = KB, .max_s = 4, .forward = FN(forward), .data = FN(data), .filter = FN(filter),
+    .gemm_wide = FN(gemm_wide), .gemm_deep = FN(gemm_deep)};

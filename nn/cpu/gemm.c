@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
+#include "nn/cpu/conv_direct.h"
 #include "nn/cpu/cpu.h"
 
 void openblas_set_num_threads(int num_threads);
@@ -31,6 +32,27 @@ int openblas_get_num_threads(void);
 #define SLICE_MIN 128                /* columns (rows) per slice at least */
 #define SPLIT_WORK ((int64_t)1 << 24) /* multiply-adds of a thin product worth slicing */
 #define BLAS_WORK ((int64_t)1 << 21)  /* ... of any other product worth two threads */
+#define STREAM_MIN ((int64_t)1 << 16) /* the long side of a product streamed without packing */
+
+/* Products with two sides of at most NN_CPU_STREAM_SMALL and a third of at least STREAM_MIN
+ * (the mixture decoder's expert blend, its gradients to the mixture and to the experts) go
+ * to the streamed kernels of nn/cpu/gemm_stream_impl.h, which read the long operand once;
+ * OpenBLAS packs it first. True when one took the product. */
+static bool gemm_streamed(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                          int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc)
+{
+    const struct nn_cpu_direct *kern = nn_cpu_direct();
+    if (!kern) return false;
+    if (!tb && m <= NN_CPU_STREAM_SMALL && k <= NN_CPU_STREAM_SMALL && n >= STREAM_MIN) {
+        kern->gemm_wide(ta, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return true;
+    }
+    if (!ta && tb && m <= NN_CPU_STREAM_SMALL && n <= NN_CPU_STREAM_SMALL && k >= STREAM_MIN) {
+        kern->gemm_deep(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return true;
+    }
+    return false;
+}
 
 void nn_cpu_blas_threads(int n)
 {
@@ -111,6 +133,9 @@ void nn_cpu_gemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, floa
                     c[i * stride_c + r * ldc + q] = beta == 0.0f ? 0.0f : c[i * stride_c + r * ldc + q] * beta;
             continue;
         }
+        if (gemm_streamed(trans_a, trans_b, m, n, k, alpha, a + i * stride_a, lda, b + i * stride_b, ldb, beta,
+                          c + i * stride_c, ldc))
+            continue;
         if (deep && sgemm_sliced_k(trans_a, trans_b, m, n, k, alpha, a + i * stride_a, lda, b + i * stride_b, ldb,
                                    beta, c + i * stride_c, ldc, threads))
             continue;

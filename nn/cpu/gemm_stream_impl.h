@@ -1,0 +1,180 @@
+/* GEMMs with two small sides and one huge one, streamed without packing (included by the
+ * files of nn/cpu/conv_direct_impl.h after it, with the same macros).
+ *
+ * Such products move far more memory than they compute on: the mixture decoder blends 40
+ * experts of 2.1 M weights into 20 sequences' ([20, 40] x [40, 2.1 M]) and takes the gradient
+ * of the mixture ([20, 2.1 M] x [40, 2.1 M]^T). OpenBLAS packs the huge operand before using
+ * it, so it crosses memory three times; measured at 8-11 GB/s against 18-23 for a copy.
+ * These kernels read each element of the huge operand once.
+ *
+ * wide: C [m, n] = beta C + alpha op(A) [m, k] B [k, n], with m, k <= STREAM_SMALL and n
+ *   huge. A (alpha applied) is copied to [m, k]; a column block of B (k rows of WIDE_COLS)
+ *   stays in L1 while tiles of mr rows by 2 vectors sum over k: per k two vector loads and
+ *   mr broadcasts for 2 mr multiply-adds.
+ * deep: C [m, n] = beta C + alpha A [m, k] B [n, k]^T, with m, n <= STREAM_SMALL and k huge.
+ *   k is cut in chunks of DEEP_CHUNK (the chunk's rows of A and B stay in L2); tiles of 4 rows
+ *   of A by DEEP_NR rows of B keep one vector accumulator per pair, summed across lanes into
+ *   the thread's partial C at the end of each chunk. Threads take contiguous ranges of
+ *   chunks and their partial sums are added in thread order: the result depends on the
+ *   thread count only. */
+
+#define WIDE_COLS (16 * VL)
+#define DEEP_CHUNK ((int64_t)4096)
+#ifndef DEEP_MR
+#define DEEP_MR 4
+#endif
+#define DEEP_NR (NI / 2)
+#define STREAM_SMALL NN_CPU_STREAM_SMALL
+
+/* ---- wide */
+
+/* mr rows (a constant in each copy) by 2 VL columns at col: c = beta c + sum_k ap[r, k] b[k, col] */
+INLINE void FN(wide_tile)(const int mr, const float *ap, int64_t k, const float *b, int64_t ldb, float beta,
+                          float *c, int64_t ldc)
+{
+    VF acc[NI][2];
+#pragma GCC unroll 16
+    for (int r = 0; r < mr; r++) acc[r][0] = acc[r][1] = VZERO();
+    for (int64_t kk = 0; kk < k; kk++) {
+        VF b0 = VLOAD(b + kk * ldb), b1 = VLOAD(b + kk * ldb + VL);
+#pragma GCC unroll 16
+        for (int r = 0; r < mr; r++) {
+            VF a = VSET1(ap[r * k + kk]);
+            acc[r][0] = VFMA(a, b0, acc[r][0]);
+            acc[r][1] = VFMA(a, b1, acc[r][1]);
+        }
+    }
+#pragma GCC unroll 16
+    for (int r = 0; r < mr; r++) {
+        float *cr = c + r * ldc;
+        if (beta != 0.0f) {
+            acc[r][0] = VFMA(VSET1(beta), VLOAD(cr), acc[r][0]);
+            acc[r][1] = VFMA(VSET1(beta), VLOAD(cr + VL), acc[r][1]);
+        }
+        VSTORE(cr, acc[r][0]);
+        VSTORE(cr + VL, acc[r][1]);
+    }
+}
+
+static void FN(wide_tile_n)(int mr, const float *ap, int64_t k, const float *b, int64_t ldb, float beta, float *c,
+                            int64_t ldc)
+{
+    switch (mr) {
+#define WTILE(r)                                                                        \
+    case r:                                                                             \
+        if (r <= NI) FN(wide_tile)(r <= NI ? r : 1, ap, k, b, ldb, beta, c, ldc);       \
+        break;
+        WTILE(1) WTILE(2) WTILE(3) WTILE(4) WTILE(5) WTILE(6) WTILE(7) WTILE(8) WTILE(9) WTILE(10) WTILE(11) WTILE(12)
+#undef WTILE
+    default: break;
+    }
+}
+
+static void FN(gemm_wide)(int ta, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
+                          const float *b, int64_t ldb, float beta, float *c, int64_t ldc)
+{
+    float ap[STREAM_SMALL * STREAM_SMALL];
+    for (int64_t r = 0; r < m; r++)
+        for (int64_t kk = 0; kk < k; kk++) ap[r * k + kk] = alpha * (ta ? a[kk * lda + r] : a[r * lda + kk]);
+    /* rows per tile: as many as the accumulators allow, evened out over m */
+    int64_t tiles = (m + NI - 1) / NI, mr = (m + tiles - 1) / tiles;
+    int64_t blocks = n / WIDE_COLS, done = blocks * WIDE_COLS;
+    int t = omp_in_parallel() ? 1 : (int)FN(min64)(omp_get_max_threads(), blocks);
+#pragma omp parallel for num_threads(t > 1 ? t : 1) schedule(static) if (t > 1)
+    for (int64_t j = 0; j < blocks; j++)
+        for (int64_t r0 = 0; r0 < m; r0 += mr)
+            for (int64_t v = 0; v < WIDE_COLS; v += 2 * VL)
+                FN(wide_tile_n)((int)FN(min64)(mr, m - r0), ap + r0 * k, k, b + j * WIDE_COLS + v, ldb, beta,
+                                c + r0 * ldc + j * WIDE_COLS + v, ldc);
+    for (int64_t r = 0; r < m; r++) /* the last columns */
+        for (int64_t col = done; col < n; col++) {
+            float sum = 0.0f;
+            for (int64_t kk = 0; kk < k; kk++) sum += ap[r * k + kk] * b[kk * ldb + col];
+            c[r * ldc + col] = (beta == 0.0f ? 0.0f : beta * c[r * ldc + col]) + sum;
+        }
+}
+
+/* ---- deep */
+
+/* mr rows of A by nr rows of B (constants in each copy) over len (whole vectors) of k:
+ * part[i * ldp + j] += sum a[i, :] b[j, :] */
+INLINE void FN(deep_tile)(const int mr, const int nr, const float *a, int64_t lda, const float *b, int64_t ldb,
+                          int64_t len, float *part, int64_t ldp)
+{
+    VF acc[DEEP_MR][DEEP_NR];
+#pragma GCC unroll 4
+    for (int i = 0; i < mr; i++)
+#pragma GCC unroll 8
+        for (int j = 0; j < nr; j++) acc[i][j] = VZERO();
+    for (int64_t kk = 0; kk < len; kk += VL) {
+        VF av[DEEP_MR];
+#pragma GCC unroll 4
+        for (int i = 0; i < mr; i++) av[i] = VLOAD(a + i * lda + kk);
+#pragma GCC unroll 8
+        for (int j = 0; j < nr; j++) {
+            VF bv = VLOAD(b + j * ldb + kk);
+#pragma GCC unroll 4
+            for (int i = 0; i < mr; i++) acc[i][j] = VFMA(av[i], bv, acc[i][j]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int i = 0; i < mr; i++)
+#pragma GCC unroll 8
+        for (int j = 0; j < nr; j++) part[i * ldp + j] += VHSUM(acc[i][j]);
+}
+
+static void FN(deep_tile_n)(int mr, int nr, const float *a, int64_t lda, const float *b, int64_t ldb, int64_t len,
+                            float *part, int64_t ldp)
+{
+    switch (mr * 8 + nr) {
+#define DTILE(i, j)                                                                                       \
+    case i * 8 + j:                                                                                       \
+        if (i <= DEEP_MR && j <= DEEP_NR)                                                                 \
+            FN(deep_tile)(i <= DEEP_MR ? i : 1, j <= DEEP_NR ? j : 1, a, lda, b, ldb, len, part, ldp);    \
+        break;
+#define DROW(i) DTILE(i, 1) DTILE(i, 2) DTILE(i, 3) DTILE(i, 4) DTILE(i, 5) DTILE(i, 6)
+        DROW(1) DROW(2) DROW(3) DROW(4)
+#undef DROW
+#undef DTILE
+    default: break;
+    }
+}
+
+/* k range [k0, k1) into part [m, n] (+=) */
+static void FN(deep_range)(int64_t m, int64_t n, int64_t k0, int64_t k1, const float *a, int64_t lda, const float *b,
+                           int64_t ldb, float *part)
+{
+    for (int64_t c0 = k0; c0 < k1; c0 += DEEP_CHUNK) {
+        int64_t len = FN(min64)(DEEP_CHUNK, k1 - c0), vec = len / VL * VL;
+        for (int64_t i = 0; i < m; i += DEEP_MR)
+            for (int64_t j = 0; j < n; j += DEEP_NR)
+                FN(deep_tile_n)((int)FN(min64)(DEEP_MR, m - i), (int)FN(min64)(DEEP_NR, n - j), a + i * lda + c0, lda,
+                                b + j * ldb + c0, ldb, vec, part + i * n + j, n);
+        for (int64_t i = 0; i < m; i++) /* the chunk's last elements */
+            for (int64_t j = 0; j < n; j++)
+                for (int64_t kk = c0 + vec; kk < c0 + len; kk++) part[i * n + j] += a[i * lda + kk] * b[j * ldb + kk];
+    }
+}
+
+static void FN(gemm_deep)(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda, const float *b,
+                          int64_t ldb, float beta, float *c, int64_t ldc)
+{
+    int t = omp_in_parallel() ? 1 : omp_get_max_threads();
+    float part[8][STREAM_SMALL * STREAM_SMALL];
+    if (t > 8) t = 8;
+    /* whole chunks per thread */
+    int64_t chunks = (k + DEEP_CHUNK - 1) / DEEP_CHUNK, per = (chunks + t - 1) / t;
+#pragma omp parallel num_threads(t) if (t > 1)
+    {
+        int me = omp_get_thread_num();
+        int64_t k0 = FN(min64)(k, me * per * DEEP_CHUNK), k1 = FN(min64)(k, (me + 1) * per * DEEP_CHUNK);
+        memset(part[me], 0, (size_t)(m * n) * sizeof(float));
+        FN(deep_range)(m, n, k0, k1, a, lda, b, ldb, part[me]);
+    }
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < n; j++) {
+            float sum = 0.0f;
+            for (int u = 0; u < t; u++) sum += part[u][i * n + j];
+            c[i * ldc + j] = (beta == 0.0f ? 0.0f : beta * c[i * ldc + j]) + alpha * sum;
+        }
+}
