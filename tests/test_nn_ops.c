@@ -494,13 +494,16 @@ Test(nn_ops, thin_gemm_slices_match_the_reference)
 
 /* The streamed GEMMs (nn/cpu/gemm_stream_impl.h: two sides of at most 64, the third of at
  * least 2^16) with each kernel set and with OpenBLAS ("off"): both transposes of the small
- * A, alpha and beta (0 over NaN garbage), padded leading dimensions and lengths that leave
- * tails, against a double-precision reference; the padding of C is never written. */
+ * A, alpha and beta (0 over NaN garbage, with aligned rows of C: the stores past the
+ * caches), padded leading dimensions and lengths that leave tails, against a
+ * double-precision reference; the padding of C is never written. */
 static void streamed_case(int ta, int tb, int64_t m, int64_t n, int64_t k, float beta, const char *set)
 {
-    int64_t lda = ta ? m + 3 : k + 3, ldb = tb ? k + 1 : n + 5, ldc = n + 2;
+    /* C's rows 64-byte aligned when beta is 0: the wide kernel then stores past the caches */
+    int64_t lda = ta ? m + 3 : k + 3, ldb = tb ? k + 1 : n + 5, ldc = beta == 0.0f ? (n + 16) / 16 * 16 : n + 2;
     int64_t na = (ta ? k : m) * lda, nb = (tb ? n : k) * ldb, nc = m * ldc;
-    float *a = malloc((size_t)na * 4), *b = malloc((size_t)nb * 4), *c = malloc((size_t)nc * 4), *c0 = malloc((size_t)nc * 4);
+    float *a = malloc((size_t)na * 4), *b = malloc((size_t)nb * 4), *c = aligned_alloc(64, (size_t)(nc + 15) / 16 * 64);
+    float *c0 = malloc((size_t)nc * 4);
     cr_assert(a && b && c && c0);
     tu_fill_uniform(a, na, -1, 1, 21);
     tu_fill_uniform(b, nb, -1, 1, 22);

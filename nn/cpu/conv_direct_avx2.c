@@ -43,6 +43,7 @@ static inline void vtranspose(const float *src, int64_t lds, float *dst, int64_t
 #define VSET1(x) _mm256_set1_ps(x)
 #define VZERO() _mm256_setzero_ps()
 #define VTRANSPOSE vtranspose
+#define VSTREAM(p, v) _mm256_stream_ps(p, v)
 #define VHSUM(v) hsum(v)
 #define DEEP_MR 3 /* 9 accumulators, 3 + 1 operands */
 #define VFMA(a, b, c) _mm256_fmadd_ps(a, b, c)

@@ -42,6 +42,7 @@ static inline void vtranspose(const float *src, int64_t lds, float *dst, int64_t
 #define VSET1(x) _mm512_set1_ps(x)
 #define VZERO() _mm512_setzero_ps()
 #define VTRANSPOSE vtranspose
+#define VSTREAM(p, v) _mm512_stream_ps(p, v)
 #define VHSUM(v) _mm512_reduce_add_ps(v)
 #define VFMA(a, b, c) _mm512_fmadd_ps(a, b, c)
 #define NI 12 /* 24 accumulators of 32 registers */

@@ -9,6 +9,7 @@
  *   VF, VLOAD(p), VSET1(x), VZERO(), VFMA(a, b, c) = a * b + c, VSTORE(p, v)
  *   VTRANSPOSE(src, lds, dst, ldd)  a VL x VL block: dst[j, i] = src[i, j]
  *   VHSUM(v)         the sum of v's lanes
+ *   VSTREAM(p, v)    a store past the caches (p aligned to the vector)
  *   NI               output positions per forward tile of 2 VL channels (NI * 2 accumulators)
  *   KV_MAX           widest forward tile, in vectors of channels: 2, or 4 (NI / 2 positions)
  *

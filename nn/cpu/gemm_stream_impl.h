@@ -28,9 +28,11 @@
 
 /* ---- wide */
 
-/* mr rows (a constant in each copy) by 2 VL columns at col: c = beta c + sum_k ap[r, k] b[k, col] */
+/* mr rows (a constant in each copy) by 2 VL columns at col: c = beta c + sum_k ap[r, k] b[k, col];
+ * nt: beta is 0 and c aligned, stored past the caches (a blend of 168 MB is not read back
+ * from them, and a plain store would read each line first) */
 INLINE void FN(wide_tile)(const int mr, const float *ap, int64_t k, const float *b, int64_t ldb, float beta,
-                          float *c, int64_t ldc)
+                          float *c, int64_t ldc, bool nt)
 {
     VF acc[NI][2];
 #pragma GCC unroll 16
@@ -47,6 +49,11 @@ INLINE void FN(wide_tile)(const int mr, const float *ap, int64_t k, const float 
 #pragma GCC unroll 16
     for (int r = 0; r < mr; r++) {
         float *cr = c + r * ldc;
+        if (nt) {
+            VSTREAM(cr, acc[r][0]);
+            VSTREAM(cr + VL, acc[r][1]);
+            continue;
+        }
         if (beta != 0.0f) {
             acc[r][0] = VFMA(VSET1(beta), VLOAD(cr), acc[r][0]);
             acc[r][1] = VFMA(VSET1(beta), VLOAD(cr + VL), acc[r][1]);
@@ -57,12 +64,12 @@ INLINE void FN(wide_tile)(const int mr, const float *ap, int64_t k, const float 
 }
 
 static void FN(wide_tile_n)(int mr, const float *ap, int64_t k, const float *b, int64_t ldb, float beta, float *c,
-                            int64_t ldc)
+                            int64_t ldc, bool nt)
 {
     switch (mr) {
 #define WTILE(r)                                                                        \
     case r:                                                                             \
-        if (r <= NI) FN(wide_tile)(r <= NI ? r : 1, ap, k, b, ldb, beta, c, ldc);       \
+        if (r <= NI) FN(wide_tile)(r <= NI ? r : 1, ap, k, b, ldb, beta, c, ldc, nt);   \
         break;
         WTILE(1) WTILE(2) WTILE(3) WTILE(4) WTILE(5) WTILE(6) WTILE(7) WTILE(8) WTILE(9) WTILE(10) WTILE(11) WTILE(12)
 #undef WTILE
@@ -80,12 +87,17 @@ static void FN(gemm_wide)(int ta, int64_t m, int64_t n, int64_t k, float alpha, 
     int64_t tiles = (m + NI - 1) / NI, mr = (m + tiles - 1) / tiles;
     int64_t blocks = n / WIDE_COLS, done = blocks * WIDE_COLS;
     int t = omp_in_parallel() ? 1 : (int)FN(min64)(omp_get_max_threads(), blocks);
-#pragma omp parallel for num_threads(t > 1 ? t : 1) schedule(static) if (t > 1)
-    for (int64_t j = 0; j < blocks; j++)
-        for (int64_t r0 = 0; r0 < m; r0 += mr)
-            for (int64_t v = 0; v < WIDE_COLS; v += 2 * VL)
-                FN(wide_tile_n)((int)FN(min64)(mr, m - r0), ap + r0 * k, k, b + j * WIDE_COLS + v, ldb, beta,
-                                c + r0 * ldc + j * WIDE_COLS + v, ldc);
+    bool nt = beta == 0.0f && (uintptr_t)c % 64 == 0 && ldc % 16 == 0;
+#pragma omp parallel num_threads(t > 1 ? t : 1) if (t > 1)
+    {
+#pragma omp for schedule(static)
+        for (int64_t j = 0; j < blocks; j++)
+            for (int64_t r0 = 0; r0 < m; r0 += mr)
+                for (int64_t v = 0; v < WIDE_COLS; v += 2 * VL)
+                    FN(wide_tile_n)((int)FN(min64)(mr, m - r0), ap + r0 * k, k, b + j * WIDE_COLS + v, ldb, beta,
+                                    c + r0 * ldc + j * WIDE_COLS + v, ldc, nt);
+        if (nt) _mm_sfence(); /* the streamed stores are visible before the region ends */
+    }
     for (int64_t r = 0; r < m; r++) /* the last columns */
         for (int64_t col = done; col < n; col++) {
             float sum = 0.0f;
