@@ -20,4 +20,8 @@ const char *nn_blas_kernel(void);
  * nothing better. */
 const char *nn_blas_better_coretype(void);
 
+/* The CPU backend's own kernels (direct convolution, streamed GEMMs; nn/cpu/conv_direct.h)
+ * in use: "avx512", "avx2", or "off" (NN_CPU_DIRECT chooses; OpenBLAS's choice is separate). */
+const char *nn_cpu_kernels(void);
+
 #endif

@@ -51,8 +51,22 @@ Test(cli_info, the_users_coretype_stands)
 {
     /* Prescott is the generic set vdsm would replace if it chose; set by the user, it stays */
     cr_assert_eq(run("OPENBLAS_CORETYPE=Prescott", "info"), 0, "stderr: %s", err);
-    cr_assert(strstr(out, "OpenBLAS kernel Prescott (OPENBLAS_CORETYPE=Prescott)\n"), "%s", out);
+    cr_assert(strstr(out, "OpenBLAS kernel Prescott (OPENBLAS_CORETYPE=Prescott); vdsm's own kernels "), "%s", out);
     cr_assert(!strstr(err, "OpenBLAS"), "%s", err);
+}
+
+/* vdsm's own CPU kernels are named with OpenBLAS's; NN_CPU_DIRECT chooses them, and a name
+ * this CPU cannot run is said and replaced */
+Test(cli_info, own_kernels_are_named_and_chosen)
+{
+    cr_assert_eq(run("NN_CPU_DIRECT=off", "info"), 0, "stderr: %s", err);
+    cr_assert(strstr(out, "; vdsm's own kernels off\n"), "%s", out);
+    cr_assert_eq(run("", "info"), 0, "stderr: %s", err);
+    cr_assert(strstr(out, "; vdsm's own kernels avx512\n") || strstr(out, "; vdsm's own kernels avx2\n") ||
+                  strstr(out, "; vdsm's own kernels off\n"),
+              "%s", out);
+    cr_assert_eq(run("NN_CPU_DIRECT=sse9", "info"), 0, "stderr: %s", err);
+    cr_assert(strstr(err, "NN_CPU_DIRECT=sse9: not one of off, avx2, avx512"), "%s", err);
 }
 
 Test(cli_info, a_generic_fallback_is_replaced_and_said)

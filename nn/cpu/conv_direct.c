@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/blas.h"
 #include "nn/cpu/conv_direct.h"
 
 /* the set of that name if this CPU runs it; *known says whether the name is one */
@@ -43,6 +44,12 @@ const struct nn_cpu_direct *nn_cpu_direct(void)
         chosen = true;
     }
     return current;
+}
+
+const char *nn_cpu_kernels(void)
+{
+    const struct nn_cpu_direct *k = nn_cpu_direct();
+    return k ? k->name : "off";
 }
 
 bool nn_cpu_direct_select(const char *name)

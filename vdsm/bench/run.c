@@ -215,11 +215,14 @@ const char *vdsm_bench_blas_kernel(char *buf, size_t n)
     /* VDSM_BLAS_FALLBACK is "<OpenBLAS's choice>><what vdsm set>" (vdsm_use_native_blas) */
     const char *coretype = getenv("OPENBLAS_CORETYPE"), *fallback = getenv("VDSM_BLAS_FALLBACK");
     const char *set = fallback ? strchr(fallback, '>') : NULL;
+    int len;
     if (coretype && set && !strcmp(set + 1, coretype))
-        snprintf(buf, n, "%s (OPENBLAS_CORETYPE=%s, set by vdsm; OpenBLAS chose %.*s)", nn_blas_kernel(), coretype,
-                 (int)(set - fallback), fallback);
+        len = snprintf(buf, n, "%s (OPENBLAS_CORETYPE=%s, set by vdsm; OpenBLAS chose %.*s)", nn_blas_kernel(), coretype,
+                       (int)(set - fallback), fallback);
     else
-        snprintf(buf, n, "%s (OPENBLAS_CORETYPE=%s)", nn_blas_kernel(), coretype ? coretype : "unset");
+        len = snprintf(buf, n, "%s (OPENBLAS_CORETYPE=%s)", nn_blas_kernel(), coretype ? coretype : "unset");
+    if (len >= 0 && (size_t)len < n)
+        snprintf(buf + len, n - (size_t)len, "; vdsm's own kernels %s", nn_cpu_kernels());
     return buf;
 }
 
@@ -228,7 +231,7 @@ nn_status vdsm_bench_run(const struct vdsm_spec *spec, const struct vdsm_bench_o
     int threads = spec->runtime.threads > 0 ? spec->runtime.threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (threads < 1) threads = 1;
     omp_set_num_threads(threads); /* OpenBLAS stays on one thread: nn/cpu/gemm.c */
-    char kernel[160];
+    char kernel[224];
     struct bench *b = calloc(1, sizeof *b);
     if (!b) return nn_err_set(err, NN_OOM, "out of memory");
     nn_status st = bench_open(b, spec, o->precision, err);

@@ -43,12 +43,14 @@ static void usage(FILE *f)
             "  --gpu         device GEMM rate and copy bandwidth, and the VDSM-shaped kernels on\n"
             "                CUDA (needs a build with the CUDA backend and a GPU)\n"
             "\n"
-            "The OpenBLAS kernel in use is printed with the figures (OPENBLAS_CORETYPE selects it).\n");
+            "The OpenBLAS kernel in use is printed with the figures (OPENBLAS_CORETYPE selects it),\n"
+            "and so are vdsm's own CPU kernels (direct convolution, streamed GEMMs;\n"
+            "NN_CPU_DIRECT=off|avx2|avx512 selects them).\n");
 }
 
 static int bench_ops(int threads_only)
 {
-    char kernel[160];
+    char kernel[224];
     printf("OpenBLAS kernel: %s\n", vdsm_bench_blas_kernel(kernel, sizeof kernel));
     for (int threads = 1; threads <= 2; threads++) {
         if (threads_only && threads != threads_only) continue;

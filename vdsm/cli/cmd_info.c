@@ -14,6 +14,8 @@ static void usage(FILE *f)
     fprintf(f, "usage: vdsm info\n"
                "  Prints the CPU backend's threads and OpenBLAS kernel (and whether vdsm chose it because\n"
                "  OpenBLAS fell back to generic kernels on an unknown CPU; OPENBLAS_CORETYPE overrides),\n"
+               "  vdsm's own CPU kernels (direct convolution, streamed GEMMs: avx512, avx2 or off;\n"
+               "  NN_CPU_DIRECT overrides),\n"
                "  and whether the CUDA backend is built and how many devices it sees.\n");
 }
 
@@ -28,7 +30,7 @@ int vdsm_cmd_info(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    char kernel[160];
+    char kernel[224];
     printf("cpu: %d OpenMP threads; OpenBLAS kernel %s\n", omp_get_max_threads(),
            vdsm_bench_blas_kernel(kernel, sizeof kernel));
 #ifdef VDSM_HAVE_CUDA
