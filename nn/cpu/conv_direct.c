@@ -11,7 +11,7 @@ static const struct nn_cpu_direct *named(const char *name, bool *known)
 {
     *known = true;
     if (!strcmp(name, "off")) return NULL;
-#if defined(__x86_64__) && defined(__GNUC__)
+#if defined(NN_CPU_HAVE_DIRECT)
     __builtin_cpu_init();
     if (!strcmp(name, "avx512")) return __builtin_cpu_supports("avx512f") ? &nn_cpu_direct_avx512 : NULL;
     if (!strcmp(name, "avx2"))

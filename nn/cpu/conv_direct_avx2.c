@@ -1,8 +1,7 @@
-/* Direct convolution kernels with AVX2 + FMA (nn/cpu/conv_direct_impl.h). nn_cpu_direct()
- * runs them on a CPU with both and without AVX-512F. */
-#if defined(__x86_64__)
-#pragma GCC target("avx2,fma")
-#pragma GCC optimize("no-predictive-commoning")
+/* vdsm's own CPU kernels with AVX2 + FMA (nn/cpu/conv_direct_impl.h, gemm_stream_impl.h),
+ * compiled with -mavx2 -mfma (CMakeLists.txt); nn_cpu_direct() runs them on a CPU with both
+ * and without AVX-512F. */
+#if defined(__x86_64__) && defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 #include <stdint.h>
 

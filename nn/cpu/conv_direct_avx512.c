@@ -1,9 +1,7 @@
-/* Direct convolution kernels with AVX-512 (nn/cpu/conv_direct_impl.h). Built for every
- * x86-64 target; nn_cpu_direct() runs them only on a CPU that has AVX-512F. */
-#if defined(__x86_64__)
-#pragma GCC target("avx512f,fma")
-/* no reuse of the broadcast inputs across taps: it spilled scalars in the forward tile */
-#pragma GCC optimize("no-predictive-commoning")
+/* vdsm's own CPU kernels with AVX-512 (nn/cpu/conv_direct_impl.h, gemm_stream_impl.h),
+ * compiled with -mavx512f -mfma (CMakeLists.txt) on every x86-64 target; nn_cpu_direct() runs
+ * them only on a CPU that has AVX-512F. */
+#if defined(__x86_64__) && defined(__AVX512F__)
 #include <immintrin.h>
 #include <stdint.h>
 

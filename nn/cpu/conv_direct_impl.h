@@ -15,11 +15,12 @@
  *
  * Forward and data are one correlation: out[o, p, q] = sum_{i, r, s} in_pad[i, p + r, q + s]
  * wt[i, r, s, o]. A tile is NI consecutive positions of an output row by KB = 2 VL output
- * channels: the NI inputs of each tap are broadcast, the tap's KB weights are two vector
- * loads, and NI x 2 accumulators stay in registers across every input channel and tap. The
- * tile's outputs are channels-last; a blocked transpose puts them back in [o, p, q] (with
- * beta). The data pass is the same correlation of dy, padded by R - 1 - pad, with the kernel
- * flipped and its two channel axes swapped.
+ * channels (or NI / 2 positions by 4 VL, when KV_MAX allows and the channels divide): the
+ * inputs of each tap are broadcast, the tap's weights are vector loads, and the accumulators
+ * stay in registers across every input channel and tap. The tile's outputs are
+ * channels-last; VL x VL register transposes put them back in [o, p, q] (with beta). The data
+ * pass is the same correlation of dy, padded by R - 1 - pad, with the kernel flipped and its
+ * two channel axes swapped.
  *
  * Filter: the same broadcasts the other way round, dw[c, r, s, o] accumulated over positions
  * with dy channels-last (see FN(filter)); kernels up to 4 wide.
@@ -264,7 +265,7 @@ INLINE void FN(filter_tile)(const int rb, const int s, const float *xp, const fl
             const float *row = xp + f * g->xfs + p * g->wp, *dp = dy + f * g->dfs + p * d->q * d->k;
             for (int64_t q = 0; q < d->q; q++, dp += d->k) {
                 VF d0 = VLOAD(dp), d1 = VLOAD(dp + VL);
-#pragma GCC unroll 4
+#pragma GCC unroll 16
                 for (int r = 0; r < rb; r++)
 #pragma GCC unroll 4
                     for (int c = 0; c < s; c++) {
