@@ -1,4 +1,4 @@
-/* Which direct convolution kernels run (nn/cpu/conv_direct.h). */
+/* Which of vdsm's own CPU kernel sets runs (nn/cpu/conv_direct.h): the widest this CPU has, or NN_CPU_DIRECT's. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
