@@ -1,4 +1,5 @@
 /* Which of vdsm's own CPU kernel sets runs (nn/cpu/conv_direct.h): the widest this CPU has, or NN_CPU_DIRECT's. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,20 +30,23 @@ static const struct nn_cpu_direct *best(void)
 }
 
 static const struct nn_cpu_direct *current;
-static bool chosen;
+static pthread_once_t chosen = PTHREAD_ONCE_INIT;
+
+/* once, whichever thread asks first (a GEMM inside a parallel convolution may) */
+static void choose(void)
+{
+    const char *env = getenv("NN_CPU_DIRECT");
+    bool known = false;
+    current = env && *env ? named(env, &known) : best();
+    if (env && *env && (!known || (!current && strcmp(env, "off"))))
+        fprintf(stderr, "NN_CPU_DIRECT=%s: %s; using %s\n", env,
+                known ? "this CPU cannot run those kernels" : "not one of off, avx2, avx512",
+                (current = best()) ? current->name : "im2col");
+}
 
 const struct nn_cpu_direct *nn_cpu_direct(void)
 {
-    if (!chosen) {
-        const char *env = getenv("NN_CPU_DIRECT");
-        bool known = false;
-        current = env && *env ? named(env, &known) : best();
-        if (env && *env && (!known || (!current && strcmp(env, "off"))))
-            fprintf(stderr, "NN_CPU_DIRECT=%s: %s; using %s\n", env,
-                    known ? "this CPU cannot run those kernels" : "not one of off, avx2, avx512",
-                    (current = best()) ? current->name : "im2col");
-        chosen = true;
-    }
+    pthread_once(&chosen, choose);
     return current;
 }
 
@@ -54,15 +58,14 @@ const char *nn_cpu_kernels(void)
 
 bool nn_cpu_direct_select(const char *name)
 {
+    pthread_once(&chosen, choose); /* so that the first use does not undo this */
     if (!name) {
         current = best();
-        chosen = true;
         return true;
     }
     bool known;
     const struct nn_cpu_direct *k = named(name, &known);
     if (!known || (!k && strcmp(name, "off"))) return false;
     current = k;
-    chosen = true;
     return true;
 }
