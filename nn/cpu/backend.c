@@ -3,7 +3,7 @@
 
 #include "nn/cpu/cpu.h"
 
-static void *cpu_alloc(size_t bytes)
+void *nn_cpu_alloc(size_t bytes)
 {
     return aligned_alloc(64, (bytes + 63) / 64 * 64);
 }
@@ -16,7 +16,7 @@ static nn_status cpu_sync(struct nn_err *err) { (void)err; return NN_OK; }
 static const struct nn_backend cpu_backend = {
     .name = "cpu",
     .device = NN_DEV_CPU,
-    .alloc = cpu_alloc,
+    .alloc = nn_cpu_alloc,
     .free = cpu_free,
     .to_host = cpu_copy,
     .from_host = cpu_copy,

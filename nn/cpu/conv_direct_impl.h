@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "nn/cpu/conv_direct.h"
+#include "nn/cpu/cpu.h"
 
 #define CAT_(a, b) a##_##b
 #define CAT(a, b) CAT_(a, b)
@@ -49,11 +50,7 @@
 static int64_t FN(min64)(int64_t a, int64_t b) { return a < b ? a : b; }
 
 /* n floats on a cache line's boundary (whole vectors of dy then load without splits) */
-static float *FN(alloc)(int64_t n)
-{
-    size_t bytes = ((size_t)n * sizeof(float) + 63) / 64 * 64;
-    return aligned_alloc(64, bytes ? bytes : 64);
-}
+static float *FN(alloc)(int64_t n) { return nn_cpu_alloc((size_t)n * sizeof(float)); }
 
 /* [ch, h, w] -> [ch, h + 2 ph, w + 2 pw], zeros around */
 static void FN(pad_frame)(const float *x, int64_t ch, int64_t h, int64_t w, int64_t ph, int64_t pw,

@@ -25,6 +25,9 @@
 #include "nn/kernels.def"
 #undef NN_KERNEL
 
+/* the CPU backend's allocator: 64-byte aligned (whole cache lines, whole AVX-512 vectors) */
+void *nn_cpu_alloc(size_t bytes);
+
 /* OpenBLAS to one thread (process-wide); the CPU kernels' threads are OpenMP's alone (see
  * nn/cpu/gemm.c). Call outside parallel regions, before a region that calls OpenBLAS. */
 void nn_cpu_blas_single(void);

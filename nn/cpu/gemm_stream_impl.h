@@ -12,7 +12,7 @@
  *   stays in L1 while tiles of mr rows by 2 vectors sum over k: per k two vector loads and
  *   mr broadcasts for 2 mr multiply-adds.
  * deep: C [m, n] = beta C + alpha A [m, k] B [n, k]^T, with m, n <= STREAM_SMALL and k huge.
- *   k is cut in chunks of DEEP_CHUNK (the chunk's rows of A and B stay in L2); tiles of 4 rows
+ *   k is cut in chunks of DEEP_CHUNK (the chunk's rows of A and B stay in L2); tiles of DEEP_MR rows
  *   of A by DEEP_NR rows of B keep one vector accumulator per pair, summed across lanes into
  *   the thread's partial C at the end of each chunk. Threads take contiguous ranges of
  *   chunks and their partial sums are added in thread order: the result depends on the
