@@ -1,4 +1,4 @@
-/* nn/blas.h: which OpenBLAS kernels the CPU backend runs on.
+/* nn/blas.h: which OpenBLAS kernels the CPU backend runs on (and which of its own, nn_cpu_kernels).
  *
  * OpenBLAS (DYNAMIC_ARCH builds, as Debian's) picks its kernels once, when the library loads,
  * from a table of CPU models; OPENBLAS_CORETYPE overrides it. A CPU newer than the table (an
