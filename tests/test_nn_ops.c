@@ -497,7 +497,8 @@ Test(nn_ops, thin_gemm_slices_match_the_reference)
  * A, alpha and beta (0 over NaN garbage, with aligned rows of C: the stores past the
  * caches), padded leading dimensions and lengths that leave tails, against a
  * double-precision reference; the padding of C is never written. */
-static void streamed_case(int ta, int tb, int64_t m, int64_t n, int64_t k, float beta, const char *set)
+static void streamed_case_via(int ta, int tb, int64_t m, int64_t n, int64_t k, float beta, const char *set,
+                              const struct nn_cpu_direct *narrow)
 {
     /* C's rows 64-byte aligned when beta is 0: the wide kernel then stores past the caches */
     int64_t lda = ta ? m + 3 : k + 3, ldb = tb ? k + 1 : n + 5, ldc = beta == 0.0f ? (n + 16) / 16 * 16 : n + 2;
@@ -509,7 +510,10 @@ static void streamed_case(int ta, int tb, int64_t m, int64_t n, int64_t k, float
     tu_fill_uniform(b, nb, -1, 1, 22);
     tu_fill_uniform(c0, nc, -1, 1, 23);
     for (int64_t i = 0; i < nc; i++) c[i] = beta == 0.0f && (i % ldc) < n ? NAN : c0[i];
-    nn_cpu_gemm(ta, tb, m, n, k, 2.0f, a, lda, 0, b, ldb, 0, beta, c, ldc, 0, 1);
+    if (narrow) /* the kernel itself, with shapes the dispatch would not give it */
+        narrow->gemm_narrow(m, n, k, 2.0f, a, lda, b, ldb, beta, c, ldc);
+    else
+        nn_cpu_gemm(ta, tb, m, n, k, 2.0f, a, lda, 0, b, ldb, 0, beta, c, ldc, 0, 1);
     double worst = 0;
     for (int64_t i = 0; i < m; i++) {
         for (int64_t j = 0; j < n; j++) {
@@ -529,6 +533,11 @@ static void streamed_case(int ta, int tb, int64_t m, int64_t n, int64_t k, float
     free(a), free(b), free(c), free(c0);
 }
 
+static void streamed_case(int ta, int tb, int64_t m, int64_t n, int64_t k, float beta, const char *set)
+{
+    streamed_case_via(ta, tb, m, n, k, beta, set, NULL);
+}
+
 Test(nn_ops, streamed_gemms_match_the_reference)
 {
     const char *sets[] = {"off", "avx2", "avx512"};
@@ -544,8 +553,43 @@ Test(nn_ops, streamed_gemms_match_the_reference)
         streamed_case(0, 1, 20, 40, 2 * 65536 + 13, 1.0f, sets[i]);
         streamed_case(0, 1, 7, 5, 3 * 65536, 0.0f, sets[i]);
         streamed_case(0, 1, 1, 64, 65536 + 7, 0.5f, sets[i]);
+        /* narrow: the LSTM's per-step products, and others with few rows */
+        streamed_case(0, 0, 20, 2048, 512, 1.0f, sets[i]);
+        streamed_case(0, 0, 20, 512, 2048, 0.0f, sets[i]);
+        streamed_case(0, 0, 32, 144, 16, 0.5f, sets[i]);
+        streamed_case(0, 0, 1, 256, 300, 1.0f, sets[i]);
+        const struct nn_cpu_direct *kern = nn_cpu_direct();
+        if (kern) { /* whole panels, single vectors and scalar columns; k across a panel's rows */
+            streamed_case_via(0, 0, 7, 3 * 64 + 16 + 5, 130, 0.5f, sets[i], kern);
+            streamed_case_via(0, 0, 13, 37, 300, 0.0f, sets[i], kern);
+            streamed_case_via(0, 0, 6, 5, 1, 1.0f, sets[i], kern);
+        }
     }
     nn_cpu_direct_select(NULL);
+}
+
+/* A 2-D strided copy that transposes goes through 32 x 32 blocks (nn/cpu/elementwise.c):
+ * shapes that leave partial blocks on both sides, with padded leading dimensions, and
+ * destination padding never written. */
+Test(nn_ops, transposing_copies_match_the_element_walk)
+{
+    const int64_t shapes[][2] = {{32, 32}, {37, 70}, {512, 97}, {33, 2048}};
+    omp_set_num_threads(2);
+    for (int i = 0; i < 4; i++) {
+        int64_t r = shapes[i][0], c = shapes[i][1], ldd = c + 3, lds = r + 5;
+        float *src = malloc((size_t)(c * lds) * sizeof(float)), *dst = malloc((size_t)(r * ldd) * sizeof(float));
+        cr_assert(src && dst);
+        tu_fill_uniform(src, c * lds, -1, 1, 31 + i);
+        for (int64_t j = 0; j < r * ldd; j++) dst[j] = -7.0f;
+        nn_cpu_copy_strided(2, (int64_t[]){r, c}, dst, (int64_t[]){ldd, 1}, src, (int64_t[]){1, lds});
+        for (int64_t y = 0; y < r; y++)
+            for (int64_t x = 0; x < ldd; x++) {
+                float want = x < c ? src[x * lds + y] : -7.0f;
+                cr_assert_eq(dst[y * ldd + x], want, "[%lld, %lld] at (%lld, %lld): %g, want %g", (long long)r,
+                             (long long)c, (long long)y, (long long)x, dst[y * ldd + x], want);
+            }
+        free(src), free(dst);
+    }
 }
 
 /* nn_tensor_zero_grad_lazy: the gradient is marked zero, not written; the next op overwrites

@@ -46,6 +46,7 @@ static inline void vtranspose(const float *src, int64_t lds, float *dst, int64_t
 #define VHSUM(v) hsum(v)
 #define DEEP_MR 3 /* 9 accumulators, 3 + 1 operands */
 #define VFMA(a, b, c) _mm256_fmadd_ps(a, b, c)
+#define VMUL(a, b) _mm256_mul_ps(a, b)
 #define NI 6 /* 12 accumulators of 16 registers */
 #define KV_MAX 2
 

@@ -43,6 +43,7 @@ static inline void vtranspose(const float *src, int64_t lds, float *dst, int64_t
 #define VSTREAM(p, v) _mm512_stream_ps(p, v)
 #define VHSUM(v) _mm512_reduce_add_ps(v)
 #define VFMA(a, b, c) _mm512_fmadd_ps(a, b, c)
+#define VMUL(a, b) _mm512_mul_ps(a, b)
 #define NI 12 /* 24 accumulators of 32 registers */
 #define KV_MAX 4
 

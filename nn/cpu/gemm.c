@@ -51,6 +51,10 @@ static bool gemm_streamed(int ta, int tb, int64_t m, int64_t n, int64_t k, float
         kern->gemm_deep(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return true;
     }
+    if (!ta && !tb && m <= NN_CPU_NARROW_M && n >= 128 && n % 16 == 0 && k >= 16) {
+        kern->gemm_narrow(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return true;
+    }
     return false;
 }
 

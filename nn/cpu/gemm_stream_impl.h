@@ -1,5 +1,5 @@
-/* GEMMs with two small sides and one huge one, streamed without packing (included by the
- * files of nn/cpu/conv_direct_impl.h after it, with the same macros).
+/* GEMMs with two small sides and one huge one, streamed without packing, and GEMMs with few
+ * rows (included by the files of nn/cpu/conv_direct_impl.h after it, with the same macros).
  *
  * Such products move far more memory than they compute on: the mixture decoder blends 40
  * experts of 2.1 M weights into 20 sequences' ([20, 40] x [40, 2.1 M]) and takes the gradient
@@ -188,5 +188,98 @@ static void FN(gemm_deep)(int64_t m, int64_t n, int64_t k, float alpha, const fl
             float sum = 0.0f;
             for (int u = 0; u < t; u++) sum += part[u][i * n + j];
             c[i * ldc + j] = (beta == 0.0f ? 0.0f : beta * c[i * ldc + j]) + alpha * sum;
+        }
+}
+
+/* ---- narrow */
+
+#if VL == 16
+#define NARROW_NV 4
+#else
+#define NARROW_NV 2
+#endif
+#define NARROW_MR (2 * NI / NARROW_NV) /* rows per tile: the accumulators of the conv tiles */
+#define NARROW_KC ((int64_t)128)       /* rows of B per panel: NARROW_NV * VL * 128 floats in L1 */
+#define NARROW_PAR_WORK ((int64_t)1 << 18) /* multiply-adds worth two threads */
+
+/* mr rows by nv vectors at c over kc of k: c = beta c + alpha sum_k a[r, k] b[k, :] (beta 0:
+ * c is not read) */
+INLINE void FN(narrow_tile)(const int mr, const int nv, const float *a, int64_t lda, int64_t kc, const float *b,
+                            int64_t ldb, float alpha, float beta, float *c, int64_t ldc)
+{
+    VF acc[NARROW_MR][NARROW_NV];
+#pragma GCC unroll 16
+    for (int r = 0; r < mr; r++)
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; v++) acc[r][v] = VZERO();
+    for (int64_t kk = 0; kk < kc; kk++) {
+        VF bv[NARROW_NV];
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; v++) bv[v] = VLOAD(b + kk * ldb + v * VL);
+#pragma GCC unroll 16
+        for (int r = 0; r < mr; r++) {
+            VF av = VSET1(a[r * lda + kk]);
+#pragma GCC unroll 4
+            for (int v = 0; v < nv; v++) acc[r][v] = VFMA(av, bv[v], acc[r][v]);
+        }
+    }
+    VF va = VSET1(alpha), vb = VSET1(beta);
+#pragma GCC unroll 16
+    for (int r = 0; r < mr; r++)
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; v++) {
+            float *cp = c + r * ldc + v * VL;
+            VSTORE(cp, beta == 0.0f ? VMUL(va, acc[r][v]) : VFMA(va, acc[r][v], VMUL(vb, VLOAD(cp))));
+        }
+}
+
+static void FN(narrow_tile_n)(int mr, int nv, const float *a, int64_t lda, int64_t kc, const float *b, int64_t ldb,
+                              float alpha, float beta, float *c, int64_t ldc)
+{
+    switch (mr * 8 + (nv == NARROW_NV)) {
+#define NTILE(r)                                                                                                 \
+    case r * 8:                                                                                                  \
+        if (r <= NARROW_MR) FN(narrow_tile)(r <= NARROW_MR ? r : 1, 1, a, lda, kc, b, ldb, alpha, beta, c, ldc); \
+        break;                                                                                                   \
+    case r * 8 + 1:                                                                                              \
+        if (r <= NARROW_MR)                                                                                      \
+            FN(narrow_tile)(r <= NARROW_MR ? r : 1, NARROW_NV, a, lda, kc, b, ldb, alpha, beta, c, ldc);         \
+        break;
+        NTILE(1) NTILE(2) NTILE(3) NTILE(4) NTILE(5) NTILE(6)
+#undef NTILE
+    default: break;
+    }
+}
+
+/* columns [j, j + nv * VL) of C, all rows, over all of k */
+static void FN(narrow_panel)(int64_t m, int64_t mr, int nv, int64_t k, const float *a, int64_t lda, const float *b,
+                             int64_t ldb, float alpha, float beta, float *c, int64_t ldc)
+{
+    for (int64_t k0 = 0; k0 < k; k0 += NARROW_KC) {
+        int64_t kc = FN(min64)(NARROW_KC, k - k0);
+        for (int64_t r0 = 0; r0 < m; r0 += mr)
+            FN(narrow_tile_n)((int)FN(min64)(mr, m - r0), nv, a + r0 * lda + k0, lda, kc, b + k0 * ldb, ldb, alpha,
+                              k0 ? 1.0f : beta, c + r0 * ldc, ldc);
+    }
+}
+
+static void FN(gemm_narrow)(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda, const float *b,
+                            int64_t ldb, float beta, float *c, int64_t ldc)
+{
+    int64_t tiles = (m + NARROW_MR - 1) / NARROW_MR, mr = (m + tiles - 1) / tiles;
+    int64_t pw = NARROW_NV * VL, panels = n / pw, vecs = (n - panels * pw) / VL, done = panels * pw + vecs * VL;
+    int t = omp_in_parallel() || m * n * k < NARROW_PAR_WORK ? 1 : (int)FN(min64)(omp_get_max_threads(), panels + vecs);
+    /* whole panels first, then single vectors; each column belongs to one thread */
+#pragma omp parallel for num_threads(t > 1 ? t : 1) if (t > 1) schedule(static)
+    for (int64_t j = 0; j < panels + vecs; j++) {
+        bool wide = j < panels;
+        int64_t col = wide ? j * pw : panels * pw + (j - panels) * VL;
+        FN(narrow_panel)(m, mr, wide ? NARROW_NV : 1, k, a, lda, b + col, ldb, alpha, beta, c + col, ldc);
+    }
+    for (int64_t r = 0; r < m; r++) /* the last columns */
+        for (int64_t col = done; col < n; col++) {
+            float sum = 0.0f;
+            for (int64_t kk = 0; kk < k; kk++) sum += a[r * lda + kk] * b[kk * ldb + col];
+            c[r * ldc + col] = (beta == 0.0f ? 0.0f : beta * c[r * ldc + col]) + alpha * sum;
         }
 }
