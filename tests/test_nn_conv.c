@@ -311,6 +311,16 @@ Test(nn_conv, kernels_match_direct_loop_when_chunked)
     kernel_case((struct nn_conv_desc){.g = 2, .n = 3, .c = 5, .h = 3, .w = 4, .k = 4, .r = 3,
                                       .s = 4, .p = 1, .q = 1, .stride_h = 1, .stride_w = 1},
                 "dense");
+    /* stride 2 on both axes, as VDSM's decoder (col2im's even/odd rows), with an odd width;
+     * then a 5x5 kernel with pad 2 */
+    kernel_case((struct nn_conv_desc){.g = 2, .n = 3, .c = 5, .h = 8, .w = 9, .k = 4, .r = 4,
+                                      .s = 4, .p = 4, .q = 4, .stride_h = 2, .stride_w = 2,
+                                      .pad_h = 1, .pad_w = 1},
+                "stride 2");
+    kernel_case((struct nn_conv_desc){.g = 1, .n = 2, .c = 3, .h = 10, .w = 11, .k = 2, .r = 5,
+                                      .s = 5, .p = 5, .q = 6, .stride_h = 2, .stride_w = 2,
+                                      .pad_h = 2, .pad_w = 2},
+                "5x5 stride 2");
     /* one frame */
     kernel_case((struct nn_conv_desc){.g = 1, .n = 1, .c = 3, .h = 5, .w = 6, .k = 2, .r = 2,
                                       .s = 3, .p = 3, .q = 2, .stride_h = 2, .stride_w = 3,
