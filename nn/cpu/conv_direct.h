@@ -1,7 +1,7 @@
 /* nn/cpu/conv_direct.h: the CPU backend's hand-written kernels, one set per x86 vector width:
  * direct convolution for stride-1 layers with few output channels (no im2col, no packing;
- * nn/cpu/conv_direct_impl.h) and GEMMs with two small sides streamed without packing
- * (nn/cpu/gemm_stream_impl.h). */
+ * nn/cpu/conv_direct_impl.h), GEMMs with two small sides streamed without packing and GEMMs
+ * with few rows reading B in place (nn/cpu/gemm_stream_impl.h). */
 #ifndef NN_CPU_CONV_DIRECT_H
 #define NN_CPU_CONV_DIRECT_H
 
