@@ -212,10 +212,12 @@ static nn_status release(struct nn_recycler *r, struct nn_arena *data, struct nn
         b->next = next->next;
         drop_node(r, next);
     }
-    if (!b->next && nn_arena_pop(data, b->p, b->size)) { /* the last range: maybe at the top */
+    /* the last range of its chunk (the list is in address order, and chunks lie anywhere):
+     * maybe at the arena's top */
+    if ((!b->next || b->next->chunk != c) && nn_arena_pop(data, b->p, b->size)) {
         struct nn_block **l = &r->free;
         while (*l != b) l = &(*l)->next;
-        *l = NULL;
+        *l = b->next;
         drop_node(r, b);
     }
     return NN_OK;
