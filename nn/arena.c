@@ -89,18 +89,12 @@ void *nn_arena_alloc(struct nn_arena *a, size_t bytes, struct nn_err *err)
     void *p = c->base + c->used;
     c->used += need;
     a->used += need;
+    if (a->used > a->step_peak) a->step_peak = a->used;
     if (a->used > a->peak) a->peak = a->used;
     return p;
 }
 
-void nn_arena_reset(struct nn_arena *a)
-{
-    for (struct nn_arena_chunk *c = a->chunks; c; c = c->next) c->used = 0;
-    a->head = a->chunks;
-    a->used = 0;
-}
-
-void nn_arena_free(struct nn_arena *a)
+static void free_chunks(struct nn_arena *a)
 {
     struct nn_arena_chunk *c = a->chunks;
     while (c) {
@@ -110,7 +104,32 @@ void nn_arena_free(struct nn_arena *a)
         c = n;
     }
     a->chunks = a->head = NULL;
-    a->reserved = a->used = 0;
+    a->reserved = 0;
+}
+
+bool nn_arena_reset(struct nn_arena *a)
+{
+    size_t want = (a->step_peak + a->align - 1) & ~(a->align - 1);
+    bool several = a->chunks && a->chunks->next;
+    bool oversized = a->chunks && a->chunks->size > want + a->chunk_size;
+    bool replace = want && (several || oversized);
+    if (replace) {
+        struct nn_err err = {0};
+        free_chunks(a);
+        a->chunks = new_chunk(a, want, &err); /* on failure the next alloc makes chunks again */
+        a->replaced++;
+    }
+    for (struct nn_arena_chunk *c = a->chunks; c; c = c->next) c->used = 0;
+    a->head = a->chunks;
+    a->used = 0;
+    a->step_peak = 0;
+    return replace;
+}
+
+void nn_arena_free(struct nn_arena *a)
+{
+    free_chunks(a);
+    a->used = 0;
 }
 
 bool nn_arena_pop(struct nn_arena *a, void *p, size_t bytes)

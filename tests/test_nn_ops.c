@@ -402,6 +402,36 @@ Test(nn_ops, recycler_returns_the_top_of_a_chunk_below_another)
     nn_arena_free(&meta);
 }
 
+/* nn_arena_reset after a step that needed several chunks replaces them by one the size of that
+ * step's peak, so the same step then runs in one block; a chunk much larger than a later
+ * step's peak (a smaller stage) is replaced by a smaller one; a settled arena is left alone. */
+Test(nn_ops, arena_reset_settles_into_one_chunk_of_the_step_peak)
+{
+    struct nn_arena a;
+    struct nn_err err = {0};
+    nn_arena_init(&a, "data", 64 << 20, NULL);
+    a.chunk_size = 1 << 20;
+    const size_t sizes[] = {700 << 10, 500 << 10, 900 << 10, 300 << 10}; /* 2.4 MiB, 4 chunks */
+    for (int i = 0; i < 4; i++) cr_assert(nn_arena_alloc(&a, sizes[i], &err));
+    cr_assert(a.chunks->next, "the test needs a step over several chunks");
+    size_t peak = a.step_peak;
+    cr_assert(nn_arena_reset(&a));
+    cr_assert(a.chunks && !a.chunks->next && a.chunks->size == peak && a.reserved == peak,
+              "one chunk of the step's peak: %zu of %zu", a.chunks ? a.chunks->size : 0, peak);
+    for (int i = 0; i < 4; i++) cr_assert(nn_arena_alloc(&a, sizes[i], &err));
+    cr_assert(!a.chunks->next, "the same step no longer fits one chunk");
+    cr_assert(!nn_arena_reset(&a), "a settled arena was replaced");
+    cr_assert_eq(a.replaced, 1);
+    /* a step within a chunk_size of the block keeps it; a much smaller one gives the rest back */
+    cr_assert(nn_arena_alloc(&a, 2000 << 10, &err));
+    cr_assert(!nn_arena_reset(&a), "2.4 MiB kept for a 2 MiB step");
+    cr_assert(nn_arena_alloc(&a, 100 << 10, &err));
+    cr_assert(nn_arena_reset(&a), "2.4 MiB kept for a 0.1 MiB step");
+    cr_assert(a.reserved == (1 << 20) && !a.chunks->next, "one chunk of chunk_size at least: %zu", a.reserved);
+    cr_assert_eq(a.replaced, 2);
+    nn_arena_free(&a);
+}
+
 /* Backward frees each intermediate's gradient once its node has run: a chain of 50 ops on
  * 256 KiB tensors needs a few gradient buffers, not 50; reshapes share their base's gradient. */
 Test(nn_ops, backward_memory_does_not_grow_with_the_chain)
