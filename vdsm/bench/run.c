@@ -178,11 +178,13 @@ static nn_status bench_stage(struct bench *b, int stage, const struct vdsm_bench
      * next step. The arena peak reported is the timed steps'; the first steps' is kept too. */
     int warm = o->warmup;
     size_t warm_peak = 0;
+    double warm_rss = -1;
     for (int i = 0; i < warm + o->steps && !st; i++) {
         size_t replaced = b->nn->data.replaced;
         if (i == warm) {
             warm_peak = b->nn->data.peak;
             b->nn->data.peak = 0;
+            warm_rss = rss_peak_mib(); /* before the first reset: set-up, warm-up, earlier stages */
         }
         if (prof && i >= warm) nn_profile_attach(b->nn, prof); /* the clock starts here, not at the sgemm */
         if (i >= warm) rss_peak_reset();
@@ -239,9 +241,9 @@ static nn_status bench_stage(struct bench *b, int stage, const struct vdsm_bench
         if (warm_peak > (size_t)arena) /* the arena was still finding its one block */
             fprintf(out, " (warm-up arena peak %.0f MiB)", (double)warm_peak / 1048576);
         fputc('\n', out);
-        if (rss_ok)
-            fprintf(out, "  resident          %.0f MiB at the timed steps' peak (the whole process: code, OpenBLAS's "
-                    "buffers, the arena's chunks); process max RSS %.0f MiB\n", step_rss, max_rss_mib());
+        if (rss_ok && warm_rss >= 0)
+            fprintf(out, "  resident          %.0f MiB at the timed steps' peak (the whole process: code, buffers, the "
+                    "arena's block); %.0f MiB before them (set-up, warm-up and any earlier stage)\n", step_rss, warm_rss);
         else
             fprintf(out, "  resident          process max RSS %.0f MiB (the steps' own peak needs /proc/self/clear_refs)\n",
                     max_rss_mib());
