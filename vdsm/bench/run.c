@@ -62,13 +62,14 @@ static double max_rss_mib(void)
 /* The resident peak of the timed steps alone: Linux's high-water mark (VmHWM) is reset to the
  * current RSS before each step (5 into /proc/self/clear_refs) and read right after it, before
  * the paired sgemm, whose matrices and OpenBLAS buffers would otherwise count, as would the
- * set-up and any earlier stage. rss_peak_mib returns -1 where /proc does not allow it. */
-static void rss_peak_reset(void)
+ * set-up and any earlier stage. Where /proc does not allow it, rss_peak_reset returns false and
+ * rss_peak_mib -1. */
+static bool rss_peak_reset(void)
 {
     FILE *f = fopen("/proc/self/clear_refs", "w");
-    if (!f) return;
-    fputs("5", f);
-    fclose(f);
+    if (!f) return false;
+    bool ok = fputs("5", f) >= 0;
+    return fclose(f) == 0 && ok;
 }
 
 static double rss_peak_mib(void)
@@ -187,7 +188,7 @@ static nn_status bench_stage(struct bench *b, int stage, const struct vdsm_bench
             warm_rss = rss_peak_mib(); /* before the first reset: set-up, warm-up, earlier stages */
         }
         if (prof && i >= warm) nn_profile_attach(b->nn, prof); /* the clock starts here, not at the sgemm */
-        if (i >= warm) rss_peak_reset();
+        if (i >= warm && !rss_peak_reset()) rss_ok = false;
         double t0 = now_s();
         a.x = nn_from_host(b->nn, 5, shape, frames);
         loss = a.x ? ppl_svi_step(b->ppl, &svi, &a) : NAN;   /* returns a host float: the step is done */
