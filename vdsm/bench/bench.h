@@ -3,9 +3,9 @@
  * vdsm_bench_run builds the network from a spec with random weights, feeds synthetic batches of
  * the spec's shape (no dataset), and runs warm-up plus N SVI steps per stage with the trainer's
  * model/guide functions, optimizer and ELBO settings. It prints, per stage, the median seconds
- * per step, the memory (step arena peak, persistent parameter/gradient/Adam state, process max
- * RSS), the FLOPs per step from vdsm_flops_step, the achieved rate beside the sgemm rate
- * measured in the same run, and the OpenBLAS kernel.
+ * per step, the memory (step arena peak, persistent parameter/gradient/Adam state, the timed
+ * steps' resident peak and the one before them), the FLOPs per step from vdsm_flops_step, the
+ * achieved rate beside the sgemm rate measured in the same run, and the OpenBLAS kernel.
  *
  * FLOP counting (vdsm_flops_step): a static estimate from the shapes, multiply-add = 2 FLOPs.
  * A convolution counts 2*Cin*Cout*k*k per output pixel, a transposed convolution per INPUT
