@@ -107,13 +107,12 @@ static void free_chunks(struct nn_arena *a)
     a->reserved = 0;
 }
 
-bool nn_arena_reset(struct nn_arena *a)
+void nn_arena_reset(struct nn_arena *a)
 {
     size_t want = (a->step_peak + a->align - 1) & ~(a->align - 1);
     bool several = a->chunks && a->chunks->next;
     bool oversized = a->chunks && a->chunks->size > want + a->chunk_size;
-    bool replace = want && (several || oversized);
-    if (replace) {
+    if (want && (several || oversized)) {
         struct nn_err err = {0};
         free_chunks(a);
         a->chunks = new_chunk(a, want, &err); /* on failure the next alloc makes chunks again */
@@ -123,7 +122,6 @@ bool nn_arena_reset(struct nn_arena *a)
     a->head = a->chunks;
     a->used = 0;
     a->step_peak = 0;
-    return replace;
 }
 
 void nn_arena_free(struct nn_arena *a)

@@ -57,8 +57,8 @@ void *nn_arena_alloc(struct nn_arena *a, size_t bytes, struct nn_err *err);
  * than one chunk, or used a chunk_size less than its one chunk holds, the chunks are replaced
  * by one the size of that step's peak: the next steps then run in one block, with no chunk
  * tails left unused (a quarter to a third of VDSM's step memory) and nothing kept from a
- * larger earlier stage. True when it did so (counted in `replaced`). */
-bool nn_arena_reset(struct nn_arena *a);
+ * larger earlier stage; `replaced` counts those resets. */
+void nn_arena_reset(struct nn_arena *a);
 void nn_arena_free(struct nn_arena *a);
 
 /* Gives back a block if it is the last one handed out from the current chunk (the arena then
