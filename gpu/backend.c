@@ -1,4 +1,5 @@
-/* The CUDA backend's table, memory functions, error recording and set-up.
+/* The CUDA backend's table, memory functions, error recording and set-up, and the module's
+ * export (gpu_plugin_api, gpu/plugin.h).
  *
  * All work goes to one non-blocking stream, so it is ordered without host waits; the host
  * waits only where the interface promises a value on the host (to_host, sumsq, sync).
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include "gpu/internal.h"
+#include "gpu/plugin.h"
 
 struct gpu_state gpu__st;
 
@@ -189,3 +191,16 @@ const char *gpu_precision_name(enum gpu_precision p)
 }
 
 const char *gpu_device_name(void) { return gpu__st.name; }
+
+const struct gpu_api gpu_plugin_api = {
+    .version = GPU_API_VERSION,
+    .size = sizeof(struct gpu_api),
+    .device_count = gpu_device_count,
+    .backend_init = gpu_backend_init,
+    .set_precision = gpu_backend_set_precision,
+    .precision = gpu_backend_precision,
+    .precision_name = gpu_precision_name,
+    .device_name = gpu_device_name,
+    .bench = gpu_bench,
+    .bench_sgemm_gflops = gpu_bench_sgemm_gflops,
+};

@@ -2,7 +2,9 @@
  *
  * gpu/ fills a struct nn_backend for NN_DEV_CUDA and registers it; nothing in nn/ includes
  * this header. A program that wants CUDA calls gpu_backend_init once, then makes contexts and
- * tensors with NN_DEV_CUDA. Everything runs on one stream of one device; kernels are queued,
+ * tensors with NN_DEV_CUDA. The programs reach these functions through the plug-in's table
+ * (gpu/plugin.h), so that CPU runs never map the CUDA libraries; the GPU tests call them
+ * directly. Everything runs on one stream of one device; kernels are queued,
  * so errors of queued work surface at the next be->sync (or at to_host / sumsq, which wait).
  *
  * Ownership. The backend owns its handles (stream, cuBLAS, cuDNN), a cuDNN workspace and a

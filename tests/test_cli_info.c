@@ -1,8 +1,12 @@
 /* tests/test_cli_info.c: `vdsm info` through the real binary (found in $VDSM_BUILD_DIR, skipped
  * when absent), and the OpenBLAS kernel choice of vdsm/cli/main.c: an OPENBLAS_CORETYPE the
  * user set is kept as it is; left unset, vdsm either keeps OpenBLAS's choice or, having said
- * so on stderr, runs again with an AVX2 / AVX-512 kernel set. */
+ * so on stderr, runs again with an AVX2 / AVX-512 kernel set. And the CUDA backend's plug-in
+ * (gpu/plugin.h): vdsm links no CUDA library, and `vdsm info` opens the module, which must
+ * resolve every nn function it calls in the vdsm binary (a device is not needed for that). */
 #include <criterion/criterion.h>
+#include <dlfcn.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +49,30 @@ Test(cli_info, prints_backends)
     cr_assert(strstr(out, "usage: vdsm info"));
     cr_assert_eq(run("", "info --bogus"), 2);
     cr_assert(strstr(err, "unexpected argument '--bogus'"), "%s", err);
+}
+
+Test(cli_info, the_cuda_plugin_loads_only_when_asked_for)
+{
+    /* the binary itself needs no CUDA library */
+    cr_assert_eq(run("", "info"), 0, "stderr: %s", err);
+    char cmd[8400];
+    snprintf(cmd, sizeof cmd, "ldd '%s' | grep -Eq 'libcuda|libcublas|libcudnn'", bin);
+    cr_assert_neq(system(cmd), 0, "%s links a CUDA library", bin);
+#ifdef VDSM_GPU_PLUGIN_BUILT
+    cr_assert(strstr(out, "cuda: backend plug-in /") && strstr(out, "/libvdsm_gpu.so; ") &&
+                  strstr(out, " device(s) visible"), "%s", out);
+    cr_assert_eq(run("VDSM_GPU_PLUGIN=/nonexistent/libvdsm_gpu.so", "info"), 0, "stderr: %s", err);
+    cr_assert(strstr(out, "cuda: CUDA backend: plug-in /nonexistent/libvdsm_gpu.so not found"), "%s", out);
+    /* a shared library that is not vdsm's: the one cos() comes from */
+    Dl_info where;
+    cr_assert(dladdr((void *)&cos, &where) && where.dli_fname);
+    char env[4200];
+    snprintf(env, sizeof env, "VDSM_GPU_PLUGIN='%s'", where.dli_fname);
+    cr_assert_eq(run(env, "info"), 0, "stderr: %s", err);
+    cr_assert(strstr(out, "is not vdsm's plug-in (it has no gpu_plugin_api)"), "%s", out);
+#else
+    cr_assert(strstr(out, "cuda: this build has no CUDA backend"), "%s", out);
+#endif
 }
 
 Test(cli_info, the_users_coretype_stands)

@@ -18,9 +18,7 @@
 #include "nn/profile.h"
 #include "vdsm/model/vdsm.h"
 #include "vdsm/train/setup.h"
-#ifdef VDSM_HAVE_CUDA
-#include "gpu/gpu.h"
-#endif
+#include "gpu/plugin.h"
 
 struct bench {
     const struct vdsm_spec *spec;
@@ -292,21 +290,18 @@ nn_status vdsm_bench_run(const struct vdsm_spec *spec, const struct vdsm_bench_o
         double sgemm;
         fprintf(out, "vdsm bench %s: device %s", spec->source ? spec->source : spec->name,
                 spec->runtime.device ? spec->runtime.device : "cpu");
-#ifdef VDSM_HAVE_CUDA
-        if (b->dev == NN_DEV_CUDA)
-            fprintf(out, " (%s; %s GEMMs and convolutions)", gpu_device_name(), gpu_precision_name(gpu_backend_precision()));
-#endif
+        /* bench_open has loaded the backend when the device is CUDA */
+        const struct gpu_api *gpu = b->dev == NN_DEV_CUDA ? gpu_plugin(NULL) : NULL;
+        if (gpu) fprintf(out, " (%s; %s GEMMs and convolutions)", gpu->device_name(), gpu->precision_name(gpu->precision()));
         fprintf(out, ", %d thread%s; OpenBLAS kernel %s\n", threads, threads > 1 ? "s" : "",
                 vdsm_bench_blas_kernel(kernel, sizeof kernel));
         sgemm = nn_bench_sgemm_gflops(2048);
         fprintf(out, "host sgemm 2048^3: %.1f GFLOP/s (the reference rate on CPU)\n", sgemm);
-#ifdef VDSM_HAVE_CUDA
-        if (b->dev == NN_DEV_CUDA) {
-            double g = gpu_bench_sgemm_gflops(8192);
+        if (gpu) {
+            double g = gpu->bench_sgemm_gflops(8192);
             if (g > 0) sgemm = g;
             fprintf(out, "device sgemm 8192^3 fp32: %.1f GFLOP/s (the reference rate on the GPU)\n", g);
         }
-#endif
         for (int stage = 1; stage <= 2 && !st; stage++)
             if (o->stages & (unsigned)stage) st = bench_stage(b, stage, o, sgemm, out, err);
     }

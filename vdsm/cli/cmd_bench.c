@@ -9,9 +9,7 @@
 #include "nn/bench.h"
 #include "vdsm/bench/bench.h"
 #include "vdsm/cli/commands.h"
-#ifdef VDSM_HAVE_CUDA
-#include "gpu/gpu.h"
-#endif
+#include "gpu/plugin.h"
 
 static void usage(FILE *f)
 {
@@ -68,12 +66,13 @@ static int bench_ops(int threads_only)
 
 static int bench_gpu(void)
 {
-#ifdef VDSM_HAVE_CUDA
-    return gpu_bench(stdout) ? 1 : 0;
-#else
-    fprintf(stderr, "vdsm bench --gpu: this build has no CUDA backend (configure with -DVDSM_CUDA=ON)\n");
-    return 1;
-#endif
+    struct nn_err err = {0};
+    const struct gpu_api *gpu = gpu_plugin(&err);
+    if (!gpu) {
+        fprintf(stderr, "vdsm bench --gpu: %s\n", err.msg);
+        return 1;
+    }
+    return gpu->bench(stdout) ? 1 : 0;
 }
 
 #define MAX_SETS 64

@@ -5,9 +5,7 @@
 
 #include "vdsm/bench/bench.h"
 #include "vdsm/cli/commands.h"
-#ifdef VDSM_HAVE_CUDA
-#include "gpu/gpu.h"
-#endif
+#include "gpu/plugin.h"
 
 static void usage(FILE *f)
 {
@@ -16,7 +14,8 @@ static void usage(FILE *f)
                "  OpenBLAS fell back to generic kernels on an unknown CPU; OPENBLAS_CORETYPE overrides),\n"
                "  vdsm's own CPU kernels (direct convolution, streamed GEMMs: avx512, avx2 or off;\n"
                "  NN_CPU_DIRECT overrides),\n"
-               "  and whether the CUDA backend is built and how many devices it sees.\n");
+               "  and whether the CUDA backend's plug-in (libvdsm_gpu.so beside vdsm, or $VDSM_GPU_PLUGIN)\n"
+               "  loads and how many devices it sees.\n");
 }
 
 int vdsm_cmd_info(int argc, char **argv)
@@ -33,10 +32,11 @@ int vdsm_cmd_info(int argc, char **argv)
     char kernel[224];
     printf("cpu: %d OpenMP threads; OpenBLAS kernel %s\n", omp_get_max_threads(),
            vdsm_bench_blas_kernel(kernel, sizeof kernel));
-#ifdef VDSM_HAVE_CUDA
-    printf("cuda: backend built; %d device(s) visible\n", gpu_device_count());
-#else
-    printf("cuda: backend not built\n");
-#endif
+    struct nn_err err = {0};
+    const struct gpu_api *gpu = gpu_plugin(&err);
+    if (gpu)
+        printf("cuda: backend plug-in %s; %d device(s) visible\n", gpu_plugin_path(), gpu->device_count());
+    else
+        printf("cuda: %s\n", err.msg);
     return 0;
 }

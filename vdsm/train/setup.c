@@ -3,9 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#ifdef VDSM_HAVE_CUDA
-#include "gpu/gpu.h"
-#endif
+#include "gpu/plugin.h"
 
 struct nn_ctx_config vdsm_ctx_config(const struct vdsm_spec *spec, enum nn_device dev)
 {
@@ -41,15 +39,14 @@ nn_status vdsm_open_device(const struct vdsm_spec *spec, const char *precision, 
     int index = 0;
     if (strncmp(d, "cuda", 4) || (d[4] && (d[4] != ':' || sscanf(d + 5, "%d", &index) != 1)))
         return nn_err_set(err, NN_INVALID, "%s: runtime.device '%s': expected cpu, cuda or cuda:N", spec->source, d);
-#ifdef VDSM_HAVE_CUDA
-    if (gpu_backend_init(index, err)) return err->code;
+    struct nn_err why = {0};
+    const struct gpu_api *gpu = gpu_plugin(&why);
+    if (!gpu) return nn_err_set(err, why.code, "%s: runtime.device '%s': %s", spec->source, d, why.msg);
+    if (gpu->backend_init(index, err)) return err->code;
     *dev = NN_DEV_CUDA;
     if (precision && strcmp(precision, "fp32"))
-        gpu_backend_set_precision(!strcmp(precision, "tf32") ? GPU_PREC_TF32 : GPU_PREC_BF16);
+        gpu->set_precision(!strcmp(precision, "tf32") ? GPU_PREC_TF32 : GPU_PREC_BF16);
     return NN_OK;
-#else
-    return nn_err_set(err, NN_UNSUPPORTED, "%s: runtime.device '%s': this build has no CUDA backend", spec->source, d);
-#endif
 }
 
 void vdsm_svi_setup(struct ppl_svi *svi, const struct vdsm_spec_stage *ss, int stage, double lr_scale,
