@@ -2,6 +2,8 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #define ARENA_ALIGN 64
 #define DEFAULT_CHUNK (64u << 20)
@@ -18,6 +20,21 @@ static void host_free(void *self, void *p)
     free(p);
 }
 
+void *nn_host_reserve(size_t bytes)
+{
+    /* MAP_NORESERVE: address space only; the kernel commits a page when it is first written */
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void nn_host_unreserve(void *p, size_t bytes) { munmap(p, bytes); }
+
+void nn_host_decommit(void *p, size_t bytes) { madvise(p, bytes, MADV_DONTNEED); }
+
+static void *host_reserve(void *self, size_t bytes) { (void)self; return nn_host_reserve(bytes); }
+static void host_unreserve(void *self, void *p, size_t bytes) { (void)self; nn_host_unreserve(p, bytes); }
+static void host_decommit(void *self, void *p, size_t bytes) { (void)self; nn_host_decommit(p, bytes); }
+
 void nn_arena_init(struct nn_arena *a, const char *name, size_t capacity,
                    const struct nn_arena_allocator *mem)
 {
@@ -30,11 +47,30 @@ void nn_arena_init(struct nn_arena *a, const char *name, size_t capacity,
     if (mem)
         a->mem = *mem;
     else
-        a->mem = (struct nn_arena_allocator){host_alloc, host_free, NULL};
+        a->mem = (struct nn_arena_allocator){host_alloc, host_free, NULL, host_reserve, host_unreserve, host_decommit};
+}
+
+/* The whole capacity as one chunk of reserved address space, at the arena's first allocation. */
+static struct nn_arena_chunk *reserve_whole(struct nn_arena *a)
+{
+    if (!a->mem.reserve || a->chunks || !a->capacity) return NULL;
+    struct nn_arena_chunk *c = malloc(sizeof *c);
+    if (!c) return NULL;
+    if (!(c->base = a->mem.reserve(a->mem.self, a->capacity))) {
+        free(c);
+        return NULL;
+    }
+    *c = (struct nn_arena_chunk){.base = c->base, .size = a->capacity};
+    a->reserved = a->capacity;
+    a->reserved_whole = true;
+    a->touched = 0;
+    return c;
 }
 
 static struct nn_arena_chunk *new_chunk(struct nn_arena *a, size_t need, struct nn_err *err)
 {
+    struct nn_arena_chunk *whole = reserve_whole(a);
+    if (whole) return whole; /* else (no reservations, or none to be had) chunks from alloc */
     size_t size = need > a->chunk_size ? need : a->chunk_size;
     if (a->reserved + size > a->capacity) {
         if (a->reserved + need > a->capacity) {
@@ -88,6 +124,7 @@ void *nn_arena_alloc(struct nn_arena *a, size_t bytes, struct nn_err *err)
     a->head = c;
     void *p = c->base + c->used;
     c->used += need;
+    if (a->reserved_whole && c->used > a->touched) a->touched = c->used;
     a->used += need;
     if (a->used > a->step_peak) a->step_peak = a->used;
     if (a->used > a->peak) a->peak = a->used;
@@ -99,24 +136,34 @@ static void free_chunks(struct nn_arena *a)
     struct nn_arena_chunk *c = a->chunks;
     while (c) {
         struct nn_arena_chunk *n = c->next;
-        a->mem.free(a->mem.self, c->base);
+        if (a->reserved_whole)
+            a->mem.unreserve(a->mem.self, c->base, c->size);
+        else
+            a->mem.free(a->mem.self, c->base);
         free(c);
         c = n;
     }
     a->chunks = a->head = NULL;
     a->reserved = 0;
+    a->reserved_whole = false;
 }
 
 void nn_arena_reset(struct nn_arena *a)
 {
     size_t want = (a->step_peak + a->align - 1) & ~(a->align - 1);
-    bool several = a->chunks && a->chunks->next;
-    bool oversized = a->chunks && a->chunks->size > want + a->chunk_size;
-    if (want && (several || oversized)) {
+    if (a->reserved_whole) {
+        size_t page = (size_t)sysconf(_SC_PAGESIZE), keep = (want + page - 1) / page * page;
+        if (a->touched > keep + a->chunk_size) {
+            a->mem.decommit(a->mem.self, a->chunks->base + keep, a->touched - keep);
+            a->touched = keep;
+            a->resized++;
+        }
+    } else if (want && a->chunks && (a->chunks->next || a->chunks->size > want + a->chunk_size)) {
+        /* several chunks, or one more than a chunk_size too large */
         struct nn_err err = {0};
         free_chunks(a);
         a->chunks = new_chunk(a, want, &err); /* on failure the next alloc makes chunks again */
-        a->replaced++;
+        a->resized++;
     }
     for (struct nn_arena_chunk *c = a->chunks; c; c = c->next) c->used = 0;
     a->head = a->chunks;

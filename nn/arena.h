@@ -1,10 +1,15 @@
 /* nn/arena.h: bump allocators for everything that lives for one training step.
  *
- * An arena hands out aligned blocks from a list of large chunks and frees them all at once
- * with nn_arena_reset (chunks are kept for the next step, so a steady-state step allocates
+ * An arena hands out aligned blocks from its memory and frees them all at once with
+ * nn_arena_reset (the memory is kept for the next step, so a steady-state step allocates
  * nothing from the system). The memory comes from an allocator callback, so the same code
  * serves host memory and device memory. A capacity bounds the total; running past it is an
  * NN_OOM error whose message names the arena and the setting to raise.
+ *
+ * Where the allocator can reserve address space that is committed page by page when first
+ * written (host memory: mmap), the arena reserves its whole capacity as one block at its first
+ * allocation: a step is never split over chunks, and what it holds is the pages it touched.
+ * Otherwise (device memory) it takes large chunks from alloc.
  *
  *   struct nn_arena a;
  *   nn_arena_init(&a, "step", 1 << 30, NULL);    // host memory, 1 GiB cap
@@ -31,7 +36,19 @@ struct nn_arena_allocator {
     void *(*alloc)(void *self, size_t bytes); /* NULL on failure */
     void (*free)(void *self, void *p);
     void *self;
+    /* Optional, all three or none: address space whose pages are committed when first written
+     * (NULL on failure: the arena then uses alloc); its release; and giving pages back (their
+     * contents are lost). */
+    void *(*reserve)(void *self, size_t bytes);
+    void (*unreserve)(void *self, void *p, size_t bytes);
+    void (*decommit)(void *self, void *p, size_t bytes);
 };
+
+/* The host's page-committed address space (mmap with MAP_NORESERVE, munmap, MADV_DONTNEED),
+ * for nn_arena_allocator and the CPU backend's table. */
+void *nn_host_reserve(size_t bytes);
+void nn_host_unreserve(void *p, size_t bytes);
+void nn_host_decommit(void *p, size_t bytes);
 
 struct nn_arena {
     const char *name;            /* names the arena in errors: "step data", "step headers" */
@@ -45,7 +62,9 @@ struct nn_arena {
     size_t used;                 /* bytes handed out since the last reset */
     size_t peak;                 /* high-water mark of `used` over the arena's life */
     size_t step_peak;            /* ... since the last reset */
-    size_t replaced;             /* resets that replaced the chunks by one (nn_arena_reset) */
+    size_t resized;              /* resets that changed the memory held (nn_arena_reset) */
+    bool reserved_whole;         /* the one chunk is a reservation of the whole capacity */
+    size_t touched;              /* its bytes written since they were last given back */
     size_t align;                /* block alignment, a power of two (64 unless set) */
 };
 
@@ -53,11 +72,12 @@ struct nn_arena {
 void nn_arena_init(struct nn_arena *a, const char *name, size_t capacity,
                    const struct nn_arena_allocator *mem);
 void *nn_arena_alloc(struct nn_arena *a, size_t bytes, struct nn_err *err);
-/* Frees every block at once. Steps repeat their allocations, so after a step that needed more
- * than one chunk, or used a chunk_size less than its one chunk holds, the chunks are replaced
- * by one the size of that step's peak: the next steps then run in one block, with no chunk
- * tails left unused (a quarter to a third of VDSM's step memory) and nothing kept from a
- * larger earlier stage; `replaced` counts those resets. */
+/* Frees every block at once. Steps repeat their allocations, so the memory held follows the
+ * last step's peak: in a reservation, the pages written more than a chunk_size above it are
+ * given back (after a larger earlier stage); in chunks, a step that needed more than one, or
+ * used a chunk_size less than its one chunk holds, has them replaced by one the size of its
+ * peak, so that the next steps run in one block with no chunk tails left unused (a quarter to
+ * a third of VDSM's step memory). `resized` counts those resets. */
 void nn_arena_reset(struct nn_arena *a);
 void nn_arena_free(struct nn_arena *a);
 

@@ -55,6 +55,12 @@ struct nn_backend {
     enum nn_device device;
     void *(*alloc)(size_t bytes);
     void (*free)(void *p);
+    /* Optional (NULL where the device has no such thing): address space committed page by page
+     * when first written, its release, and giving pages back; the step arena then reserves its
+     * capacity whole (nn/arena.h). */
+    void *(*reserve)(size_t bytes);
+    void (*unreserve)(void *p, size_t bytes);
+    void (*decommit)(void *p, size_t bytes);
     void (*to_host)(void *dst, const void *src, size_t bytes);
     void (*from_host)(void *dst, const void *src, size_t bytes);
     void (*copy)(void *dst, const void *src, size_t bytes);

@@ -21,6 +21,24 @@ static void be_free(void *self, void *p)
     be->free(p);
 }
 
+static void *be_reserve(void *self, size_t bytes)
+{
+    const struct nn_backend *be = self;
+    return be->reserve(bytes);
+}
+
+static void be_unreserve(void *self, void *p, size_t bytes)
+{
+    const struct nn_backend *be = self;
+    be->unreserve(p, bytes);
+}
+
+static void be_decommit(void *self, void *p, size_t bytes)
+{
+    const struct nn_backend *be = self;
+    be->decommit(p, bytes);
+}
+
 nn_ctx *nn_ctx_new(const struct nn_ctx_config *cfg, struct nn_err *err)
 {
     struct nn_ctx_config c = {.data_capacity = (size_t)8 << 30, .meta_capacity = (size_t)256 << 20,
@@ -45,7 +63,12 @@ nn_ctx *nn_ctx_new(const struct nn_ctx_config *cfg, struct nn_err *err)
     ctx->be = be;
     ctx->device = c.device;
     ctx->scratch_bytes = c.scratch_bytes ? c.scratch_bytes : (size_t)(c.device == NN_DEV_CPU ? 128 : 512) << 20;
-    struct nn_arena_allocator dev_mem = {be_alloc, be_free, (void *)be};
+    struct nn_arena_allocator dev_mem = {be_alloc, be_free, (void *)be, NULL, NULL, NULL};
+    if (be->reserve && be->unreserve && be->decommit) {
+        dev_mem.reserve = be_reserve;
+        dev_mem.unreserve = be_unreserve;
+        dev_mem.decommit = be_decommit;
+    }
     nn_arena_init(&ctx->data, "step data", c.data_capacity, &dev_mem);
     ctx->data.setting = "the step memory (runtime.step_memory_mb)";
     nn_arena_init(&ctx->meta, "step headers", c.meta_capacity, NULL);

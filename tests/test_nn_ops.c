@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "nn/cpu/conv_direct.h"
 #include "nn/cpu/cpu.h"
@@ -402,6 +404,12 @@ Test(nn_ops, recycler_returns_the_top_of_a_chunk_below_another)
     nn_arena_free(&meta);
 }
 
+/* Chunks from plain host memory, with no reservations: the arena as it works on a device. */
+static void *plain_alloc(void *self, size_t bytes) { (void)self; return aligned_alloc(64, (bytes + 63) / 64 * 64); }
+static void plain_free(void *self, void *p) { (void)self; free(p); }
+static void *no_reserve(void *self, size_t bytes) { (void)self, (void)bytes; return NULL; }
+static void never_called(void *self, void *p, size_t bytes) { (void)self, (void)p, (void)bytes; cr_assert_fail("called"); }
+
 /* nn_arena_reset after a step that needed several chunks replaces them by one the size of that
  * step's peak, so the same step then runs in one block; a chunk much larger than a later
  * step's peak (a smaller stage) is replaced by a smaller one; a settled arena is left alone. */
@@ -409,29 +417,95 @@ Test(nn_ops, arena_reset_settles_into_one_chunk_of_the_step_peak)
 {
     struct nn_arena a;
     struct nn_err err = {0};
-    nn_arena_init(&a, "data", 64 << 20, NULL);
+    const struct nn_arena_allocator chunked = {.alloc = plain_alloc, .free = plain_free};
+    nn_arena_init(&a, "data", 64 << 20, &chunked);
     a.chunk_size = 1 << 20;
     const size_t sizes[] = {700 << 10, 500 << 10, 900 << 10, 300 << 10}; /* 2.4 MiB, 4 chunks */
     for (int i = 0; i < 4; i++) cr_assert(nn_arena_alloc(&a, sizes[i], &err));
     cr_assert(a.chunks->next, "the test needs a step over several chunks");
     size_t peak = a.step_peak;
     nn_arena_reset(&a);
-    cr_assert_eq(a.replaced, 1, "a step over several chunks left them");
+    cr_assert(!a.reserved_whole);
+    cr_assert_eq(a.resized, 1, "a step over several chunks left them");
     cr_assert(a.chunks && !a.chunks->next && a.chunks->size == peak && a.reserved == peak,
               "one chunk of the step's peak: %zu of %zu", a.chunks ? a.chunks->size : 0, peak);
     for (int i = 0; i < 4; i++) cr_assert(nn_arena_alloc(&a, sizes[i], &err));
     cr_assert(!a.chunks->next, "the same step no longer fits one chunk");
     nn_arena_reset(&a);
-    cr_assert_eq(a.replaced, 1, "a settled arena was replaced");
+    cr_assert_eq(a.resized, 1, "a settled arena was replaced");
     /* a step within a chunk_size of the block keeps it; a much smaller one gives the rest back */
     cr_assert(nn_arena_alloc(&a, 2000 << 10, &err));
     nn_arena_reset(&a);
-    cr_assert_eq(a.replaced, 1, "2.4 MiB not kept for a 2 MiB step");
+    cr_assert_eq(a.resized, 1, "2.4 MiB not kept for a 2 MiB step");
     cr_assert(nn_arena_alloc(&a, 100 << 10, &err));
     nn_arena_reset(&a);
-    cr_assert_eq(a.replaced, 2, "2.4 MiB kept for a 0.1 MiB step");
+    cr_assert_eq(a.resized, 2, "2.4 MiB kept for a 0.1 MiB step");
     cr_assert(a.reserved == (1 << 20) && !a.chunks->next, "one chunk of chunk_size at least: %zu", a.reserved);
-    cr_assert_eq(a.replaced, 2);
+    cr_assert_eq(a.resized, 2);
+    nn_arena_free(&a);
+}
+
+/* pages of [p, p + bytes) resident in memory */
+static size_t resident_pages(const char *p, size_t bytes)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), n = (bytes + page - 1) / page, count = 0;
+    unsigned char *vec = malloc(n);
+    cr_assert(vec && !mincore((void *)p, bytes, vec));
+    for (size_t i = 0; i < n; i++) count += vec[i] & 1;
+    free(vec);
+    return count;
+}
+
+/* In host memory the arena reserves its whole capacity at the first allocation: every step
+ * runs in one block, and holds only the pages it wrote. A reset after a step whose peak is
+ * more than a chunk_size under the pages written gives the rest back (mincore says which are
+ * resident); a settled arena keeps its pages. A reservation that cannot be had falls back to
+ * chunks, and the capacity still bounds the arena. */
+Test(nn_ops, host_arena_reserves_its_capacity_and_holds_the_pages_written)
+{
+    struct nn_arena a;
+    struct nn_err err = {0};
+    const size_t page = (size_t)sysconf(_SC_PAGESIZE), cap = 64 << 20;
+    nn_arena_init(&a, "data", cap, NULL);
+    a.chunk_size = 1 << 20;
+    const size_t sizes[] = {700 << 10, 500 << 10, 900 << 10, 300 << 10};
+    char *p[4];
+    for (int step = 0; step < 2; step++) {
+        for (int i = 0; i < 4; i++) {
+            cr_assert((p[i] = nn_arena_alloc(&a, sizes[i], &err)), "%s", err.msg);
+            if (!step && !i) madvise(a.chunks->base, cap, MADV_NOHUGEPAGE); /* pages counted one by one */
+            memset(p[i], 1, sizes[i]);
+            if (i) cr_assert_eq(p[i], p[i - 1] + sizes[i - 1], "blocks not consecutive in one reservation");
+        }
+        cr_assert(a.reserved_whole && !a.chunks->next && a.chunks->size == cap && a.reserved == cap);
+        size_t written = (2400 << 10) / page;
+        cr_assert_eq(resident_pages(a.chunks->base, cap), written, "step %d: %zu pages resident, %zu written", step,
+                     resident_pages(a.chunks->base, cap), written);
+        nn_arena_reset(&a);
+        cr_assert_eq(a.resized, 0, "a settled arena gave pages back");
+    }
+    /* within a chunk_size of the pages written: kept; far under them: given back */
+    cr_assert(nn_arena_alloc(&a, 2000 << 10, &err));
+    nn_arena_reset(&a);
+    cr_assert_eq(a.resized, 0);
+    memset(nn_arena_alloc(&a, 100 << 10, &err), 2, 100 << 10);
+    nn_arena_reset(&a);
+    cr_assert_eq(a.resized, 1, "2.4 MiB kept for a 0.1 MiB step");
+    size_t kept = resident_pages(a.chunks->base, cap);
+    cr_assert(kept * page >= (100 << 10) && kept * page < (100 << 10) + page, "%zu pages kept", kept);
+    /* the capacity bounds it as before */
+    cr_assert(nn_arena_alloc(&a, cap - (1 << 20), &err));
+    cr_assert_null(nn_arena_alloc(&a, 2 << 20, &err));
+    cr_assert(err.code == NN_OOM && strstr(err.msg, "data arena full"), "%s", err.msg);
+    nn_arena_free(&a);
+
+    /* no reservation to be had: chunks from alloc */
+    const struct nn_arena_allocator stingy = {.alloc = plain_alloc, .free = plain_free, .reserve = no_reserve,
+                                              .unreserve = never_called, .decommit = never_called};
+    nn_arena_init(&a, "data", cap, &stingy);
+    a.chunk_size = 1 << 20;
+    cr_assert(nn_arena_alloc(&a, 700 << 10, &err) && nn_arena_alloc(&a, 500 << 10, &err));
+    cr_assert(!a.reserved_whole && a.chunks->next && a.reserved == (2 << 20));
     nn_arena_free(&a);
 }
 

@@ -1,6 +1,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/arena.h"
 #include "nn/cpu/cpu.h"
 
 void *nn_cpu_alloc(size_t bytes)
@@ -18,6 +19,9 @@ static const struct nn_backend cpu_backend = {
     .device = NN_DEV_CPU,
     .alloc = nn_cpu_alloc,
     .free = cpu_free,
+    .reserve = nn_host_reserve,
+    .unreserve = nn_host_unreserve,
+    .decommit = nn_host_decommit,
     .to_host = cpu_copy,
     .from_host = cpu_copy,
     .copy = cpu_copy,

@@ -173,13 +173,13 @@ static nn_status bench_stage(struct bench *b, int stage, const struct vdsm_bench
     struct vdsm_flops f;
     vdsm_flops_step(s, stage, (int)B, &f);
     /* The warm-up goes on (at most 3 more steps) while the step memory settles: a reset that
-     * replaces the arena's chunks by one (nn/arena.h) leaves its pages to be faulted in by the
-     * next step. The arena peak reported is the timed steps'; the first steps' is kept too. */
+     * changes the arena's memory (nn/arena.h: chunks replaced by one, or pages given back)
+     * leaves pages to be faulted in by the next step. The arena peak reported is the timed steps'; the first steps' is kept too. */
     int warm = o->warmup;
     size_t warm_peak = 0;
     double warm_rss = -1;
     for (int i = 0; i < warm + o->steps && !st; i++) {
-        size_t replaced = b->nn->data.replaced;
+        size_t resized = b->nn->data.resized;
         if (i == warm) {
             warm_peak = b->nn->data.peak;
             b->nn->data.peak = 0;
@@ -213,7 +213,7 @@ static nn_status bench_stage(struct bench *b, int stage, const struct vdsm_bench
         else
             fprintf(out, "  step %d: %.3f s, loss %.6g; sgemm after it %.1f GFLOP/s, ratio %.2f\n", i + 1, dt,
                     (double)loss, ref[i - warm], ratio[i - warm]);
-        if (i == warm - 1 && b->nn->data.replaced != replaced && warm < o->warmup + 3) warm++;
+        if (i == warm - 1 && b->nn->data.resized != resized && warm < o->warmup + 3) warm++;
         fflush(out);
     }
     if (!st) {
