@@ -662,7 +662,9 @@ static void streamed_case_via(int ta, int tb, int64_t m, int64_t n, int64_t k, f
     tu_fill_uniform(b, nb, -1, 1, 22);
     tu_fill_uniform(c0, nc, -1, 1, 23);
     for (int64_t i = 0; i < nc; i++) c[i] = beta == 0.0f && (i % ldc) < n ? NAN : c0[i];
-    if (narrow) /* the kernel itself, with shapes the dispatch would not give it */
+    if (narrow && tb) /* the kernels themselves, with shapes the dispatch would not give them */
+        narrow->gemm_narrow_t(m, n, k, 2.0f, a, lda, b, ldb, beta, c, ldc);
+    else if (narrow)
         narrow->gemm_narrow(m, n, k, 2.0f, a, lda, b, ldb, beta, c, ldc);
     else
         nn_cpu_gemm(ta, tb, m, n, k, 2.0f, a, lda, 0, b, ldb, 0, beta, c, ldc, 0, 1);
@@ -710,11 +712,19 @@ Test(nn_ops, streamed_gemms_match_the_reference)
         streamed_case(0, 0, 20, 512, 2048, 0.0f, sets[i]);
         streamed_case(0, 0, 32, 144, 16, 0.5f, sets[i]);
         streamed_case(0, 0, 1, 256, 300, 1.0f, sets[i]);
+        /* transposed narrow: linear layers and the LSTM's input products */
+        streamed_case(0, 1, 20, 2048, 512, 0.0f, sets[i]);
+        streamed_case(0, 1, 20, 100, 3072, 1.0f, sets[i]);
+        streamed_case(0, 1, 4, 517, 128 + 3, 0.5f, sets[i]);
         const struct nn_cpu_direct *kern = nn_cpu_direct();
         if (kern) { /* whole panels, single vectors and scalar columns; k across a panel's rows */
             streamed_case_via(0, 0, 7, 3 * 64 + 16 + 5, 130, 0.5f, sets[i], kern);
             streamed_case_via(0, 0, 13, 37, 300, 0.0f, sets[i], kern);
             streamed_case_via(0, 0, 6, 5, 1, 1.0f, sets[i], kern);
+            /* transposed: partial tiles of A's and B's rows; k with and without a scalar tail */
+            streamed_case_via(0, 1, 7, 3 * 6 + 5, 16 * 9 + 7, 0.5f, sets[i], kern);
+            streamed_case_via(0, 1, 13, 37, 300, 0.0f, sets[i], kern);
+            streamed_case_via(0, 1, 5, 3, 5, 1.0f, sets[i], kern);
         }
     }
     nn_cpu_direct_select(NULL);

@@ -27,6 +27,9 @@ struct nn_cpu_direct {
     /* C [m, n] = beta C + alpha A [m, k] B [k, n] with m at most NN_CPU_NARROW_M, B read in place */
     void (*gemm_narrow)(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda, const float *b,
                         int64_t ldb, float beta, float *c, int64_t ldc);
+    /* C [m, n] = beta C + alpha A [m, k] B [n, k]^T with m at most NN_CPU_NARROW_M, B read in place */
+    void (*gemm_narrow_t)(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda, const float *b,
+                          int64_t ldb, float beta, float *c, int64_t ldc);
 };
 
 #define NN_CPU_STREAM_SMALL 64

@@ -368,4 +368,5 @@ static void FN(filter)(const struct nn_conv_desc *d, const float *x, const float
 
 const struct nn_cpu_direct CAT(nn_cpu_direct, SUFFIX) = {
     .name = STR(SUFFIX), .kb = KB, .max_s = 4, .forward = FN(forward), .data = FN(data), .filter = FN(filter),
-    .gemm_wide = FN(gemm_wide), .gemm_deep = FN(gemm_deep), .gemm_narrow = FN(gemm_narrow)};
+    .gemm_wide = FN(gemm_wide), .gemm_deep = FN(gemm_deep), .gemm_narrow = FN(gemm_narrow),
+    .gemm_narrow_t = FN(gemm_narrow_t)};

@@ -34,6 +34,8 @@ int openblas_get_num_threads(void);
 #define BLAS_WORK ((int64_t)1 << 21)  /* ... of any other product worth two threads */
 #define STREAM_MIN ((int64_t)1 << 16) /* the long side of a product streamed without packing */
 #define NARROW_MIN_N 128              /* columns of a product worth the narrow kernel */
+#define NARROW_T_MIN_K 128            /* ... and the length of the transposed narrow kernel's dot products */
+#define NARROW_T_MIN_WORK ((int64_t)1 << 18) /* ... and its multiply-adds (below, OpenBLAS on one thread wins) */
 
 /* Products with two sides of at most NN_CPU_STREAM_SMALL and a third of at least STREAM_MIN
  * (the mixture decoder's expert blend, its gradients to the mixture and to the experts) go
@@ -41,7 +43,11 @@ int openblas_get_num_threads(void);
  * OpenBLAS packs it first. Untransposed products with at most NN_CPU_NARROW_M rows and
  * NARROW_MIN_N columns or more (a multiple of 16, so no column is left to scalar code: the
  * LSTM's per-step products) go to its narrow kernel: faster than OpenBLAS on 120 shapes of
- * 2-32 rows by 128-1024 columns by 16-1024 (2026-12-02). True when one took the product. */
+ * 2-32 rows by 128-1024 columns by 16-1024 (2026-12-02). Products A B^T with as few rows
+ * (linear layers, the LSTM's input and stepped products) go to the transposed narrow kernel
+ * from k = 128 and 2^18 multiply-adds: 1.3-3.7x OpenBLAS at [20, 512] x [2048, 512]^T,
+ * [20, 1024] x [512, 1024]^T, [20, 3072] x [100, 3072]^T, [4, 128] x [512, 128]^T; slower
+ * below (2026-12-02). True when one took the product. */
 static bool gemm_streamed(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
                           int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc)
 {
@@ -57,6 +63,10 @@ static bool gemm_streamed(int ta, int tb, int64_t m, int64_t n, int64_t k, float
     }
     if (!ta && !tb && m <= NN_CPU_NARROW_M && n >= NARROW_MIN_N && n % 16 == 0 && k >= 16) {
         kern->gemm_narrow(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return true;
+    }
+    if (!ta && tb && m <= NN_CPU_NARROW_M && k >= NARROW_T_MIN_K && m * n * k >= NARROW_T_MIN_WORK) {
+        kern->gemm_narrow_t(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return true;
     }
     return false;

@@ -283,3 +283,32 @@ static void FN(gemm_narrow)(int64_t m, int64_t n, int64_t k, float alpha, const 
             c[r * ldc + col] = (beta == 0.0f ? 0.0f : beta * c[r * ldc + col]) + alpha * sum;
         }
 }
+
+/* ---- narrow, B transposed: C [m, n] = beta C + alpha A [m, k] B [n, k]^T with m at most
+ * NN_CPU_NARROW_M (a linear layer's x W^T for a few rows, an LSTM's gates one step at a
+ * time). OpenBLAS packs all of B for so few rows of A. Here DEEP_NR rows of B at a time are
+ * read in place and stay in L1 while every tile of DEEP_MR rows of A is dotted with them
+ * (deep_tile over the whole vectors of k; the last elements of k in scalar code). Threads take
+ * whole blocks of B's rows, so each element of C has one sum order whatever the threads. */
+static void FN(gemm_narrow_t)(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
+                              const float *b, int64_t ldb, float beta, float *c, int64_t ldc)
+{
+    int64_t vec = k / VL * VL, blocks = (n + DEEP_NR - 1) / DEEP_NR;
+    int t = omp_in_parallel() || m * n * k < NARROW_PAR_WORK ? 1 : (int)FN(min64)(omp_get_max_threads(), blocks);
+#pragma omp parallel for num_threads(t > 1 ? t : 1) if (t > 1) schedule(static)
+    for (int64_t jb = 0; jb < blocks; jb++) {
+        int64_t j = jb * DEEP_NR, nr = FN(min64)(DEEP_NR, n - j);
+        for (int64_t i = 0; i < m; i += DEEP_MR) {
+            int64_t mr = FN(min64)(DEEP_MR, m - i);
+            float part[DEEP_MR * DEEP_NR] = {0};
+            FN(deep_tile_n)((int)mr, (int)nr, a + i * lda, lda, b + j * ldb, ldb, vec, part, DEEP_NR);
+            for (int64_t r = 0; r < mr; r++)
+                for (int64_t q = 0; q < nr; q++) {
+                    float sum = part[r * DEEP_NR + q];
+                    for (int64_t kk = vec; kk < k; kk++) sum += a[(i + r) * lda + kk] * b[(j + q) * ldb + kk];
+                    float *cp = c + (i + r) * ldc + j + q;
+                    *cp = (beta == 0.0f ? 0.0f : beta * *cp) + alpha * sum;
+                }
+        }
+    }
+}
