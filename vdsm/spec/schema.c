@@ -126,7 +126,8 @@ const struct vdsm_spec_key vdsm_spec_keys[] = {
     STR("runtime.device", runtime.device, "cpu", "cpu, cuda or cuda:N.", check_device),
     INT("runtime.threads", runtime.threads, 0, 1024, "0", "CPU threads (0 = all cores)."),
     INT("runtime.step_memory_mb", runtime.step_memory_mb, 16, 1048576, "8192",
-        "Per-step arena for intermediate tensors, MiB; raise it when a step reports the arena full."),
+        "Per-step arena for intermediate tensors, MiB: a bound (on the CPU it is reserved as address space, "
+        "and a run holds only the pages its steps write); raise it when a step reports the arena full."),
     INT("runtime.header_memory_mb", runtime.header_memory_mb, 1, 65536, "256",
         "Per-step arena for tensor headers, tape nodes and trace sites, MiB."),
     INT("runtime.scratch_mb", runtime.scratch_mb, 0, 65536, "0",
