@@ -55,12 +55,12 @@ static struct nn_arena_chunk *reserve_whole(struct nn_arena *a)
 {
     if (!a->mem.reserve || a->chunks || !a->capacity) return NULL;
     struct nn_arena_chunk *c = malloc(sizeof *c);
-    if (!c) return NULL;
-    if (!(c->base = a->mem.reserve(a->mem.self, a->capacity))) {
+    char *base = c ? a->mem.reserve(a->mem.self, a->capacity) : NULL;
+    if (!base) {
         free(c);
         return NULL;
     }
-    *c = (struct nn_arena_chunk){.base = c->base, .size = a->capacity};
+    *c = (struct nn_arena_chunk){.base = base, .size = a->capacity};
     a->reserved = a->capacity;
     a->reserved_whole = true;
     a->touched = 0;

@@ -174,7 +174,8 @@ static nn_status bench_stage(struct bench *b, int stage, const struct vdsm_bench
     vdsm_flops_step(s, stage, (int)B, &f);
     /* The warm-up goes on (at most 3 more steps) while the step memory settles: a reset that
      * changes the arena's memory (nn/arena.h: chunks replaced by one, or pages given back)
-     * leaves pages to be faulted in by the next step. The arena peak reported is the timed steps'; the first steps' is kept too. */
+     * leaves pages to be faulted in by the next step. The arena peak reported is the timed
+     * steps'; the first steps' is kept too. */
     int warm = o->warmup;
     size_t warm_peak = 0;
     double warm_rss = -1;
