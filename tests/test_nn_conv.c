@@ -302,6 +302,11 @@ Test(nn_conv, kernels_match_direct_loop_when_chunked)
                                       .s = 4, .p = 29, .q = 29, .stride_h = 1, .stride_w = 1,
                                       .pad_h = 1, .pad_w = 1},
                 "G=1");
+    /* weight groups of several chunks each (256 output pixels: a chunk per frame), as many
+     * groups as threads: dw into w's buffer is summed privately per group */
+    kernel_case((struct nn_conv_desc){.g = 2, .n = 3, .c = 4, .h = 17, .w = 17, .k = 3, .r = 2,
+                                      .s = 2, .p = 16, .q = 16, .stride_h = 1, .stride_w = 1},
+                "G=2 chunked");
     /* weight groups, unequal strides and pads */
     kernel_case((struct nn_conv_desc){.g = 3, .n = 5, .c = 6, .h = 9, .w = 7, .k = 5, .r = 3,
                                       .s = 4, .p = 4, .q = 8, .stride_h = 2, .stride_w = 1,
