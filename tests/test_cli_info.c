@@ -75,6 +75,25 @@ Test(cli_info, the_cuda_plugin_loads_only_when_asked_for)
 #endif
 }
 
+/* Training on a CUDA device where there is none (or no backend) stops before any step, with
+ * a message that names the spec's setting and says why. */
+Test(cli_info, a_cuda_run_without_a_device_says_why)
+{
+    cr_assert_eq(run("", "info"), 0, "stderr: %s", err);
+    if (strstr(out, "cuda: backend plug-in ") && !strstr(out, "; 0 device(s) visible"))
+        cr_skip_test("a CUDA device is present");
+    const char *src = getenv("VDSM_SOURCE_DIR");
+    char args[8400];
+    snprintf(args, sizeof args, "train '%s/specs/quick.yaml' --set runtime.device=cuda --run-dir run",
+             src ? src : ".");
+    cr_assert_eq(run("", args), 1, "stdout: %s\nstderr: %s", out, err);
+#ifdef VDSM_GPU_PLUGIN_BUILT
+    cr_assert(strstr(err, "quick.yaml: runtime.device 'cuda': gpu: no CUDA device present"), "%s", err);
+#else
+    cr_assert(strstr(err, "quick.yaml: runtime.device 'cuda': this build has no CUDA backend"), "%s", err);
+#endif
+}
+
 Test(cli_info, the_users_coretype_stands)
 {
     /* Prescott is the generic set vdsm would replace if it chose; set by the user, it stays */

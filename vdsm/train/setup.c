@@ -41,8 +41,8 @@ nn_status vdsm_open_device(const struct vdsm_spec *spec, const char *precision, 
         return nn_err_set(err, NN_INVALID, "%s: runtime.device '%s': expected cpu, cuda or cuda:N", spec->source, d);
     struct nn_err why = {0};
     const struct gpu_api *gpu = gpu_plugin(&why);
-    if (!gpu) return nn_err_set(err, why.code, "%s: runtime.device '%s': %s", spec->source, d, why.msg);
-    if (gpu->backend_init(index, err)) return err->code;
+    if (!gpu || gpu->backend_init(index, &why))
+        return nn_err_set(err, why.code, "%s: runtime.device '%s': %s", spec->source, d, why.msg);
     *dev = NN_DEV_CUDA;
     if (precision && strcmp(precision, "fp32"))
         gpu->set_precision(!strcmp(precision, "tf32") ? GPU_PREC_TF32 : GPU_PREC_BF16);
