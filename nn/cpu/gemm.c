@@ -42,7 +42,7 @@ int openblas_get_num_threads(void);
  * to the streamed kernels of nn/cpu/gemm_stream_impl.h, which read the long operand once;
  * OpenBLAS packs it first. Untransposed products with at most NN_CPU_NARROW_M rows and
  * NARROW_MIN_N columns or more (a multiple of 16, so no column is left to scalar code: the
- * LSTM's per-step products) go to its narrow kernel: faster than OpenBLAS on 120 shapes of
+ * LSTM backward's per-step products) go to its narrow kernel: faster than OpenBLAS on 120 shapes of
  * 2-32 rows by 128-1024 columns by 16-1024 (2026-12-02). Products A B^T with as few rows
  * (linear layers, the LSTM's input and stepped products) go to the transposed narrow kernel
  * from k = 128 and 2^18 multiply-adds: 1.3-3.7x OpenBLAS at [20, 512] x [2048, 512]^T,

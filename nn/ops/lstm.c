@@ -26,9 +26,6 @@ struct lstm_saved {
     float *c[2], *hs[2];                /* [T,B,H] */
 };
 
-/* per-step products from which W_hh is transposed first (see dir_forward) */
-#define LSTM_TRANSPOSE_STEPS 4
-
 /* timestep processed at position s of direction d */
 static inline int64_t step_t(const struct lstm_saved *s, int d, int64_t k) { return d ? s->t - 1 - k : k; }
 
@@ -53,28 +50,15 @@ static void dir_forward(nn_ctx *ctx, struct lstm_saved *s, int d, float *packed)
     init_bias(ctx, s, d, g);
     be->gemm(0, 1, T * B, G4, s->in, 1.0f, s->x->data, s->in, 0, s->p.w_ih[d]->data, s->in, 0,
              has_bias ? 1.0f : 0.0f, g, G4, 0, 1);
-    /* The per-step products h_{t-1} W_hh^T take W_hh transposed once ([H, 4H], in scratch)
-     * when there are several: a product with a row-major right operand is the one a GEMM
-     * reads in place, and with 20 rows packing W_hh^T on every step cost more than the
-     * multiply-adds (nn/cpu/gemm_stream_impl.h, narrow). */
-    int64_t steps = T - (s->h0 ? 0 : 1);
-    const float *whh = s->p.w_hh[d]->data;
-    float *wt = steps >= LSTM_TRANSPOSE_STEPS ? nn__scratch(ctx, (size_t)(G4 * H) * sizeof(float)) : NULL;
-    if (wt) {
-        int64_t shape[2] = {H, G4}, ds[2] = {G4, 1}, ss[2] = {1, H};
-        be->copy_strided(2, shape, wt, ds, whh, ss);
-    }
     for (int64_t k = 0; k < T; k++) {
         int64_t t = step_t(s, d, k), tp = k ? step_t(s, d, k - 1) : -1;
         const float *hp = k ? hs + tp * BH : (s->h0 ? s->h0->data + d * BH : NULL);
         const float *cp = k ? c + tp * BH : (s->c0 ? s->c0->data + d * BH : NULL);
-        if (hp && wt)
-            be->gemm(0, 0, B, G4, H, 1.0f, hp, H, 0, wt, G4, 0, 1.0f, g + t * B * G4, G4, 0, 1);
-        else if (hp)
-            be->gemm(0, 1, B, G4, H, 1.0f, hp, H, 0, whh, H, 0, 1.0f, g + t * B * G4, G4, 0, 1);
+        if (hp)
+            be->gemm(0, 1, B, G4, H, 1.0f, hp, H, 0, s->p.w_hh[d]->data, H, 0, 1.0f, g + t * B * G4,
+                     G4, 0, 1);
         be->lstm_cell_forward(B, H, g + t * B * G4, cp, c + t * BH, hs + t * BH);
     }
-    if (wt) nn__scratch_end(ctx);
     /* output columns d*H..d*H+H-1, then h_n[d] and c_n[d] (the last step processed) */
     int64_t shape[2] = {T * B, H}, ys[2] = {s->nd * H, 1}, hst[2] = {H, 1};
     be->copy_strided(2, shape, packed + d * H, ys, hs, hst);
