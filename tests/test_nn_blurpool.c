@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/backend.h"
+#include "nn/cpu/conv_direct.h"
 #include "nn/ops.h"
 #include "nn/ops_conv.h"
 #include "testutil.h"
@@ -204,4 +206,64 @@ Test(nn_blurpool, backward_kernel_beta)
         }
         free(dy), free(prior), free(a), free(b);
     }
+}
+
+/* The backend's one-kernel conv2d + BlurPool (the direct kernels blur each frame's
+ * convolution before it leaves the workspace) against its two kernels, with each kernel set
+ * this CPU runs: 32, 64 and 96 output channels, odd and even output sizes (the last row and
+ * column of taps reflect differently), padding 0 to 2, and an output full of NaN to start
+ * with (the kernel must write every value). Shapes it has no kernel for say so and write
+ * nothing. */
+Test(nn_blurpool, backend_fused_kernel_matches_conv_then_blurpool)
+{
+    const struct nn_backend *be = nn_backend_get(NN_DEV_CPU);
+    cr_assert(be->conv2d_blurpool_forward);
+    const struct nn_conv_desc cases[] = {
+        {.g = 1, .n = 3, .c = 3, .h = 16, .w = 16, .k = 32, .r = 4, .s = 4, .pad_h = 1, .pad_w = 1},
+        {.g = 1, .n = 2, .c = 32, .h = 9, .w = 12, .k = 64, .r = 4, .s = 4, .pad_h = 1, .pad_w = 1},
+        {.g = 1, .n = 2, .c = 5, .h = 8, .w = 6, .k = 96, .r = 3, .s = 2, .pad_h = 0, .pad_w = 2},
+        {.g = 1, .n = 1, .c = 4, .h = 5, .w = 5, .k = 32, .r = 3, .s = 3, .pad_h = 0, .pad_w = 0}, /* 3x3 */
+    };
+    const char *sets[] = {"avx2", "avx512"};
+    int ran = 0;
+    for (int set = 0; set < 2; set++) {
+        if (!nn_cpu_direct_select(sets[set])) continue;
+        ran++;
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            struct nn_conv_desc d = cases[i];
+            d.stride_h = d.stride_w = 1;
+            d.p = d.h + 2 * d.pad_h - d.r + 1, d.q = d.w + 2 * d.pad_w - d.s + 1;
+            int64_t ho = (d.p + 1) / 2, wo = (d.q + 1) / 2;
+            size_t nx = (size_t)(d.n * d.c * d.h * d.w), nw = (size_t)(d.k * d.c * d.r * d.s);
+            size_t nc = (size_t)(d.n * d.k * d.p * d.q), ny = (size_t)(d.n * d.k * ho * wo);
+            float *x = malloc(nx * 4), *w = malloc(nw * 4), *conv = malloc(nc * 4), *ref = malloc(ny * 4),
+                  *y = malloc(ny * 4);
+            tu_fill_uniform(x, nx, -1, 1, 21 + (int)i);
+            tu_fill_uniform(w, nw, -0.5f, 0.5f, 31 + (int)i);
+            for (size_t j = 0; j < ny; j++) y[j] = NAN;
+            be->conv2d_forward(&d, x, w, conv, 0.0f);
+            be->blurpool_forward(d.n * d.k, d.p, d.q, conv, ref);
+            cr_assert(be->conv2d_blurpool_forward(&d, x, w, y), "%s case %zu: not taken", sets[set], i);
+            char what[64];
+            snprintf(what, sizeof what, "%s case %zu (%lldx%lld -> %lldx%lld)", sets[set], i, (long long)d.p,
+                     (long long)d.q, (long long)ho, (long long)wo);
+            tu_assert_close(y, ref, ny, 1e-5, 1e-5, what);
+            free(x), free(w), free(conv), free(ref), free(y);
+        }
+    }
+    cr_assert_geq(ran, 1, "no direct kernel set runs on this CPU");
+    /* 3 output channels (not whole tiles), or no direct kernels: not taken, y untouched */
+    struct nn_conv_desc d = {.g = 1, .n = 1, .c = 2, .h = 6, .w = 6, .k = 3, .r = 4, .s = 4, .p = 5, .q = 5,
+                             .stride_h = 1, .stride_w = 1, .pad_h = 1, .pad_w = 1};
+    float x[72] = {0}, w[96] = {0}, y[27];
+    for (int j = 0; j < 27; j++) y[j] = NAN;
+    cr_assert_not(be->conv2d_blurpool_forward(&d, x, w, y));
+    for (int j = 0; j < 27; j++) cr_assert(isnan(y[j]), "written at %d", j);
+    d.k = 32;
+    float w32[1024] = {0}, y32[288];
+    for (int j = 0; j < 288; j++) y32[j] = NAN;
+    cr_assert(nn_cpu_direct_select("off"));
+    cr_assert_not(be->conv2d_blurpool_forward(&d, x, w32, y32));
+    for (int j = 0; j < 288; j++) cr_assert(isnan(y32[j]), "written at %d", j);
+    nn_cpu_direct_select(NULL);
 }

@@ -27,6 +27,7 @@ static const struct nn_backend cpu_backend = {
     .copy = cpu_copy,
     .memzero = cpu_memzero,
     .sync = cpu_sync,
+    .conv2d_blurpool_forward = nn_cpu_conv2d_blurpool_forward,
 #define NN_KERNEL(name, params) .name = nn_cpu_##name,
 #include "nn/kernels.def"
 #undef NN_KERNEL

@@ -11,9 +11,10 @@
 
 #include "nn/cpu/cpu.h"
 
-static const float taps[4] = {1.0f / 8, 3.0f / 8, 3.0f / 8, 1.0f / 8};
+const float nn_cpu_blurpool_taps[4] = {1.0f / 8, 3.0f / 8, 3.0f / 8, 1.0f / 8};
+static const float *const taps = nn_cpu_blurpool_taps;
 
-static int64_t out_size(int64_t n) { return (n + 3 - 4) / 2 + 1; }
+int64_t nn_cpu_blurpool_size(int64_t n) { return (n + 3 - 4) / 2 + 1; }
 
 /* source index of padded position i (pad 1 before, 2 after, reflected without the edge) */
 static int64_t reflect(int64_t i, int64_t n)
@@ -24,9 +25,9 @@ static int64_t reflect(int64_t i, int64_t n)
     return j;
 }
 
-/* idx[o*4 + a] = source row for output row o, tap a */
-static int64_t *tap_index(int64_t n, int64_t no)
+int64_t *nn_cpu_blurpool_index(int64_t n)
 {
+    int64_t no = nn_cpu_blurpool_size(n);
     int64_t *idx = malloc((size_t)(no * 4) * sizeof *idx);
     if (!idx) return NULL;
     for (int64_t o = 0; o < no; o++)
@@ -48,7 +49,7 @@ static void pad_row(const float *x, int64_t w, float *xp)
 static void plane_forward(int64_t h, int64_t w, const int64_t *ri, const float *x, float *y,
                           float *rows, float *xp)
 {
-    int64_t ho = out_size(h), wo = out_size(w);
+    int64_t ho = nn_cpu_blurpool_size(h), wo = nn_cpu_blurpool_size(w);
     for (int64_t i = 0; i < h; i++) {
         pad_row(x + i * w, w, xp);
         float *rr = rows + i * wo;
@@ -74,7 +75,7 @@ static void plane_forward(int64_t h, int64_t w, const int64_t *ri, const float *
 static void plane_backward(int64_t h, int64_t w, const int64_t *ri, const float *dy, float *dx,
                            float *rows, float *gz, float beta)
 {
-    int64_t ho = out_size(h), wo = out_size(w);
+    int64_t ho = nn_cpu_blurpool_size(h), wo = nn_cpu_blurpool_size(w);
     memset(rows, 0, (size_t)(h * wo) * sizeof(float));
     for (int64_t i = 0; i < ho; i++)
         for (int a = 0; a < 4; a++) {
@@ -118,8 +119,8 @@ static void plane_backward(int64_t h, int64_t w, const int64_t *ri, const float 
 static void run_planes(int64_t planes, int64_t h, int64_t w, const float *in, float *out, int fwd,
                        float beta)
 {
-    int64_t ho = out_size(h), wo = out_size(w);
-    int64_t *ri = tap_index(h, ho);
+    int64_t ho = nn_cpu_blurpool_size(h), wo = nn_cpu_blurpool_size(w);
+    int64_t *ri = nn_cpu_blurpool_index(h);
     if (!ri) return;
 #pragma omp parallel if (planes * h * w > NN_CPU_PAR_MIN)
     {

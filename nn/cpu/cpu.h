@@ -25,6 +25,17 @@
 #include "nn/kernels.def"
 #undef NN_KERNEL
 
+/* the optional nn_backend.conv2d_blurpool_forward: the direct kernels' (nn/cpu/conv.c) */
+bool nn_cpu_conv2d_blurpool_forward(const struct nn_conv_desc *d, const float *x, const float *w, float *y);
+
+/* BlurPool's definition, shared by its kernels (nn/cpu/blurpool.c) and the direct
+ * convolution that blurs its own output (nn/cpu/conv_direct_impl.h): the 1-D taps, the
+ * output size of n inputs, and idx[o * 4 + a], the input (reflected) under tap a of output o
+ * (malloc'd; NULL when out of memory). */
+extern const float nn_cpu_blurpool_taps[4];
+int64_t nn_cpu_blurpool_size(int64_t n);
+int64_t *nn_cpu_blurpool_index(int64_t n);
+
 /* the CPU backend's allocator: 64-byte aligned (whole cache lines, whole AVX-512 vectors) */
 void *nn_cpu_alloc(size_t bytes);
 

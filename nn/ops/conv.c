@@ -169,8 +169,10 @@ struct nn_tensor *nn_conv2d(nn_ctx *ctx, struct nn_tensor *x, struct nn_tensor *
 
 /* conv2d then BlurPool: the convolution's output is scratch, gone before the op returns, and
  * backward rebuilds its gradient from the blurred one (BlurPool is linear and a convolution's
- * backward does not read its output), so neither is kept for the step. Both directions work
- * through the frames in chunks, so the scratch stays near ctx->scratch_bytes.
+ * backward does not read its output), so neither is kept for the step. Forward is the
+ * backend's one kernel where it has one (on the CPU, the direct kernels blur each frame in
+ * their workspace); otherwise both directions work through the frames in chunks, so the
+ * scratch stays near ctx->scratch_bytes.
  * Each BlurPool output is a weighted mean of its inputs (the weights sum to 1, reflection
  * included), so the bias goes onto the pooled output, a quarter of the convolution's, and
  * its gradient is the sum of the pooled output's gradient. */
@@ -236,16 +238,19 @@ struct nn_tensor *nn_conv2d_blurpool(nn_ctx *ctx, struct nn_tensor *x, struct nn
     if (b) b = nn__contig(ctx, b);
     if (!x || !w || ctx->err.code) return NULL;
     struct nn_tensor *y = nn_empty_v(ctx, d->n, d->k, (d->p + 1) / 2, (d->q + 1) / 2);
+    if (!y) return NULL;
     int64_t chunk = blur_chunk_frames(ctx, d), xs = d->c * d->h * d->w, ys = d->k * ((d->p + 1) / 2) * ((d->q + 1) / 2);
-    float *conv = y ? nn__scratch(ctx, (size_t)(chunk * d->k * d->p * d->q) * sizeof(float)) : NULL;
-    if (!conv) return NULL;
-    struct nn_conv_desc part = *d;
-    for (int64_t f = 0; f < d->n; f += chunk) {
-        part.n = d->n - f < chunk ? d->n - f : chunk;
-        ctx->be->conv2d_forward(&part, x->data + f * xs, w->data, conv, 0.0f);
-        ctx->be->blurpool_forward(part.n * d->k, d->p, d->q, conv, y->data + f * ys);
+    if (!ctx->be->conv2d_blurpool_forward || !ctx->be->conv2d_blurpool_forward(d, x->data, w->data, y->data)) {
+        float *conv = nn__scratch(ctx, (size_t)(chunk * d->k * d->p * d->q) * sizeof(float));
+        if (!conv) return NULL;
+        struct nn_conv_desc part = *d;
+        for (int64_t f = 0; f < d->n; f += chunk) {
+            part.n = d->n - f < chunk ? d->n - f : chunk;
+            ctx->be->conv2d_forward(&part, x->data + f * xs, w->data, conv, 0.0f);
+            ctx->be->blurpool_forward(part.n * d->k, d->p, d->q, conv, y->data + f * ys);
+        }
+        nn__scratch_end(ctx);
     }
-    nn__scratch_end(ctx);
     if (b) ctx->be->bias_add(d->n, d->k, ys / d->k, y->data, b->data);
     struct nn_tensor *in[3] = {x, w, b};
     struct nn_node *n = nn__record(ctx, op, conv_blurpool_backward, y, 3, in);
