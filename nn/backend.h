@@ -68,8 +68,8 @@ struct nn_backend {
     void (*memzero)(void *p, size_t bytes);
     nn_status (*sync)(struct nn_err *err); /* waits for queued work; reports async errors */
     /* Optional: conv2d_forward (beta 0) and blurpool_forward as one kernel, y [N, K, Ho, Wo];
-     * false (nothing written) for a convolution it has no such kernel for, which the op then
-     * runs as the two kernels over chunks of frames (nn_conv2d_blurpool) */
+     * false (nothing written) for a convolution it has no such kernel for, or no memory for,
+     * which the op then runs as the two kernels over chunks of frames (nn_conv2d_blurpool) */
     bool (*conv2d_blurpool_forward)(const struct nn_conv_desc *d, const float *x, const float *w, float *y);
 #define NN_KERNEL(name, params) void(*name) params;
 #include "nn/kernels.def"

@@ -390,9 +390,7 @@ void nn_cpu_conv2d_forward(const struct nn_conv_desc *d, const float *x, const f
 bool nn_cpu_conv2d_blurpool_forward(const struct nn_conv_desc *d, const float *x, const float *w, float *y)
 {
     const struct nn_cpu_direct *k = direct_for(d, PASS_FORWARD);
-    if (!k || d->p < 3 || d->q < 3) return false;
-    k->forward_blurpool(d, x, w, y);
-    return true;
+    return k && d->p >= 3 && d->q >= 3 && k->forward_blurpool(d, x, w, y);
 }
 
 void nn_cpu_conv2d_backward_data(const struct nn_conv_desc *d, const float *dy, const float *w,

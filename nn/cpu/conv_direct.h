@@ -15,8 +15,9 @@ struct nn_cpu_direct {
     int max_s;        /* filter: the widest kernel it takes */
     /* the three passes, as the nn_cpu_conv2d_* kernels of the same names */
     void (*forward)(const struct nn_conv_desc *d, const float *x, const float *w, float *y, float beta);
-    /* forward then BlurPool (y [N, K, Ho, Wo], overwritten), as nn_cpu_conv2d_blurpool_forward */
-    void (*forward_blurpool)(const struct nn_conv_desc *d, const float *x, const float *w, float *y);
+    /* forward then BlurPool (y [N, K, Ho, Wo], overwritten), as nn_cpu_conv2d_blurpool_forward;
+     * false (nothing written) when its working memory cannot be had */
+    bool (*forward_blurpool)(const struct nn_conv_desc *d, const float *x, const float *w, float *y);
     void (*data)(const struct nn_conv_desc *d, const float *dy, const float *w, float *dx, float beta);
     void (*filter)(const struct nn_conv_desc *d, const float *x, const float *dy, float *dw, float beta);
     /* GEMMs with two sides of at most NN_CPU_STREAM_SMALL, streamed without packing
