@@ -1,8 +1,13 @@
 /* Reference rates for the op benchmarks: square sgemm and memory-bound elementwise loops. */
 #include <cblas.h>
+#include <dirent.h>
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "nn/bench.h"
 #include "nn/cpu/cpu.h"
@@ -21,20 +26,55 @@ static double cpu_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* 1: some thread of this process other than the caller is running or runnable (state R in
+ * /proc/self/task/TID/stat), 0: none is, -1: /proc cannot tell */
+static int other_thread_running(void)
+{
+    DIR *dir = opendir("/proc/self/task");
+    if (!dir) return -1;
+    char self[32], path[96], buf[256];
+    snprintf(self, sizeof self, "%ld", (long)syscall(SYS_gettid));
+    int running = 0;
+    struct dirent *e;
+    while (!running && (e = readdir(dir))) {
+        if (e->d_name[0] == '.' || !strcmp(e->d_name, self)) continue;
+        snprintf(path, sizeof path, "/proc/self/task/%.40s/stat", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f) continue; /* the thread has exited */
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[n] = 0;
+        const char *close = strrchr(buf, ')'); /* the state follows the command name */
+        running = close && close[1] == ' ' && close[2] == 'R';
+    }
+    closedir(dir);
+    return running;
+}
+
 /* After a threaded call OpenBLAS's worker threads spin (sched_yield) for its thread timeout,
  * 2^28 cycles by default, before they sleep: a full core for 127 ms on this 2-core machine. A
  * step timed right after the reference sgemm shared the cores with that spin (perf: 2.5% of a
  * Sprites stage-2 bench's samples were the worker's yield loop). Training never runs OpenBLAS
- * threaded, so this waits, sleeping, until the process uses no CPU over a 5 ms window (at most
- * 2 s): what comes next has the cores to itself, as in training. */
+ * threaded, so this waits, sleeping, until no other thread of the process is running or
+ * runnable, twice in a row 2 ms apart (at most 2 s): what comes next has the cores to itself,
+ * as in training. Where /proc cannot tell, it waits until the process uses no CPU over 5 ms
+ * (which a spinner that other load keeps off the cores can pass early). */
 static void wait_until_idle(void)
 {
-    const struct timespec nap = {0, 5000000};
+    const struct timespec nap = {0, 2000000}, window = {0, 5000000};
     double start = now();
+    int quiet = 0;
     while (now() - start < 2.0) {
-        double c0 = cpu_seconds();
+        int r = other_thread_running();
+        if (r < 0) {
+            double c0 = cpu_seconds();
+            nanosleep(&window, NULL);
+            if (cpu_seconds() - c0 < 0.5e-3) return;
+            continue;
+        }
+        quiet = r ? 0 : quiet + 1;
+        if (quiet == 2) return;
         nanosleep(&nap, NULL);
-        if (cpu_seconds() - c0 < 0.5e-3) return;
     }
 }
 
