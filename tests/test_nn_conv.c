@@ -326,6 +326,26 @@ Test(nn_conv, kernels_match_direct_loop_when_chunked)
                                       .s = 5, .p = 5, .q = 6, .stride_h = 2, .stride_w = 2,
                                       .pad_h = 2, .pad_w = 2},
                 "5x5 stride 2");
+    /* frames exactly stride x output, as the decoder's layers seen from their adjoint: the
+     * columns go through phase planes (nn/cpu/conv.c). 4x4 stride 2 pad 1 in weight groups;
+     * unequal strides with a kernel of 4 x 3; a 6x6 kernel with pad 2 (taps that reach two
+     * phase rows out); 16x16 outputs (a chunk per frame) */
+    kernel_case((struct nn_conv_desc){.g = 2, .n = 3, .c = 5, .h = 8, .w = 10, .k = 4, .r = 4,
+                                      .s = 4, .p = 4, .q = 5, .stride_h = 2, .stride_w = 2,
+                                      .pad_h = 1, .pad_w = 1},
+                "phased 4x4 stride 2");
+    kernel_case((struct nn_conv_desc){.g = 1, .n = 2, .c = 3, .h = 8, .w = 12, .k = 3, .r = 4,
+                                      .s = 3, .p = 4, .q = 4, .stride_h = 2, .stride_w = 3,
+                                      .pad_h = 1, .pad_w = 0},
+                "phased strides 2, 3");
+    kernel_case((struct nn_conv_desc){.g = 1, .n = 2, .c = 2, .h = 8, .w = 8, .k = 3, .r = 6,
+                                      .s = 6, .p = 4, .q = 4, .stride_h = 2, .stride_w = 2,
+                                      .pad_h = 2, .pad_w = 2},
+                "phased 6x6 pad 2");
+    kernel_case((struct nn_conv_desc){.g = 2, .n = 2, .c = 3, .h = 32, .w = 32, .k = 2, .r = 4,
+                                      .s = 4, .p = 16, .q = 16, .stride_h = 2, .stride_w = 2,
+                                      .pad_h = 1, .pad_w = 1},
+                "phased 16x16");
     /* one frame */
     kernel_case((struct nn_conv_desc){.g = 1, .n = 1, .c = 3, .h = 5, .w = 6, .k = 2, .r = 2,
                                       .s = 3, .p = 3, .q = 2, .stride_h = 2, .stride_w = 3,

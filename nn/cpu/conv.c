@@ -31,6 +31,13 @@
 #define NN_CONV_FRAME_PQ 256
 #endif
 
+/* A tap's block of columns on the phased path (see im2col_phased): its phase plane's offset
+ * in the workspace and the shift into it, and the rows [p0, p1) and columns [q0, q1) of its
+ * P x Q block that lie inside the frame */
+struct tap_block {
+    int64_t plane, off, p0, p1, q0, q1;
+};
+
 /* Geometry shared by the three passes. */
 struct conv_plan {
     const struct nn_conv_desc *d;
@@ -38,8 +45,10 @@ struct conv_plan {
     int64_t nb;      /* frames per chunk */
     int64_t cpg;     /* chunks per weight group */
     int threads;     /* OpenMP threads used (1: serial, OpenBLAS threaded) */
-    int64_t ws;      /* workspace floats per thread */
+    bool phased;     /* strided, the frame exactly stride x output: columns via phase planes */
+    int64_t ws;      /* workspace floats per thread: columns, outputs, a frame channel's phases */
     int64_t *taps;   /* tap_table: [p0, p1) per kernel row r, then [q0, q1) per column s */
+    struct tap_block *blocks; /* phased: tap (r, s)'s at [r S + s], in taps' allocation */
 };
 
 static int64_t ceil_div(int64_t a, int64_t b) { return a <= 0 ? 0 : (a + b - 1) / b; }
@@ -58,9 +67,10 @@ static void tap_range(int64_t s, int64_t pad, int64_t stride, int64_t in, int64_
 /* Valid output rows / columns of every kernel tap, computed once per call: at 4x4 outputs a
  * tap covers 16 pixels, and recomputing its bounds (two divisions each) would cost as much as
  * moving them. */
-static int64_t *tap_table(const struct nn_conv_desc *d)
+static int64_t *tap_table(const struct nn_conv_desc *d, bool phased)
 {
-    int64_t *t = malloc((size_t)(2 * (d->r + d->s)) * sizeof *t);
+    size_t blocks = phased ? (size_t)(d->r * d->s) * sizeof(struct tap_block) / sizeof(int64_t) : 0;
+    int64_t *t = malloc(((size_t)(2 * (d->r + d->s)) + blocks) * sizeof *t);
     if (!t) return NULL;
     for (int64_t r = 0; r < d->r; r++)
         tap_range(r, d->pad_h, d->stride_h, d->h, d->p, &t[2 * r], &t[2 * r + 1]);
@@ -69,12 +79,32 @@ static int64_t *tap_table(const struct nn_conv_desc *d)
     return t;
 }
 
+/* the phase f and shift o / stride rounded down of offset o = tap - pad */
+static void tap_phase(int64_t o, int64_t stride, int64_t *f, int64_t *shift)
+{
+    *f = ((o % stride) + stride) % stride;
+    *shift = (o - *f) / stride;
+}
+
+/* tap (r, s)'s block (see im2col_phased): r - pad_h = dr sh + fr, s - pad_w = ds sw + fs */
+static struct tap_block tap_block(const struct conv_plan *pl, int64_t r, int64_t s)
+{
+    const struct nn_conv_desc *d = pl->d;
+    int64_t fr, dr, fs, ds;
+    tap_phase(r - d->pad_h, d->stride_h, &fr, &dr);
+    tap_phase(s - d->pad_w, d->stride_w, &fs, &ds);
+    const int64_t *pr = pl->taps + 2 * r, *qr = pl->taps + 2 * (d->r + s);
+    return (struct tap_block){(fr * d->stride_w + fs) * pl->pq, dr * d->q + ds, pr[0], pr[1], qr[0], qr[1]};
+}
+
 /* false when the small tap table cannot be allocated (kernels have no error path; the
  * caller then leaves its output untouched, which a later NaN check will catch) */
 static bool plan_init(struct conv_plan *pl, const struct nn_conv_desc *d)
 {
     pl->d = d;
-    pl->taps = tap_table(d);
+    pl->phased = (d->stride_h > 1 || d->stride_w > 1) && d->h == d->stride_h * d->p && d->w == d->stride_w * d->q;
+    pl->taps = tap_table(d, pl->phased);
+    pl->blocks = pl->phased && pl->taps ? (struct tap_block *)(pl->taps + 2 * (d->r + d->s)) : NULL;
     pl->crs = d->c * d->r * d->s;
     pl->pq = d->p * d->q;
     pl->chw = d->c * d->h * d->w;
@@ -91,7 +121,9 @@ static bool plan_init(struct conv_plan *pl, const struct nn_conv_desc *d)
     pl->nb = max64(1, ceil_div(d->n, chunks));
     pl->cpg = ceil_div(d->n, pl->nb);
     pl->threads = (d->g * pl->cpg >= 2 && t > 1) ? t : 1;
-    pl->ws = (pl->crs + d->k) * pl->nb * pl->pq;
+    pl->ws = (pl->crs + d->k) * pl->nb * pl->pq + (pl->phased ? d->h * d->w : 0);
+    for (int64_t r = 0; pl->blocks && r < d->r; r++)
+        for (int64_t s = 0; s < d->s; s++) pl->blocks[r * d->s + s] = tap_block(pl, r, s);
     return pl->taps != NULL;
 }
 
@@ -137,11 +169,125 @@ static void col2im_tap(const struct conv_plan *pl, const float *in, int64_t r, i
     }
 }
 
-/* col [C*R*S, nb*P*Q] from nb frames starting at x */
-static void im2col(const struct conv_plan *pl, const float *x, int64_t nb, float *col)
+/* ---- strided convolutions whose frame is exactly stride x output (H = sh P, W = sw Q: the
+ * decoder's 4x4 stride-2 layers seen from their adjoint) go through phase planes. Phase
+ * (fr, fs) of a frame channel is the P x Q plane ph[i, j] = x[i sh + fr, j sw + fs]. Tap
+ * (r, s), with r - pad_h = dr sh + fr and s - pad_w = ds sw + fs, reads ph(fr, fs)[p + dr,
+ * q + ds]: both planes are P x Q, so its P x Q block of columns is one contiguous copy of the
+ * phase plane at offset dr Q + ds, after which the positions outside the frame (whole rows, and
+ * the one column per row that the offset wrapped in) are zeroed. col2im adds each block's
+ * positions inside the frame (whole blocks for the taps whose columns all are) into zeroed
+ * phase planes, which then interleave into the frame once. Per frame channel that is R S
+ * block moves and one pass over the frame, where the per-tap path (im2col_tap, col2im_tap)
+ * moves R S P rows of Q, strided. At Sprites' four strided decoder layers (20 sequences of 8
+ * frames, one thread, /tmp harness, two runs): im2col 109-110 -> 70-75 ms, col2im 86-91 ->
+ * 59-61 ms. */
+
+/* ph[(fr sw + fs) P Q + i Q + j] = plane[(i sh + fr) W + j sw + fs] */
+static void split_phases(const struct nn_conv_desc *d, const float *plane, float *ph)
+{
+    int64_t sh = d->stride_h, sw = d->stride_w, P = d->p, Q = d->q;
+    for (int64_t y = 0; y < d->h; y++) {
+        const float *row = plane + y * d->w;
+        float *dst = ph + (y % sh) * sw * P * Q + (y / sh) * Q;
+        if (sw == 2)
+            for (int64_t j = 0; j < Q; j++) dst[j] = row[2 * j], dst[P * Q + j] = row[2 * j + 1];
+        else
+            for (int64_t fs = 0; fs < sw; fs++)
+                for (int64_t j = 0; j < Q; j++) dst[fs * P * Q + j] = row[j * sw + fs];
+    }
+}
+
+/* the adjoint with beta: plane[(i sh + fr) W + j sw + fs] = beta plane[...] + ph[...] */
+static void merge_phases(const struct nn_conv_desc *d, const float *ph, float *plane, float beta)
+{
+    int64_t sh = d->stride_h, sw = d->stride_w, P = d->p, Q = d->q;
+    for (int64_t y = 0; y < d->h; y++) {
+        float *row = plane + y * d->w;
+        const float *src = ph + (y % sh) * sw * P * Q + (y / sh) * Q;
+        if (beta == 0.0f && sw == 2)
+            for (int64_t j = 0; j < Q; j++) row[2 * j] = src[j], row[2 * j + 1] = src[P * Q + j];
+        else
+            for (int64_t fs = 0; fs < sw; fs++)
+                for (int64_t j = 0; j < Q; j++) {
+                    float *x = row + j * sw + fs;
+                    *x = (beta == 0.0f ? 0.0f : beta * *x) + src[fs * P * Q + j];
+                }
+    }
+}
+
+/* out[p Q + q] = 0 outside the block (whole rows, and the columns outside [q0, q1)) */
+static void zero_outside(const struct conv_plan *pl, const struct tap_block *b, float *out)
+{
+    int64_t Q = pl->d->q;
+    memset(out, 0, (size_t)(b->p0 * Q) * sizeof(float));
+    memset(out + b->p1 * Q, 0, (size_t)((pl->d->p - b->p1) * Q) * sizeof(float));
+    for (int64_t p = b->p0; p < b->p1; p++) {
+        for (int64_t q = 0; q < b->q0; q++) out[p * Q + q] = 0.0f;
+        for (int64_t q = b->q1; q < Q; q++) out[p * Q + q] = 0.0f;
+    }
+}
+
+/* the flat range [k0, k1) of the block's positions in a P x Q plane (empty: k1 <= k0) */
+static void block_range(const struct conv_plan *pl, const struct tap_block *b, int64_t *k0, int64_t *k1)
+{
+    *k0 = b->p0 * pl->d->q + b->q0;
+    *k1 = b->p1 > b->p0 ? (b->p1 - 1) * pl->d->q + b->q1 : *k0;
+}
+
+static void im2col_phased(const struct conv_plan *pl, const float *x, int64_t nb, float *col, float *ph)
 {
     const struct nn_conv_desc *d = pl->d;
     int64_t ld = nb * pl->pq, hw = d->h * d->w;
+    for (int64_t c = 0; c < d->c; c++)
+        for (int64_t f = 0; f < nb; f++) {
+            split_phases(d, x + f * pl->chw + c * hw, ph);
+            for (int64_t r = 0; r < d->r; r++)
+                for (int64_t s = 0; s < d->s; s++) {
+                    const struct tap_block b = pl->blocks[r * d->s + s];
+                    float *out = col + ((c * d->r + r) * d->s + s) * ld + f * pl->pq;
+                    int64_t k0, k1;
+                    block_range(pl, &b, &k0, &k1);
+                    if (k1 > k0) memcpy(out + k0, ph + b.plane + k0 + b.off, (size_t)(k1 - k0) * sizeof(float));
+                    zero_outside(pl, &b, out);
+                }
+        }
+}
+
+static void col2im_phased(const struct conv_plan *pl, const float *col, int64_t nb, float *dx, float beta,
+                          float *ph)
+{
+    const struct nn_conv_desc *d = pl->d;
+    int64_t ld = nb * pl->pq, hw = d->h * d->w, Q = d->q;
+    for (int64_t c = 0; c < d->c; c++)
+        for (int64_t f = 0; f < nb; f++) {
+            memset(ph, 0, (size_t)hw * sizeof(float));
+            for (int64_t r = 0; r < d->r; r++)
+                for (int64_t s = 0; s < d->s; s++) {
+                    const struct tap_block b = pl->blocks[r * d->s + s];
+                    const float *in = col + ((c * d->r + r) * d->s + s) * ld + f * pl->pq;
+                    float *t = ph + b.plane + b.off;
+                    /* only the block's positions inside the frame: the GEMM's values at the
+                     * others belong to no pixel */
+                    if (b.q0 == 0 && b.q1 == Q)
+                        for (int64_t k = b.p0 * Q; k < b.p1 * Q; k++) t[k] += in[k];
+                    else
+                        for (int64_t p = b.p0; p < b.p1; p++)
+                            for (int64_t q = b.q0; q < b.q1; q++) t[p * Q + q] += in[p * Q + q];
+                }
+            merge_phases(d, ph, dx + f * pl->chw + c * hw, beta);
+        }
+}
+
+/* col [C*R*S, nb*P*Q] from nb frames starting at x; ph: the workspace's phase planes */
+static void im2col(const struct conv_plan *pl, const float *x, int64_t nb, float *col, float *ph)
+{
+    const struct nn_conv_desc *d = pl->d;
+    int64_t ld = nb * pl->pq, hw = d->h * d->w;
+    if (pl->phased) {
+        im2col_phased(pl, x, nb, col, ph);
+        return;
+    }
     for (int64_t c = 0; c < d->c; c++)
         for (int64_t r = 0; r < d->r; r++)
             for (int64_t s = 0; s < d->s; s++) {
@@ -151,11 +297,20 @@ static void im2col(const struct conv_plan *pl, const float *x, int64_t nb, float
             }
 }
 
-/* dx frames += col2im(col); col as im2col lays it out */
-static void col2im(const struct conv_plan *pl, const float *col, int64_t nb, float *dx)
+/* dx frames = beta dx + col2im(col) (beta 0 overwrites); col as im2col lays it out */
+static void col2im(const struct conv_plan *pl, const float *col, int64_t nb, float *dx, float beta, float *ph)
 {
     const struct nn_conv_desc *d = pl->d;
     int64_t ld = nb * pl->pq, hw = d->h * d->w;
+    if (pl->phased) {
+        col2im_phased(pl, col, nb, dx, beta, ph);
+        return;
+    }
+    size_t n = (size_t)(nb * pl->chw);
+    if (beta == 0.0f)
+        memset(dx, 0, n * sizeof(float));
+    else if (beta != 1.0f)
+        for (size_t i = 0; i < n; i++) dx[i] *= beta;
     /* col is read row by row; the nb planes of channel c stay in cache across its taps */
     for (int64_t c = 0; c < d->c; c++)
         for (int64_t r = 0; r < d->r; r++)
@@ -239,8 +394,8 @@ static void forward_chunk(const struct conv_plan *pl, const struct conv_args *a,
 {
     int64_t g, f0, nb;
     chunk_bounds(pl, chunk, &g, &f0, &nb);
-    float *col = ws, *tmp = ws + pl->crs * pl->nb * pl->pq;
-    im2col(pl, a->a + f0 * pl->chw, nb, col);
+    float *col = ws, *tmp = ws + pl->crs * pl->nb * pl->pq, *ph = tmp + pl->d->k * pl->nb * pl->pq;
+    im2col(pl, a->a + f0 * pl->chw, nb, col, ph);
     forward_gemm(pl, a, g, f0, nb, col, tmp);
 }
 
@@ -249,7 +404,7 @@ static void data_chunk(const struct conv_plan *pl, const struct conv_args *a, in
 {
     int64_t g, f0, nb;
     chunk_bounds(pl, chunk, &g, &f0, &nb);
-    float *col = ws, *tmp = ws + pl->crs * pl->nb * pl->pq;
+    float *col = ws, *tmp = ws + pl->crs * pl->nb * pl->pq, *ph = tmp + pl->d->k * pl->nb * pl->pq;
     const float *w = a->b + g * pl->kcrs;
     const float *dy = a->a + f0 * pl->kpq;
     float *dx = a->out + f0 * pl->chw;
@@ -259,12 +414,7 @@ static void data_chunk(const struct conv_plan *pl, const struct conv_args *a, in
     }
     sgemm(1, 0, pl->crs, nb * pl->pq, pl->d->k, w, pl->crs, dy, nb * pl->pq, 0.0f, col,
           nb * pl->pq);
-    size_t n = (size_t)(nb * pl->chw);
-    if (a->beta == 0.0f)
-        memset(dx, 0, n * sizeof(float));
-    else if (a->beta != 1.0f)
-        for (size_t i = 0; i < n; i++) dx[i] *= a->beta;
-    col2im(pl, col, nb, dx);
+    col2im(pl, col, nb, dx, a->beta, ph);
 }
 
 /* dw (+)= dy_chunk [K, nb*PQ] x col^T; with forward_too, the chunk's forward output comes
@@ -274,9 +424,9 @@ static void filter_chunk(const struct conv_plan *pl, const struct conv_args *a, 
 {
     int64_t g, f0, nb;
     chunk_bounds(pl, chunk, &g, &f0, &nb);
-    float *col = ws, *tmp = ws + pl->crs * pl->nb * pl->pq;
+    float *col = ws, *tmp = ws + pl->crs * pl->nb * pl->pq, *ph = tmp + pl->d->k * pl->nb * pl->pq;
     const float *dy = a->fdy + f0 * pl->kpq;
-    im2col(pl, a->a + f0 * pl->chw, nb, col);
+    im2col(pl, a->a + f0 * pl->chw, nb, col, ph);
     if (a->forward_too) forward_gemm(pl, a, g, f0, nb, col, tmp);
     if (nb > 1) {
         gather_frames(pl, dy, nb, tmp);
