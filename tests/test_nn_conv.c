@@ -293,64 +293,43 @@ static void kernel_case(struct nn_conv_desc d, const char *what)
 }
 
 /* every pass, and forward + filter in one (nn_cpu_conv2d_forward_filter) */
+#define DESC(G, N, C, H, W, K, R, S, P, Q, SH, SW, PH, PW)                                            \
+    {.g = G, .n = N, .c = C, .h = H, .w = W, .k = K, .r = R, .s = S, .p = P, .q = Q, .stride_h = SH, \
+     .stride_w = SW, .pad_h = PH, .pad_w = PW}
+
 Test(nn_conv, kernels_match_direct_loop_when_chunked)
 {
-    /* 37 frames of 16x30x30, kernel 4: ~0.9 MB of columns per frame, so the 12 MiB per-thread
-     * workspace takes several chunks, the last one short; few output channels keep the
-     * direct loop quick */
-    kernel_case((struct nn_conv_desc){.g = 1, .n = 37, .c = 16, .h = 30, .w = 30, .k = 3, .r = 4,
-                                      .s = 4, .p = 29, .q = 29, .stride_h = 1, .stride_w = 1,
-                                      .pad_h = 1, .pad_w = 1},
-                "G=1");
-    /* weight groups of several chunks each (256 output pixels: a chunk per frame), as many
-     * groups as threads: dw into w's buffer is summed privately per group */
-    kernel_case((struct nn_conv_desc){.g = 2, .n = 3, .c = 4, .h = 17, .w = 17, .k = 3, .r = 2,
-                                      .s = 2, .p = 16, .q = 16, .stride_h = 1, .stride_w = 1},
-                "G=2 chunked");
-    /* weight groups, unequal strides and pads */
-    kernel_case((struct nn_conv_desc){.g = 3, .n = 5, .c = 6, .h = 9, .w = 7, .k = 5, .r = 3,
-                                      .s = 4, .p = 4, .q = 8, .stride_h = 2, .stride_w = 1,
-                                      .pad_h = 0, .pad_w = 2},
-                "G=3");
-    /* kernel covering the unpadded input: the GEMM-only (linear layer) path */
-    kernel_case((struct nn_conv_desc){.g = 2, .n = 3, .c = 5, .h = 3, .w = 4, .k = 4, .r = 3,
-                                      .s = 4, .p = 1, .q = 1, .stride_h = 1, .stride_w = 1},
-                "dense");
-    /* stride 2 on both axes, as VDSM's decoder (col2im's even/odd rows), with an odd width;
-     * then a 5x5 kernel with pad 2 */
-    kernel_case((struct nn_conv_desc){.g = 2, .n = 3, .c = 5, .h = 8, .w = 9, .k = 4, .r = 4,
-                                      .s = 4, .p = 4, .q = 4, .stride_h = 2, .stride_w = 2,
-                                      .pad_h = 1, .pad_w = 1},
-                "stride 2");
-    kernel_case((struct nn_conv_desc){.g = 1, .n = 2, .c = 3, .h = 10, .w = 11, .k = 2, .r = 5,
-                                      .s = 5, .p = 5, .q = 6, .stride_h = 2, .stride_w = 2,
-                                      .pad_h = 2, .pad_w = 2},
-                "5x5 stride 2");
-    /* frames exactly stride x output, as the decoder's layers seen from their adjoint: the
-     * columns go through phase planes (nn/cpu/conv.c). 4x4 stride 2 pad 1 in weight groups;
-     * unequal strides with a kernel of 4 x 3; a 6x6 kernel with pad 2 (taps that reach two
-     * phase rows out); 16x16 outputs (a chunk per frame) */
-    kernel_case((struct nn_conv_desc){.g = 2, .n = 3, .c = 5, .h = 8, .w = 10, .k = 4, .r = 4,
-                                      .s = 4, .p = 4, .q = 5, .stride_h = 2, .stride_w = 2,
-                                      .pad_h = 1, .pad_w = 1},
-                "phased 4x4 stride 2");
-    kernel_case((struct nn_conv_desc){.g = 1, .n = 2, .c = 3, .h = 8, .w = 12, .k = 3, .r = 4,
-                                      .s = 3, .p = 4, .q = 4, .stride_h = 2, .stride_w = 3,
-                                      .pad_h = 1, .pad_w = 0},
-                "phased strides 2, 3");
-    kernel_case((struct nn_conv_desc){.g = 1, .n = 2, .c = 2, .h = 8, .w = 8, .k = 3, .r = 6,
-                                      .s = 6, .p = 4, .q = 4, .stride_h = 2, .stride_w = 2,
-                                      .pad_h = 2, .pad_w = 2},
-                "phased 6x6 pad 2");
-    kernel_case((struct nn_conv_desc){.g = 2, .n = 2, .c = 3, .h = 32, .w = 32, .k = 2, .r = 4,
-                                      .s = 4, .p = 16, .q = 16, .stride_h = 2, .stride_w = 2,
-                                      .pad_h = 1, .pad_w = 1},
-                "phased 16x16");
-    /* one frame */
-    kernel_case((struct nn_conv_desc){.g = 1, .n = 1, .c = 3, .h = 5, .w = 6, .k = 2, .r = 2,
-                                      .s = 3, .p = 3, .q = 2, .stride_h = 2, .stride_w = 3,
-                                      .pad_h = 1, .pad_w = 1},
-                "N=1");
+    static const struct {
+        struct nn_conv_desc d; /* g, n, c, h, w, k, r, s, p, q, strides, pads */
+        const char *what;
+    } cases[] = {
+        /* 37 frames of 16x30x30, kernel 4: ~0.9 MB of columns per frame, so the 12 MiB
+         * per-thread workspace takes several chunks, the last one short; few output channels
+         * keep the direct loop quick */
+        {DESC(1, 37, 16, 30, 30, 3, 4, 4, 29, 29, 1, 1, 1, 1), "G=1"},
+        /* weight groups of several chunks each (256 output pixels: a chunk per frame), as many
+         * groups as threads: dw into w's buffer is summed privately per group */
+        {DESC(2, 3, 4, 17, 17, 3, 2, 2, 16, 16, 1, 1, 0, 0), "G=2 chunked"},
+        /* weight groups, unequal strides and pads */
+        {DESC(3, 5, 6, 9, 7, 5, 3, 4, 4, 8, 2, 1, 0, 2), "G=3"},
+        /* kernel covering the unpadded input: the GEMM-only (linear layer) path */
+        {DESC(2, 3, 5, 3, 4, 4, 3, 4, 1, 1, 1, 1, 0, 0), "dense"},
+        /* stride 2 on both axes, as VDSM's decoder (col2im's even/odd rows), with an odd
+         * width; then a 5x5 kernel with pad 2 */
+        {DESC(2, 3, 5, 8, 9, 4, 4, 4, 4, 4, 2, 2, 1, 1), "stride 2"},
+        {DESC(1, 2, 3, 10, 11, 2, 5, 5, 5, 6, 2, 2, 2, 2), "5x5 stride 2"},
+        /* frames exactly stride x output, as the decoder's layers seen from their adjoint: the
+         * columns go through phase planes (nn/cpu/conv.c). 4x4 stride 2 pad 1 in weight
+         * groups; unequal strides with a kernel of 4 x 3; a 6x6 kernel with pad 2 (taps that
+         * reach two phase rows out); 16x16 outputs (a chunk per frame) */
+        {DESC(2, 3, 5, 8, 10, 4, 4, 4, 4, 5, 2, 2, 1, 1), "phased 4x4 stride 2"},
+        {DESC(1, 2, 3, 8, 12, 3, 4, 3, 4, 4, 2, 3, 1, 0), "phased strides 2, 3"},
+        {DESC(1, 2, 2, 8, 8, 3, 6, 6, 4, 4, 2, 2, 2, 2), "phased 6x6 pad 2"},
+        {DESC(2, 2, 3, 32, 32, 2, 4, 4, 16, 16, 2, 2, 1, 1), "phased 16x16"},
+        /* one frame */
+        {DESC(1, 1, 3, 5, 6, 2, 2, 3, 3, 2, 2, 3, 1, 1), "N=1"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) kernel_case(cases[i].d, cases[i].what);
 }
 
 /* The direct kernels (stride 1, 32 or 64 output channels; nn/cpu/conv_direct_impl.h), each

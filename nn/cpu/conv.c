@@ -127,6 +127,19 @@ static bool plan_init(struct conv_plan *pl, const struct nn_conv_desc *d)
     return pl->taps != NULL;
 }
 
+/* out [P, Q] = 0 outside rows [p0, p1) and, in those rows, outside columns [q0, q1): a tap's
+ * columns where its input is padding */
+static void zero_outside(const struct nn_conv_desc *d, int64_t p0, int64_t p1, int64_t q0, int64_t q1, float *out)
+{
+    int64_t Q = d->q;
+    memset(out, 0, (size_t)(p0 * Q) * sizeof(float));
+    memset(out + p1 * Q, 0, (size_t)((d->p - p1) * Q) * sizeof(float));
+    for (int64_t p = p0; p < p1; p++) {
+        for (int64_t q = 0; q < q0; q++) out[p * Q + q] = 0.0f;
+        for (int64_t q = q1; q < Q; q++) out[p * Q + q] = 0.0f;
+    }
+}
+
 /* out[p*Q + q] = plane[p*sh - ph + r, q*sw - pw + s] (0 outside) for one kernel tap */
 static void im2col_tap(const struct conv_plan *pl, const float *plane, int64_t r, int64_t s,
                        float *out)
@@ -134,13 +147,10 @@ static void im2col_tap(const struct conv_plan *pl, const float *plane, int64_t r
     const struct nn_conv_desc *d = pl->d;
     const int64_t *pr = pl->taps + 2 * r, *qr = pl->taps + 2 * (d->r + s);
     int64_t p0 = pr[0], p1 = pr[1], q0 = qr[0], q1 = qr[1], Q = d->q, sw = d->stride_w;
-    memset(out, 0, (size_t)(p0 * Q) * sizeof(float));
-    memset(out + p1 * Q, 0, (size_t)((d->p - p1) * Q) * sizeof(float));
+    zero_outside(d, p0, p1, q0, q1, out);
     const float *xr = plane + (p0 * d->stride_h - d->pad_h + r) * d->w + q0 * sw - d->pad_w + s;
     for (int64_t p = p0; p < p1; p++, xr += d->stride_h * d->w) {
         float *o = out + p * Q;
-        for (int64_t q = 0; q < q0; q++) o[q] = 0.0f;
-        for (int64_t q = q1; q < Q; q++) o[q] = 0.0f;
         if (sw == 1)
             memcpy(o + q0, xr, (size_t)(q1 - q0) * sizeof(float));
         else if (sw == 2) /* a constant stride lets the compiler vectorise the gather */
@@ -216,18 +226,6 @@ static void merge_phases(const struct nn_conv_desc *d, const float *ph, float *p
     }
 }
 
-/* out[p Q + q] = 0 outside the block (whole rows, and the columns outside [q0, q1)) */
-static void zero_outside(const struct conv_plan *pl, const struct tap_block *b, float *out)
-{
-    int64_t Q = pl->d->q;
-    memset(out, 0, (size_t)(b->p0 * Q) * sizeof(float));
-    memset(out + b->p1 * Q, 0, (size_t)((pl->d->p - b->p1) * Q) * sizeof(float));
-    for (int64_t p = b->p0; p < b->p1; p++) {
-        for (int64_t q = 0; q < b->q0; q++) out[p * Q + q] = 0.0f;
-        for (int64_t q = b->q1; q < Q; q++) out[p * Q + q] = 0.0f;
-    }
-}
-
 /* the flat range [k0, k1) of the block's positions in a P x Q plane (empty: k1 <= k0) */
 static void block_range(const struct conv_plan *pl, const struct tap_block *b, int64_t *k0, int64_t *k1)
 {
@@ -249,7 +247,7 @@ static void im2col_phased(const struct conv_plan *pl, const float *x, int64_t nb
                     int64_t k0, k1;
                     block_range(pl, &b, &k0, &k1);
                     if (k1 > k0) memcpy(out + k0, ph + b.plane + k0 + b.off, (size_t)(k1 - k0) * sizeof(float));
-                    zero_outside(pl, &b, out);
+                    zero_outside(d, b.p0, b.p1, b.q0, b.q1, out); /* after: the copy wrapped into some */
                 }
         }
 }
