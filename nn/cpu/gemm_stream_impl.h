@@ -14,7 +14,10 @@
  * deep: C [m, n] = beta C + alpha A [m, k] B [n, k]^T, with m, n <= STREAM_SMALL and k huge.
  *   k is cut in chunks of DEEP_CHUNK (the chunk's rows of A and B stay in L2); tiles of DEEP_MR rows
  *   of A by DEEP_NR rows of B keep one vector accumulator per pair, summed across lanes into
- *   the thread's partial C at the end of each chunk. Threads take contiguous ranges of
+ *   the thread's partial C at the end of each chunk. Each block of B's rows meets every tile of
+ *   A before the next block is read, so after the first block only DEEP_NR rows stream from
+ *   memory at a time (the other order, all of B's rows per tile of A, streamed 40 rows at once
+ *   at Sprites' mixture gradient: 28.7-30.3 -> 26.6-27.7 ms, /tmp harness, 2026-12-02). Threads take contiguous ranges of
  *   chunks and their partial sums are added in thread order: the result depends on the
  *   thread count only. */
 
@@ -158,8 +161,8 @@ static void FN(deep_range)(int64_t m, int64_t n, int64_t k0, int64_t k1, const f
 {
     for (int64_t c0 = k0; c0 < k1; c0 += DEEP_CHUNK) {
         int64_t len = FN(min64)(DEEP_CHUNK, k1 - c0), vec = len / VL * VL;
-        for (int64_t i = 0; i < m; i += DEEP_MR)
-            for (int64_t j = 0; j < n; j += DEEP_NR)
+        for (int64_t j = 0; j < n; j += DEEP_NR)
+            for (int64_t i = 0; i < m; i += DEEP_MR)
                 FN(deep_tile_n)((int)FN(min64)(DEEP_MR, m - i), (int)FN(min64)(DEEP_NR, n - j), a + i * lda + c0, lda,
                                 b + j * ldb + c0, ldb, vec, part + i * n + j, n);
         for (int64_t i = 0; i < m; i++) /* the chunk's last elements */
