@@ -398,17 +398,17 @@ void gpu_unary(int op, size_t n, const float *x, float *y, float alpha)
 }
 
 __global__ void gpu_unary_backward_kernel(int op, int64_t n, const float *x, const float *y,
-                                          const float *dy, float *dx, float alpha)
+                                          const float *dy, float *dx, float alpha, float beta)
 {
-    GRID_LOOP(i, n) dx[i] += dy[i] * unop_grad(op, x[i], y[i], alpha);
+    GRID_LOOP(i, n) dx[i] = (beta == 0.0f ? 0.0f : beta * dx[i]) + dy[i] * unop_grad(op, x[i], y[i], alpha);
 }
 
 void gpu_unary_backward(int op, size_t n, const float *x, const float *y, const float *dy,
-                        float *dx, float alpha)
+                        float *dx, float alpha, float beta)
 {
     if (!n) return;
     gpu_unary_backward_kernel<<<gpu__blocks((int64_t)n), GPU_THREADS, 0, gpu__st.stream>>>(
-        op, (int64_t)n, x, y, dy, dx, alpha);
+        op, (int64_t)n, x, y, dy, dx, alpha, beta);
     GPU_LAUNCHED("unary_backward");
 }
 

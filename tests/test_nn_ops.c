@@ -547,6 +547,41 @@ Test(nn_ops, backward_memory_does_not_grow_with_the_chain)
 
 /* nn_leaky_relu_ reuses a convolution's or matmul's output only when nothing else could read
  * it, and gives the gradients of nn_leaky_relu either way */
+/* The unary backward kernel: dx = beta dx + f'(x) dy. Beta 0 writes over a buffer full of NaN
+ * (a new gradient is neither zeroed nor read), 1 adds, 0.5 scales; on both sides of the size
+ * from which the loop runs on the threads. */
+Test(nn_ops, unary_backward_overwrites_adds_or_scales)
+{
+    const struct nn_backend *be = nn_backend_get(NN_DEV_CPU);
+    const int ops[3] = {NN_UN_LEAKY_RELU, NN_UN_SOFTPLUS, NN_UN_TANH};
+    const size_t sizes[2] = {7, 40000};
+    const float betas[3] = {0.0f, 1.0f, 0.5f};
+    for (int s = 0; s < 2; s++) {
+        size_t n = sizes[s];
+        float *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y), *dy = malloc(n * sizeof *dy);
+        float *dx = malloc(n * sizeof *dx), *dx0 = malloc(n * sizeof *dx0);
+        tu_fill_uniform(x, (int64_t)n, -3, 3, 5);
+        tu_fill_uniform(dy, (int64_t)n, -1, 1, 6);
+        tu_fill_uniform(dx0, (int64_t)n, -1, 1, 7);
+        for (int o = 0; o < 3; o++) {
+            be->unary(ops[o], n, x, y, 0.1f);
+            for (int b = 0; b < 3; b++) {
+                for (size_t i = 0; i < n; i++) dx[i] = betas[b] == 0.0f ? NAN : dx0[i];
+                be->unary_backward(ops[o], n, x, y, dy, dx, 0.1f, betas[b]);
+                for (size_t i = 0; i < n; i++) {
+                    double d = ops[o] == NN_UN_LEAKY_RELU ? (x[i] > 0 ? 1.0 : 0.1)
+                               : ops[o] == NN_UN_SOFTPLUS ? 1.0 / (1.0 + exp(-(double)x[i]))
+                                                          : 1.0 - tanh((double)x[i]) * tanh((double)x[i]);
+                    double want = (betas[b] == 0.0f ? 0.0 : betas[b] * dx0[i]) + d * dy[i];
+                    cr_assert(fabs(dx[i] - want) <= 1e-5 + 1e-5 * fabs(want), "op %d beta %g n %zu at %zu: %g, want %g",
+                              ops[o], betas[b], n, i, dx[i], want);
+                }
+            }
+        }
+        free(x), free(y), free(dy), free(dx), free(dx0);
+    }
+}
+
 Test(nn_ops, leaky_relu_in_place_when_safe)
 {
     nn_ctx *ctx = tu_ctx();

@@ -298,9 +298,19 @@ static inline float unop_grad(int op, float x, float y, float alpha)
  * unop/unop_grad; the results are the same expressions either way. */
 #define UNARY_LOOP(expr) \
     NN_CPU_PAR_FOR(n > NN_CPU_PAR_MIN, "omp parallel for", for (size_t i = 0; i < n; i++) { float xi = x[i]; y[i] = (expr); })
-#define UNARY_BACK_LOOP(expr) \
-    NN_CPU_PAR_FOR(n > NN_CPU_PAR_MIN, "omp parallel for", \
-                   for (size_t i = 0; i < n; i++) dx[i] += dy[i] * (expr);)
+/* dx = beta dx + dy f': one loop per case of beta (0: dx not read, 1: added to) */
+#define UNARY_BACK_LOOP(expr)                                                                          \
+    do {                                                                                               \
+        if (beta == 0.0f)                                                                              \
+            NN_CPU_PAR_FOR(n > NN_CPU_PAR_MIN, "omp parallel for",                                     \
+                           for (size_t i = 0; i < n; i++) dx[i] = dy[i] * (expr););                    \
+        else if (beta == 1.0f)                                                                         \
+            NN_CPU_PAR_FOR(n > NN_CPU_PAR_MIN, "omp parallel for",                                     \
+                           for (size_t i = 0; i < n; i++) dx[i] += dy[i] * (expr););                   \
+        else                                                                                           \
+            NN_CPU_PAR_FOR(n > NN_CPU_PAR_MIN, "omp parallel for",                                     \
+                           for (size_t i = 0; i < n; i++) dx[i] = beta * dx[i] + dy[i] * (expr););     \
+    } while (0)
 
 void nn_cpu_unary(int op, size_t n, const float *x, float *y, float alpha)
 {
@@ -320,7 +330,7 @@ void nn_cpu_unary(int op, size_t n, const float *x, float *y, float alpha)
 }
 
 void nn_cpu_unary_backward(int op, size_t n, const float *x, const float *y, const float *dy,
-                           float *dx, float alpha)
+                           float *dx, float alpha, float beta)
 {
     switch (op) {
     case NN_UN_LEAKY_RELU: UNARY_BACK_LOOP(x[i] > 0 ? 1.0f : alpha); break;

@@ -218,9 +218,11 @@ struct nn_tensor *nn_normal_log_prob(nn_ctx *ctx, struct nn_tensor *x, struct nn
 static void unary_backward(nn_ctx *ctx, struct nn_node *n)
 {
     struct nn_tensor *x = n->in[0];
-    float *dx = nn__grad(ctx, x);
+    float beta;
+    float *dx = nn__grad_beta(ctx, x, &beta);
     if (!dx) return;
-    ctx->be->unary_backward((int)n->i[0], (size_t)nn_numel(x), x->data, n->out->data, n->out->grad, dx, n->f[0]);
+    ctx->be->unary_backward((int)n->i[0], (size_t)nn_numel(x), x->data, n->out->data, n->out->grad, dx, n->f[0],
+                            beta);
 }
 
 static const char *const unop_names[NN_UN_COUNT] = {
@@ -259,9 +261,10 @@ struct nn_tensor *nn_unary(nn_ctx *ctx, struct nn_tensor *x, int op, float alpha
 static void leaky_relu_inplace_backward(nn_ctx *ctx, struct nn_node *n)
 {
     struct nn_tensor *x = n->in[0], *y = n->out;
-    float *dx = nn__grad(ctx, x);
+    float beta;
+    float *dx = nn__grad_beta(ctx, x, &beta);
     if (!dx) return;
-    ctx->be->unary_backward(NN_UN_LEAKY_RELU, (size_t)nn_numel(y), y->data, y->data, y->grad, dx, n->f[0]);
+    ctx->be->unary_backward(NN_UN_LEAKY_RELU, (size_t)nn_numel(y), y->data, y->data, y->grad, dx, n->f[0], beta);
 }
 
 struct nn_tensor *nn_leaky_relu_(nn_ctx *ctx, struct nn_tensor *x, float slope)

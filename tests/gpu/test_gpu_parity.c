@@ -141,9 +141,15 @@ Test(gpu, unary_and_backward)
         p.g->unary(op, n, p.d[x], p.d[y], alpha);
         check(&p, y, what);
         p.g->from_host(p.d[y], p.h[y], n * sizeof(float)); /* same y on both sides */
-        snprintf(what, sizeof what, "unary_backward op %d", op);
-        p.c->unary_backward(op, n, p.h[x], p.h[y], p.h[dy], p.h[dx], alpha);
-        p.g->unary_backward(op, n, p.d[x], p.d[y], p.d[dy], p.d[dx], alpha);
+        /* beta 0 over NaN (a new buffer: not read), 1 (accumulate), 0.5 */
+        float beta = op % 3 == 0 ? 0.0f : op % 3 == 1 ? 1.0f : 0.5f;
+        if (beta == 0.0f) {
+            for (size_t i = 0; i < n; i++) p.h[dx][i] = NAN;
+            p.g->from_host(p.d[dx], p.h[dx], n * sizeof(float));
+        }
+        snprintf(what, sizeof what, "unary_backward op %d beta %g", op, beta);
+        p.c->unary_backward(op, n, p.h[x], p.h[y], p.h[dy], p.h[dx], alpha, beta);
+        p.g->unary_backward(op, n, p.d[x], p.d[y], p.d[dy], p.d[dx], alpha, beta);
         check(&p, dx, what);
         release(&p);
     }
