@@ -214,6 +214,9 @@ __device__ static inline void walk3_offsets(const gpu_walk3 &w, int64_t i, int64
 
 #define HALF_LOG_2PI 0.91893853320467274178f
 
+/* log(1 + e^x) without overflow */
+__device__ static inline float ter_softplus(float x) { return fmaxf(x, 0.0f) + log1pf(expf(-fabsf(x))); }
+
 __global__ void gpu_ternary_kernel(int op, gpu_walk3 w, int64_t n, float *y, const float *a,
                                    const float *b, const float *c)
 {
@@ -223,6 +226,8 @@ __global__ void gpu_ternary_kernel(int op, gpu_walk3 w, int64_t n, float *y, con
         float av = a[o[0]], bv = b[o[1]], cv = c[o[2]];
         if (op == NN_TER_ADDCMUL) {
             y[i] = av + bv * cv;
+        } else if (op == NN_TER_BERNOULLI_LOGITS) {
+            y[i] = cv * (av * bv - ter_softplus(bv));
         } else {
             float z = (av - bv) / cv;
             y[i] = -0.5f * z * z - logf(cv) - HALF_LOG_2PI;
@@ -253,6 +258,10 @@ __global__ void gpu_ternary_backward_kernel(int op, gpu_walk3 w, int64_t n, cons
             if (da) da[i] += g;
             if (db) db[i] += g * cv;
             if (dc) dc[i] += g * bv;
+        } else if (op == NN_TER_BERNOULLI_LOGITS) {
+            if (da) da[i] += g * cv * bv;
+            if (db) db[i] += g * cv * (av - 1.0f / (1.0f + expf(-bv)));
+            if (dc) dc[i] += g * (av * bv - ter_softplus(bv));
         } else {
             float z = (av - bv) / cv, zc = z / cv;
             if (da) da[i] += -g * zc;

@@ -31,8 +31,9 @@ enum nn_unop {
 
 /* y = f(a, b, c); see nn/kernels.def */
 enum nn_ternop {
-    NN_TER_ADDCMUL,        /* a + b * c */
-    NN_TER_NORMAL_LOG_PROB /* log N(a; mean b, std c) = -((a - b) / c)^2 / 2 - log c - log(2 pi) / 2 */
+    NN_TER_ADDCMUL,         /* a + b * c */
+    NN_TER_NORMAL_LOG_PROB, /* log N(a; mean b, std c) = -((a - b) / c)^2 / 2 - log c - log(2 pi) / 2 */
+    NN_TER_BERNOULLI_LOGITS /* c (a b - softplus(b)): log Bernoulli(a; logits b), weighted by c */
 };
 
 enum nn_reduceop { NN_RED_SUM, NN_RED_MAX };

@@ -43,10 +43,15 @@ int nn_broadcast_shape(const struct nn_tensor *a, const struct nn_tensor *b, int
 int nn_broadcast_shapes(int na, const int64_t *a, int nb, const int64_t *b, int64_t *out);
 /* Fused three-operand ops (one pass, one tape node), broadcasting like the binary ops:
  * addcmul = a + b * c (torch.addcmul); normal_log_prob = log N(x; loc, scale), the Gaussian
- * log-density -((x - loc) / scale)^2 / 2 - log scale - log(2 pi) / 2. */
+ * log-density -((x - loc) / scale)^2 / 2 - log scale - log(2 pi) / 2;
+ * bernoulli_logits_log_prob = weight (x logits - softplus(logits)), the Bernoulli
+ * log-likelihood of targets x in [0, 1] (-binary_cross_entropy_with_logits(logits, x, weight,
+ * reduction='none')); weight NULL: 1. */
 struct nn_tensor *nn_addcmul(nn_ctx *ctx, struct nn_tensor *a, struct nn_tensor *b, struct nn_tensor *c);
 struct nn_tensor *nn_normal_log_prob(nn_ctx *ctx, struct nn_tensor *x, struct nn_tensor *loc,
                                      struct nn_tensor *scale);
+struct nn_tensor *nn_bernoulli_logits_log_prob(nn_ctx *ctx, struct nn_tensor *x, struct nn_tensor *logits,
+                                               struct nn_tensor *weight);
 
 struct nn_tensor *nn_neg(nn_ctx *ctx, struct nn_tensor *x);
 struct nn_tensor *nn_relu(nn_ctx *ctx, struct nn_tensor *x);

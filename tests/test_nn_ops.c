@@ -78,6 +78,18 @@ static struct nn_tensor *f_normal_lp(nn_ctx *ctx, struct nn_tensor **in, void *a
     return nn_normal_log_prob(ctx, in[0], in[1], in[2]);
 }
 
+static struct nn_tensor *f_bernoulli_lp(nn_ctx *ctx, struct nn_tensor **in, void *arg)
+{
+    (void)arg;
+    return nn_bernoulli_logits_log_prob(ctx, in[0], in[1], in[2]);
+}
+
+static struct nn_tensor *f_bernoulli_lp1(nn_ctx *ctx, struct nn_tensor **in, void *arg)
+{
+    (void)arg;
+    return nn_bernoulli_logits_log_prob(ctx, in[0], in[1], NULL);
+}
+
 static struct nn_tensor *f_expand(nn_ctx *ctx, struct nn_tensor **in, void *arg)
 {
     (void)arg;
@@ -175,6 +187,8 @@ static const struct op_case cases[] = {
     {"addcmul", f_addcmul, 3, 1e-5, 1e-5, true},
     {"normal_log_prob", f_normal_lp, 3, 1e-5, 1e-5, true},
     {"normal_log_prob_scalar", f_normal_lp, 3, 1e-5, 1e-5, true},
+    {"bernoulli_logits_log_prob", f_bernoulli_lp, 3, 1e-5, 1e-5, true},
+    {"bernoulli_logits_log_prob_unweighted", f_bernoulli_lp1, 2, 1e-5, 1e-5, true},
     {"stack_last", f_stack_last, 3, 1e-6, 1e-6, true},
     {"stack_scalars", f_stack0, 2, 1e-6, 1e-6, true},
 };

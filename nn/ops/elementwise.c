@@ -143,7 +143,7 @@ struct nn_tensor *nn_div(nn_ctx *ctx, struct nn_tensor *a, struct nn_tensor *b) 
 
 /* ---- ternary */
 
-static const char *const ternop_names[] = {"addcmul", "normal_log_prob"};
+static const char *const ternop_names[] = {"addcmul", "normal_log_prob", "bernoulli_logits_log_prob"};
 
 static void ternary_backward(nn_ctx *ctx, struct nn_node *n)
 {
@@ -211,6 +211,12 @@ struct nn_tensor *nn_normal_log_prob(nn_ctx *ctx, struct nn_tensor *x, struct nn
                                      struct nn_tensor *scale)
 {
     return ternary(ctx, NN_TER_NORMAL_LOG_PROB, x, loc, scale);
+}
+
+struct nn_tensor *nn_bernoulli_logits_log_prob(nn_ctx *ctx, struct nn_tensor *x, struct nn_tensor *logits,
+                                               struct nn_tensor *weight)
+{
+    return ternary(ctx, NN_TER_BERNOULLI_LOGITS, x, logits, weight ? weight : nn_scalar(ctx, 1.0f));
 }
 
 /* ---- unary */

@@ -15,7 +15,7 @@ struct ppl_dist *ppl_bernoulli_logits(ppl_ctx *ctx, struct nn_tensor *logits) { 
 static struct nn_tensor *log_prob(ppl_ctx *ctx, const struct ppl_dist *d, struct nn_tensor *x)
 {
     nn_ctx *nn = ctx->nn;
-    if (d->logits) return nn_sub(nn, nn_mul(nn, x, d->p[0]), nn_softplus(nn, d->p[0]));
+    if (d->logits) return nn_bernoulli_logits_log_prob(nn, x, d->p[0], NULL); /* one fused op */
     struct nn_tensor *p = nn_clamp(nn, d->p[0], 1.1920929e-07f, 1.0f - 1.1920929e-07f);
     struct nn_tensor *a = nn_mul(nn, x, nn_log(nn, p));
     struct nn_tensor *b = nn_mul(nn, ppl__rsub_scalar(ctx, 1.0f, x), nn_log1p(nn, nn_neg(nn, p)));

@@ -141,7 +141,9 @@ static struct nn_tensor *ternary(nn_ctx *ctx, struct nn_tensor **in)
 {
     struct nn_tensor *x = in[0], *m = in[1], *s = in[2]; /* [3,4,5], [4,1], [5] */
     struct nn_tensor *scale = nn_add_scalar(ctx, nn_softplus(ctx, s), 0.5f);
-    return nn_addcmul(ctx, nn_normal_log_prob(ctx, x, m, scale), x, m);
+    struct nn_tensor *lp = nn_addcmul(ctx, nn_normal_log_prob(ctx, x, m, scale), x, m);
+    /* targets in (0, 1), logits broadcast, a weight per column */
+    return nn_add(ctx, lp, nn_bernoulli_logits_log_prob(ctx, nn_sigmoid(ctx, x), m, scale));
 }
 
 static struct nn_tensor *reductions(nn_ctx *ctx, struct nn_tensor **in)
@@ -215,7 +217,7 @@ Test(gpu_ops, broadcasting)
 
 Test(gpu_ops, fused_ternary)
 {
-    run_case(&(struct op_case){"normal_log_prob+addcmul", ternary, 3, {3, 2, 1}, {{3, 4, 5}, {4, 1}, {5}}, -2, 2});
+    run_case(&(struct op_case){"normal_log_prob+addcmul+bernoulli", ternary, 3, {3, 2, 1}, {{3, 4, 5}, {4, 1}, {5}}, -2, 2});
 }
 
 Test(gpu_ops, reductions_and_views)
