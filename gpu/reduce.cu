@@ -300,6 +300,48 @@ __global__ void gpu_bias_backward_kernel(int64_t n, int64_t c, int64_t s, const 
     if (threadIdx.x == 0) db[ch] += (float)acc;
 }
 
+__global__ void gpu_bias_leaky_kernel(int64_t n, int64_t c, int64_t s, float *y, const float *bias, float slope)
+{
+    GRID_LOOP(t, n * c * s) {
+        float v = y[t] + (bias ? bias[(t / s) % c] : 0.0f);
+        y[t] = v > 0 ? v : slope * v;
+    }
+}
+
+void gpu_bias_leaky(int64_t n, int64_t c, int64_t s, float *y, const float *bias, float slope)
+{
+    if (n * c * s <= 0) return;
+    gpu_bias_leaky_kernel<<<gpu__blocks(n * c * s), GPU_THREADS, 0, gpu__st.stream>>>(n, c, s, y, bias, slope);
+    GPU_LAUNCHED("bias_leaky");
+}
+
+/* one block per channel, as bias_backward; dy rewritten in place */
+__global__ void gpu_bias_leaky_backward_kernel(int64_t n, int64_t c, int64_t s, const float *y, float *dy,
+                                               float slope, float *db)
+{
+    int64_t ch = blockIdx.x;
+    double acc = 0;
+    for (int64_t t = threadIdx.x; t < n * s; t += blockDim.x) {
+        int64_t i = ((t / s) * c + ch) * s + t % s;
+        float g = dy[i] * (y[i] > 0 ? 1.0f : slope);
+        dy[i] = g;
+        acc += g;
+    }
+    acc = block_sum(acc);
+    if (db && threadIdx.x == 0) db[ch] += (float)acc;
+}
+
+void gpu_bias_leaky_backward(int64_t n, int64_t c, int64_t s, const float *y, float *dy, float slope, float *db)
+{
+    if (c <= 0 || n * s <= 0) return;
+    if (c > INT32_MAX) {
+        gpu__fail(NN_UNSUPPORTED, "bias_leaky_backward: %lld channels", (long long)c);
+        return;
+    }
+    gpu_bias_leaky_backward_kernel<<<(unsigned)c, GPU_THREADS, 0, gpu__st.stream>>>(n, c, s, y, dy, slope, db);
+    GPU_LAUNCHED("bias_leaky_backward");
+}
+
 void gpu_bias_backward(int64_t n, int64_t c, int64_t s, const float *dy, float *db)
 {
     if (c <= 0 || n * s <= 0) return;

@@ -41,6 +41,12 @@ struct nn_tensor *nn_conv_transpose2d_grouped(nn_ctx *ctx, struct nn_tensor *x,
 struct nn_tensor *nn_conv_transpose2d_mixture(nn_ctx *ctx, struct nn_tensor *x, struct nn_tensor *mix,
                                               struct nn_tensor *ew, struct nn_tensor *eb, int stride,
                                               int pad);
+/* nn_leaky_relu(nn_conv_transpose2d_mixture(...), slope) with slope >= 0, as one op: the bias and
+ * the activation in one pass over the output, and in backward the activation's derivative and
+ * the bias's gradient in one pass (over the output's gradient, in place). */
+struct nn_tensor *nn_conv_transpose2d_mixture_leaky(nn_ctx *ctx, struct nn_tensor *x, struct nn_tensor *mix,
+                                                    struct nn_tensor *ew, struct nn_tensor *eb, int stride, int pad,
+                                                    float slope);
 
 /* antialiased-cnns BlurPool(C, filt_size=4, stride=2): x [N, C, H, W] (H, W >= 3)
  * -> [N, C, (H + 1) / 2, (W + 1) / 2]. */

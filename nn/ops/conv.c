@@ -333,13 +333,22 @@ static int64_t mix_chunk(const nn_ctx *ctx, int64_t P, int64_t B, int64_t E)
 struct mix_saved {
     struct nn_conv_desc d; /* the adjoint convolution of all B groups (as conv_transpose) */
     int64_t e;             /* experts */
+    bool leaky;            /* followed by LeakyReLU(slope): the output is the activation's */
+    float slope;
 };
 
-/* y[frames of group j] += b_j for the groups [g0, g0 + gn) */
-static void mix_bias(nn_ctx *ctx, const struct nn_conv_desc *d, float *y, const float *b, int64_t gn)
+/* y[frames of group j] += b_j for the groups [g0, g0 + gn) (b NULL: none), then the
+ * activation if any, in the same pass */
+static void mix_bias(nn_ctx *ctx, const struct mix_saved *s, float *y, const float *b, int64_t gn)
 {
-    for (int64_t j = 0; j < gn; j++)
-        ctx->be->bias_add(d->n, d->c, d->h * d->w, y + j * d->n * d->c * d->h * d->w, b + j * d->c);
+    const struct nn_conv_desc *d = &s->d;
+    for (int64_t j = 0; j < gn; j++) {
+        float *yj = y + j * d->n * d->c * d->h * d->w;
+        if (s->leaky)
+            ctx->be->bias_leaky(d->n, d->c, d->h * d->w, yj, b ? b + j * d->c : NULL, s->slope);
+        else if (b)
+            ctx->be->bias_add(d->n, d->c, d->h * d->w, yj, b + j * d->c);
+    }
 }
 
 static void mix_backward(nn_ctx *ctx, struct nn_node *n)
@@ -356,6 +365,20 @@ static void mix_backward(nn_ctx *ctx, struct nn_node *n)
     float *dew = ew->requires_grad ? nn__grad_beta(ctx, ew, &dew_beta) : NULL;
     float *deb = eb && eb->requires_grad ? nn__grad(ctx, eb) : NULL;
     if (ctx->err.code) return;
+    /* the blended bias's gradient [B, K]: dy summed per group (with the activation, from the
+     * same pass that turns dy into the gradient of the activation's input, in place) */
+    int64_t k = d->c;
+    bool want_db = eb && (dmix || deb);
+    float *db = want_db ? nn_ctx_alloc_data(ctx, (size_t)(B * k) * sizeof(float)) : NULL;
+    if (want_db && !db) return;
+    if (db) ctx->be->fill(db, (size_t)(B * k), 0.0f);
+    for (int64_t j = 0; j < B; j++) {
+        if (s->leaky)
+            ctx->be->bias_leaky_backward(d->n, k, d->h * d->w, y->data + j * ys, y->grad + j * ys, s->slope,
+                                         db ? db + j * k : NULL);
+        else if (db)
+            ctx->be->bias_backward(d->n, k, d->h * d->w, y->grad + j * ys, db + j * k);
+    }
     /* one block per chunk: the blend while dx needs it, then the blend's gradient */
     int64_t chunk = mix_chunk(ctx, P, B, E);
     float *wc = nn_ctx_alloc_data(ctx, (size_t)(chunk * P) * sizeof(float)), *dwc = wc;
@@ -380,22 +403,22 @@ static void mix_backward(nn_ctx *ctx, struct nn_node *n)
         if (dew) ctx->be->gemm(1, 0, E, P, gn, 1.0f, mix->data + g0 * E, E, 0, dwc, P, 0, dew_beta, dew, P, 0, 1);
         dew_beta = 1.0f;
     }
-    if (eb && (dmix || deb)) { /* the blended bias [B, K]: its gradient is dy summed per group */
-        int64_t k = d->c;
-        float *db = nn_ctx_alloc_data(ctx, (size_t)(B * k) * sizeof(float));
-        if (!db) return;
-        ctx->be->fill(db, (size_t)(B * k), 0.0f);
-        for (int64_t j = 0; j < B; j++) ctx->be->bias_backward(d->n, k, d->h * d->w, y->grad + j * ys, db + j * k);
+    if (db) {
         if (dmix) ctx->be->gemm(0, 1, B, E, k, 1.0f, db, k, 0, eb->data, k, 0, 1.0f, dmix, E, 0, 1);
         if (deb) ctx->be->gemm(1, 0, E, k, B, 1.0f, mix->data, E, 0, db, k, 0, 1.0f, deb, k, 0, 1);
     }
 }
 
-struct nn_tensor *nn_conv_transpose2d_mixture(nn_ctx *ctx, struct nn_tensor *x, struct nn_tensor *mix,
-                                              struct nn_tensor *ew, struct nn_tensor *eb, int stride, int pad)
+static struct nn_tensor *mixture(nn_ctx *ctx, const char *op, struct nn_tensor *x, struct nn_tensor *mix,
+                                 struct nn_tensor *ew, struct nn_tensor *eb, int stride, int pad, bool leaky,
+                                 float slope)
 {
-    const char *op = "conv_transpose2d_mixture";
     if (!NN_OK_IN(ctx, x, mix, ew)) return NULL;
+    if (leaky && !(slope >= 0.0f)) {
+        nn_ctx_fail(ctx, NN_INVALID, "%s: LeakyReLU slope %g: must be >= 0 (the backward reads the sign of the output)",
+                    op, (double)slope);
+        return NULL;
+    }
     if (!check_dims(ctx, op, "input", x, 4) || !check_dims(ctx, op, "mixture", mix, 2) ||
         !check_dims(ctx, op, "experts", ew, 5) || !check_geom(ctx, op, x, ew, stride, pad))
         return NULL;
@@ -413,7 +436,7 @@ struct nn_tensor *nn_conv_transpose2d_mixture(nn_ctx *ctx, struct nn_tensor *x, 
                     op, (long long)x->shape[0], (long long)B, nn_shape_str(x, s1, sizeof s1));
         return NULL;
     }
-    struct mix_saved s = {.e = E};
+    struct mix_saved s = {.e = E, .leaky = leaky, .slope = slope};
     if (!transposed_desc(ctx, op, x, ew, ws, B, stride, pad, &s.d) || !check_bias(ctx, op, eb, E, ws[1]))
         return NULL;
     const struct nn_conv_desc *d = &s.d;
@@ -435,11 +458,25 @@ struct nn_tensor *nn_conv_transpose2d_mixture(nn_ctx *ctx, struct nn_tensor *x, 
         part.g = gn;
         ctx->be->gemm(0, 0, gn, P, E, 1.0f, mix->data + g0 * E, E, 0, ew->data, P, 0, 0.0f, wc, P, 0, 1);
         ctx->be->conv2d_backward_data(&part, x->data + g0 * xs, wc, y->data + g0 * ys, 0.0f);
-        if (eb) mix_bias(ctx, &part, y->data + g0 * ys, bc + g0 * K, gn);
+        mix_bias(ctx, &s, y->data + g0 * ys, bc ? bc + g0 * K : NULL, gn); /* and the activation */
     }
     nn__scratch_end(ctx);
     struct nn_tensor *in[4] = {x, mix, ew, eb};
     struct nn_node *n = nn__record(ctx, op, mix_backward, y, 4, in);
-    if (n) n->saved = nn__save(ctx, &s, sizeof s), n->out_unread = true;
+    /* without the activation, backward never reads the output: an in-place op may follow */
+    if (n) n->saved = nn__save(ctx, &s, sizeof s), n->out_unread = !leaky;
     return y;
+}
+
+struct nn_tensor *nn_conv_transpose2d_mixture(nn_ctx *ctx, struct nn_tensor *x, struct nn_tensor *mix,
+                                              struct nn_tensor *ew, struct nn_tensor *eb, int stride, int pad)
+{
+    return mixture(ctx, "conv_transpose2d_mixture", x, mix, ew, eb, stride, pad, false, 0.0f);
+}
+
+struct nn_tensor *nn_conv_transpose2d_mixture_leaky(nn_ctx *ctx, struct nn_tensor *x, struct nn_tensor *mix,
+                                                    struct nn_tensor *ew, struct nn_tensor *eb, int stride, int pad,
+                                                    float slope)
+{
+    return mixture(ctx, "conv_transpose2d_mixture_leaky", x, mix, ew, eb, stride, pad, true, slope);
 }

@@ -124,6 +124,16 @@ static struct nn_tensor *moe_mixture(nn_ctx *ctx, struct nn_tensor **in)
     return nn_sigmoid(ctx, nn_conv_transpose2d_mixture(ctx, in[0], mix, ew, in[2], 2, 1));
 }
 
+static struct nn_tensor *moe_mixture_leaky(nn_ctx *ctx, struct nn_tensor **in)
+{
+    /* with its LeakyReLU fused (bias_leaky, bias_leaky_backward), then the plain op */
+    struct nn_tensor *mix = nn_softmax(ctx, in[3], -1);
+    struct nn_tensor *ew = nn_reshape_v(ctx, in[1], 7, 5, 6, 4, 4);
+    struct nn_tensor *h = nn_conv_transpose2d_mixture_leaky(ctx, in[0], mix, ew, in[2], 2, 1, 0.2f);
+    struct nn_tensor *ew2 = nn_reshape_v(ctx, in[1], 7, 6, 5, 4, 4);
+    return nn_conv_transpose2d_mixture(ctx, h, mix, ew2, NULL, 1, 2);
+}
+
 static struct nn_tensor *mlp(nn_ctx *ctx, struct nn_tensor **in)
 {
     struct nn_tensor *h = nn_softplus(ctx, nn_linear(ctx, in[0], in[1], in[2]));
@@ -202,6 +212,12 @@ Test(gpu_ops, moe_mixture_layer)
 {
     run_case(&(struct op_case){"mixture conv_transpose2d", moe_mixture, 4, {4, 2, 2, 2},
                                {{6, 5, 4, 4}, {7, 5 * 6 * 16}, {7, 6}, {2, 7}}, -1, 1});
+}
+
+Test(gpu_ops, moe_mixture_leaky_layers)
+{
+    run_case(&(struct op_case){"mixture conv_transpose2d + LeakyReLU, then without", moe_mixture_leaky, 4,
+                               {4, 2, 2, 2}, {{6, 5, 4, 4}, {7, 5 * 6 * 16}, {7, 6}, {2, 7}}, -1, 1});
 }
 
 Test(gpu_ops, mlp_log_softmax)

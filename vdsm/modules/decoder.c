@@ -86,9 +86,10 @@ static struct nn_tensor *decode(nn_ctx *ctx, const struct vdsm_decoder *m, struc
         dims(c, l, &cin, &cout);
         /* each sequence's weights and bias: its mixture of the experts' (formed a few
          * sequences at a time inside the op, never kept) */
-        h = nn_conv_transpose2d_mixture(ctx, h, w, m->ew[l], m->eb[l], l ? 2 : 1, l ? 1 : 0);
-        if (l < 4) h = nn_leaky_relu_(ctx, h, c->slope); /* over the conv's output: not kept */
-        else if (!logits) h = nn_sigmoid(ctx, h);
+        if (l < 4) /* the bias and LeakyReLU in the op's pass over its output */
+            h = nn_conv_transpose2d_mixture_leaky(ctx, h, w, m->ew[l], m->eb[l], l ? 2 : 1, l ? 1 : 0, c->slope);
+        else if ((h = nn_conv_transpose2d_mixture(ctx, h, w, m->ew[l], m->eb[l], 2, 1)) && !logits)
+            h = nn_sigmoid(ctx, h);
     }
     return h;
 }
