@@ -3,7 +3,8 @@
  * The original blends the experts with broadcast multiplies and a sum over E for every sequence
  * in a Python loop and keeps every blended weight set for backward. nn_conv_transpose2d_mixture
  * blends with GEMMs a few sequences at a time, convolves each sequence's frames with its own
- * weights, and forms the blend again in backward instead of keeping it. */
+ * weights, and forms the blend again in backward instead of keeping it; its _leaky form adds
+ * the bias and applies the hidden layers' LeakyReLU in the same pass over the output. */
 #include "vdsm/modules/decoder.h"
 
 #include <math.h>
