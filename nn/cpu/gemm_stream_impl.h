@@ -17,9 +17,9 @@
  *   the thread's partial C at the end of each chunk. Each block of B's rows meets every tile of
  *   A before the next block is read, so after the first block only DEEP_NR rows stream from
  *   memory at a time (the other order, all of B's rows per tile of A, streamed 40 rows at once
- *   at Sprites' mixture gradient: 28.7-30.3 -> 26.6-27.7 ms, /tmp harness, 2026-12-02). Threads take contiguous ranges of
- *   chunks and their partial sums are added in thread order: the result depends on the
- *   thread count only. */
+ *   at Sprites' mixture gradient: 28.7-30.3 -> 26.6-27.7 ms, /tmp harness, 2026-12-02).
+ *   Threads take contiguous ranges of chunks and their partial sums are added in thread order:
+ *   the result depends on the thread count only. */
 
 #define WIDE_COLS (16 * VL)
 #define DEEP_CHUNK ((int64_t)4096)
