@@ -234,6 +234,24 @@ Test(nn_ops, pytorch_parity, .init = setup, .fini = teardown)
     }
 }
 
+/* The Bernoulli likelihood's row loop for its usual use (targets given, contiguous, one weight:
+ * only the logits want a gradient), which the parity cases above (every input wants one) do not
+ * take: against the same PyTorch values. */
+Test(nn_ops, bernoulli_log_prob_logits_gradient_alone, .init = setup, .fini = teardown)
+{
+    const char *c = "bernoulli_logits_log_prob_unweighted";
+    nn_ctx *ctx = tu_ctx();
+    struct nn_tensor *x = tu_tensor(ctx, arr(c, "in0"), false), *l = tu_tensor(ctx, arr(c, "in1"), true);
+    struct nn_tensor *y = nn_bernoulli_logits_log_prob(ctx, x, l, NULL);
+    cr_assert(y, "%s", nn_ctx_message(ctx));
+    tu_assert_tensor(y, arr(c, "out"), 1e-5, 1e-5, "forward");
+    struct nn_tensor *g = tu_tensor(ctx, arr(c, "gout"), false);
+    cr_assert_eq(nn_backward(ctx, nn_sum_all(ctx, nn_mul(ctx, y, g))), NN_OK, "%s", nn_ctx_message(ctx));
+    const struct tu_array *want = arr(c, "grad1");
+    tu_assert_close(l->grad, want->data, want->numel, 1e-4, 1e-4, "logits' gradient");
+    nn_ctx_free(ctx);
+}
+
 Test(nn_ops, gradcheck, .init = setup, .fini = teardown)
 {
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {

@@ -721,33 +721,18 @@ void nn_cpu_bias_leaky(int64_t n, int64_t c, int64_t s, float *y, const float *b
     });
 }
 
-/* dy *= leaky'(y) over a row, returning the row's new sum as row_sum would add it up */
-static float leaky_grad_row(const float *y, float *dy, int64_t s, float slope)
-{
-    float lane[16] = {0};
-    int64_t j = 0;
-    for (; j + 16 <= s; j += 16)
-        for (int l = 0; l < 16; l++) {
-            float g = dy[j + l] * (y[j + l] > 0 ? 1.0f : slope);
-            dy[j + l] = g;
-            lane[l] += g;
-        }
-    float part = 0.0f;
-    for (; j < s; j++) {
-        float g = dy[j] * (y[j] > 0 ? 1.0f : slope);
-        dy[j] = g;
-        part += g;
-    }
-    for (int l = 0; l < 16; l++) part += lane[l];
-    return part;
-}
-
+/* dy *= leaky'(y) over each row (still in L1 when row_sum adds it up, as bias_backward would) */
 void nn_cpu_bias_leaky_backward(int64_t n, int64_t c, int64_t s, const float *y, float *dy, float slope, float *db)
 {
     NN_CPU_PAR_FOR(n * c * s > NN_CPU_PAR_MIN && c > 1, "omp parallel for",
     for (int64_t k = 0; k < c; k++) {
         double acc = 0.0;
-        for (int64_t i = 0; i < n; i++) acc += leaky_grad_row(y + (i * c + k) * s, dy + (i * c + k) * s, s, slope);
+        for (int64_t i = 0; i < n; i++) {
+            const float *yr = y + (i * c + k) * s;
+            float *g = dy + (i * c + k) * s;
+            for (int64_t j = 0; j < s; j++) g[j] *= yr[j] > 0 ? 1.0f : slope;
+            if (db) acc += row_sum(g, s);
+        }
         if (db) db[k] += (float)acc;
     });
 }
