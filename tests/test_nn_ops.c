@@ -651,10 +651,11 @@ Test(nn_ops, leaky_relu_in_place_when_safe)
  * transpose, alpha and beta, a batch with strides, and slices that do not divide evenly, against
  * a double-precision reference. Shapes: thin rows (columns sliced), thin columns (rows sliced),
  * thin on both sides and long in k (k sliced), two wider ones (the longer side sliced) and one
- * too small to slice. Row and column
- * slices must also equal the unsliced result (one thread) to the bit: they change no sum's
- * order. A k slice does change it, so there the reference alone judges, against the size of
- * the sum's terms. */
+ * too small to slice. The unsliced result (one thread) meets the same reference, and a second
+ * sliced call repeats the first to the bit: a run repeats itself. Slices need not equal the
+ * unsliced result to the bit: OpenBLAS's Haswell kernels round a column differently by where
+ * it falls among the call's edge tiles (seen on an AMD EPYC, 2026-12-02), and a k slice
+ * changes the sum's order anyway; the k-sliced tolerance is scaled by the sum's terms. */
 Test(nn_ops, thin_gemm_slices_match_the_reference)
 {
     /* m, n, k: three thin ones above nn/cpu/gemm.c's SPLIT_WORK (2^24 multiply-adds), two
@@ -676,16 +677,17 @@ Test(nn_ops, thin_gemm_slices_match_the_reference)
                 tu_fill_uniform(c0, batch * sc, -1, 1, 13);
                 memcpy(c, c0, (size_t)(batch * sc) * sizeof(float));
                 nn_cpu_gemm(ta, tb, m, n, k, 2.0f, a, lda, sa, b, ldb, sb, 0.5f, c, ldc, sc, batch);
-                float *c1 = malloc((size_t)(batch * sc) * sizeof(float));
-                cr_assert(c1);
+                float *c1 = malloc((size_t)(batch * sc) * sizeof(float)), *c2 = malloc((size_t)(batch * sc) * sizeof(float));
+                cr_assert(c1 && c2);
                 memcpy(c1, c0, (size_t)(batch * sc) * sizeof(float));
+                memcpy(c2, c0, (size_t)(batch * sc) * sizeof(float));
+                nn_cpu_gemm(ta, tb, m, n, k, 2.0f, a, lda, sa, b, ldb, sb, 0.5f, c2, ldc, sc, batch);
+                cr_assert(!memcmp(c, c2, (size_t)(batch * sc) * sizeof(float)), "m %lld n %lld: the same call twice differs",
+                          (long long)m, (long long)n);
                 omp_set_num_threads(1);
                 nn_cpu_gemm(ta, tb, m, n, k, 2.0f, a, lda, sa, b, ldb, sb, 0.5f, c1, ldc, sc, batch);
                 omp_set_num_threads(2);
                 bool by_k = m < 64 && n < 64 && k > 1000;
-                cr_assert(by_k || !memcmp(c, c1, (size_t)(batch * sc) * sizeof(float)),
-                          "m %lld n %lld: sliced != unsliced", (long long)m, (long long)n);
-                free(c1);
                 double worst = 0;
                 for (int64_t bi = 0; bi < batch; bi++)
                     for (int64_t i = 0; i < m; i++)
@@ -698,7 +700,7 @@ Test(nn_ops, thin_gemm_slices_match_the_reference)
                             }
                             double want = 2.0 * acc + 0.5 * c0[bi * sc + i * ldc + j];
                             double tol = by_k ? 1e-6 * (1 + 2.0 * mag) : 3e-5 * (1 + fabs(want));
-                            double e = fabs(c[bi * sc + i * ldc + j] - want) / tol;
+                            double e = fmax(fabs(c[bi * sc + i * ldc + j] - want), fabs(c1[bi * sc + i * ldc + j] - want)) / tol;
                             if (e > worst) worst = e;
                         }
                 /* the padding between rows of C is never written */
@@ -707,7 +709,7 @@ Test(nn_ops, thin_gemm_slices_match_the_reference)
                         cr_assert_eq(c[bi * sc + i * ldc + n], c0[bi * sc + i * ldc + n]);
                 cr_assert(worst <= 1.0, "m %lld n %lld k %lld ta %d tb %d: error %g of the tolerance", (long long)m,
                           (long long)n, (long long)k, ta, tb, worst);
-                free(a), free(b), free(c), free(c0);
+                free(a), free(b), free(c), free(c0), free(c1), free(c2);
             }
 }
 
