@@ -10,7 +10,12 @@
  * wide: C [m, n] = beta C + alpha op(A) [m, k] B [k, n], with m, k <= STREAM_SMALL and n
  *   huge. A (alpha applied) is copied to [m, k]; a column block of B (k rows of WIDE_COLS)
  *   stays in L1 while tiles of mr rows by 2 vectors sum over k: per k two vector loads and
- *   mr broadcasts for 2 mr multiply-adds.
+ *   mr broadcasts for 2 mr multiply-adds. The first row tile also prefetches, into L2, the
+ *   same columns of the thread's next block: a block reads k short row segments far apart
+ *   (Sprites' blend: 40 segments of 1 KB, 8 MB apart), more streams than the hardware
+ *   prefetchers follow. The second decoder layer's blend ([20, 40] x [40, 2.1 M], /tmp
+ *   harness, 2 threads, AMD EPYC, 2026-12-02): 28-31 -> 15-16 ms, the copy rate (34-36 GB/s);
+ *   two blocks ahead were no better, into L1 instead of L2 22-24 ms.
  * deep: C [m, n] = beta C + alpha A [m, k] B [n, k]^T, with m, n <= STREAM_SMALL and k huge.
  *   k is cut in chunks of DEEP_CHUNK (the chunk's rows of A and B stay in L2); tiles of DEEP_MR rows
  *   of A by DEEP_NR rows of B keep one vector accumulator per pair, summed across lanes into
@@ -22,6 +27,7 @@
  *   the result depends on the thread count only. */
 
 #define WIDE_COLS (16 * VL)
+#define LINE_FLOATS 16 /* floats per 64-byte cache line */
 #define DEEP_CHUNK ((int64_t)4096)
 #ifndef DEEP_MR
 #define DEEP_MR 4
@@ -32,15 +38,18 @@
 /* ---- wide */
 
 /* mr rows (a constant in each copy) by 2 VL columns at col: c = beta c + sum_k ap[r, k] b[k, col];
- * nt: beta is 0 and c aligned, stored past the caches (a blend of 168 MB is not read back
- * from them, and a plain store would read each line first) */
+ * pf (or NULL): the same columns of the next block, prefetched into L2; nt: beta is 0 and c
+ * aligned, stored past the caches (a blend of 168 MB is not read back from them, and a plain
+ * store would read each line first) */
 INLINE void FN(wide_tile)(const int mr, const float *ap, int64_t k, const float *b, int64_t ldb, float beta,
-                          float *c, int64_t ldc, bool nt)
+                          float *c, int64_t ldc, bool nt, const float *pf)
 {
     VF acc[NI][2];
 #pragma GCC unroll 16
     for (int r = 0; r < mr; r++) acc[r][0] = acc[r][1] = VZERO();
     for (int64_t kk = 0; kk < k; kk++) {
+        if (pf)
+            for (int l = 0; l < 2 * VL; l += LINE_FLOATS) _mm_prefetch((const char *)(pf + kk * ldb + l), _MM_HINT_T1);
         VF b0 = VLOAD(b + kk * ldb), b1 = VLOAD(b + kk * ldb + VL);
 #pragma GCC unroll 16
         for (int r = 0; r < mr; r++) {
@@ -67,12 +76,12 @@ INLINE void FN(wide_tile)(const int mr, const float *ap, int64_t k, const float 
 }
 
 static void FN(wide_tile_n)(int mr, const float *ap, int64_t k, const float *b, int64_t ldb, float beta, float *c,
-                            int64_t ldc, bool nt)
+                            int64_t ldc, bool nt, const float *pf)
 {
     switch (mr) {
-#define WTILE(r)                                                                        \
-    case r:                                                                             \
-        if (r <= NI) FN(wide_tile)(r <= NI ? r : 1, ap, k, b, ldb, beta, c, ldc, nt);   \
+#define WTILE(r)                                                                          \
+    case r:                                                                               \
+        if (r <= NI) FN(wide_tile)(r <= NI ? r : 1, ap, k, b, ldb, beta, c, ldc, nt, pf); \
         break;
         WTILE(1) WTILE(2) WTILE(3) WTILE(4) WTILE(5) WTILE(6) WTILE(7) WTILE(8) WTILE(9) WTILE(10) WTILE(11) WTILE(12)
 #undef WTILE
@@ -98,7 +107,8 @@ static void FN(gemm_wide)(int ta, int64_t m, int64_t n, int64_t k, float alpha, 
             for (int64_t r0 = 0; r0 < m; r0 += mr)
                 for (int64_t v = 0; v < WIDE_COLS; v += 2 * VL)
                     FN(wide_tile_n)((int)FN(min64)(mr, m - r0), ap + r0 * k, k, b + j * WIDE_COLS + v, ldb, beta,
-                                    c + r0 * ldc + j * WIDE_COLS + v, ldc, nt);
+                                    c + r0 * ldc + j * WIDE_COLS + v, ldc, nt,
+                                    r0 == 0 && j + 1 < blocks ? b + (j + 1) * WIDE_COLS + v : NULL);
         if (nt) _mm_sfence(); /* the streamed stores are visible before the region ends */
     }
     for (int64_t r = 0; r < m; r++) /* the last columns */
