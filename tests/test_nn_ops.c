@@ -653,8 +653,8 @@ Test(nn_ops, leaky_relu_in_place_when_safe)
  * thin on both sides and long in k (k sliced), two wider ones (the longer side sliced) and one
  * too small to slice. The unsliced result (one thread) meets the same reference, and a second
  * sliced call repeats the first to the bit: a run repeats itself. Slices need not equal the
- * unsliced result to the bit: OpenBLAS's Haswell kernels round a column differently by where
- * it falls among the call's edge tiles (seen on an AMD EPYC, 2026-12-02), and a k slice
+ * unsliced result to the bit: with OpenBLAS's Haswell kernels some columns' last bits depend
+ * on the width of the call they are in (seen on an AMD EPYC, 2026-12-02), and a k slice
  * changes the sum's order anyway; the k-sliced tolerance is scaled by the sum's terms. */
 Test(nn_ops, thin_gemm_slices_match_the_reference)
 {

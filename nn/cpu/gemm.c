@@ -15,9 +15,9 @@
  *   about, cutting it had made that op slower (+15%), and the threshold was 2^26.
  * - Other products from BLAS_WORK multiply-adds have their longer side cut.
  * Row and column slices keep each element's sum over k whole, but they need not equal the
- * one-thread result to the bit: OpenBLAS's Haswell kernels round a column by where it falls
- * among the call's edge tiles. The cut depends on the thread count alone, so a run repeats
- * itself exactly. Called inside a parallel region (the convolution kernels' chunks), a product
+ * one-thread result to the bit: with OpenBLAS's Haswell kernels some columns' last bits
+ * depend on the width of the call they are in (seen on an AMD EPYC). The cut depends on the
+ * thread count alone, so a run repeats itself exactly. Called inside a parallel region (the convolution kernels' chunks), a product
  * runs on the calling thread alone. */
 #include <cblas.h>
 #include <omp.h>
