@@ -214,8 +214,18 @@ __device__ static inline void walk3_offsets(const gpu_walk3 &w, int64_t i, int64
 
 #define HALF_LOG_2PI 0.91893853320467274178f
 
-/* log(1 + e^x) without overflow */
-__device__ static inline float ter_softplus(float x) { return fmaxf(x, 0.0f) + log1pf(expf(-fabsf(x))); }
+/* softplus and sigmoid as the CPU computes them (the ternary Bernoulli kind and the unary ops) */
+__device__ static inline float softplus(float x)
+{
+    return x > 0 ? x + log1pf(expf(-x)) : log1pf(expf(x));
+}
+
+__device__ static inline float sigmoid(float x)
+{
+    if (x >= 0) return 1.0f / (1.0f + expf(-x));
+    float e = expf(x);
+    return e / (1.0f + e);
+}
 
 __global__ void gpu_ternary_kernel(int op, gpu_walk3 w, int64_t n, float *y, const float *a,
                                    const float *b, const float *c)
@@ -227,7 +237,7 @@ __global__ void gpu_ternary_kernel(int op, gpu_walk3 w, int64_t n, float *y, con
         if (op == NN_TER_ADDCMUL) {
             y[i] = av + bv * cv;
         } else if (op == NN_TER_BERNOULLI_LOGITS) {
-            y[i] = cv * (av * bv - ter_softplus(bv));
+            y[i] = cv * (av * bv - softplus(bv));
         } else {
             float z = (av - bv) / cv;
             y[i] = -0.5f * z * z - logf(cv) - HALF_LOG_2PI;
@@ -260,8 +270,8 @@ __global__ void gpu_ternary_backward_kernel(int op, gpu_walk3 w, int64_t n, cons
             if (dc) dc[i] += g * bv;
         } else if (op == NN_TER_BERNOULLI_LOGITS) {
             if (da) da[i] += g * cv * bv;
-            if (db) db[i] += g * cv * (av - 1.0f / (1.0f + expf(-bv)));
-            if (dc) dc[i] += g * (av * bv - ter_softplus(bv));
+            if (db) db[i] += g * cv * (av - sigmoid(bv));
+            if (dc) dc[i] += g * (av * bv - softplus(bv));
         } else {
             float z = (av - bv) / cv, zc = z / cv;
             if (da) da[i] += -g * zc;
@@ -284,18 +294,6 @@ void gpu_ternary_backward(int op, int ndim, const int64_t *shape, const float *d
 }
 
 /* ---- unary: the same formulas as the CPU (float maths; digamma / trigamma in double) */
-
-__device__ static inline float softplus(float x)
-{
-    return x > 0 ? x + log1pf(expf(-x)) : log1pf(expf(x));
-}
-
-__device__ static inline float sigmoid(float x)
-{
-    if (x >= 0) return 1.0f / (1.0f + expf(-x));
-    float e = expf(x);
-    return e / (1.0f + e);
-}
 
 __device__ static double digamma(double x)
 {

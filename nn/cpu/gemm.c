@@ -17,8 +17,8 @@
  * Row and column slices keep each element's sum over k whole, but they need not equal the
  * one-thread result to the bit: with OpenBLAS's Haswell kernels some columns' last bits
  * depend on the width of the call they are in (seen on an AMD EPYC). The cut depends on the
- * thread count alone, so a run repeats itself exactly. Called inside a parallel region (the convolution kernels' chunks), a product
- * runs on the calling thread alone. */
+ * thread count alone, so a run repeats itself exactly. Called inside a parallel region (the
+ * convolution kernels' chunks), a product runs on the calling thread alone. */
 #include <cblas.h>
 #include <omp.h>
 #include <stdbool.h>
