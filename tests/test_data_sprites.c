@@ -1,7 +1,7 @@
-/* tests/test_data_sprites.c: Sprites compositing against the shared LPC layers: the lm clips'
- * FNV-1a checksums and exact split from the manifest, the dsa labels matching the layers drawn,
- * distinct clips, and character-disjoint splits. Skipped when the shared data is absent; it is
- * found through $VDSM_SHARED_DATA or ../shared/data next to $VDSM_SOURCE_DIR. */
+/* tests/test_data_sprites.c: Sprites compositing against the project's LPC layers (assets/sprites,
+ * found as `vdsm data sprites` finds them): the layer files against the manifests' SHA-256
+ * tables, the lm clips' FNV-1a checksums and exact split from the manifest, the dsa labels
+ * matching the layers drawn, distinct clips, and character-disjoint splits. */
 #include <criterion/criterion.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -9,27 +9,92 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "testutil.h"
+#include "vdsm/data/assets.h"
 #include "vdsm/data/sprites.h"
 
-static const char *shared(const char *sub)
+/* assets/sprites/<variant>/<sub> (sub may be ""), in a static buffer */
+static const char *layers_path(const char *variant, const char *sub)
 {
-    static char buf[4096];
-    const char *env = getenv("VDSM_SHARED_DATA"), *src = getenv("VDSM_SOURCE_DIR");
-    if (env)
-        snprintf(buf, sizeof buf, "%s/%s", env, sub);
-    else
-        snprintf(buf, sizeof buf, "%s/../shared/data/%s", src ? src : VDSM_SOURCE_DIR, sub);
+    static char dir[4096], buf[8300];
+    char rel[64];
+    snprintf(rel, sizeof rel, "sprites/%s", variant);
+    struct nn_err e = {0};
+    cr_assert_eq(vdsm_asset_dir(rel, "MANIFEST.md", dir, sizeof dir, &e), NN_OK, "%s", e.msg);
+    snprintf(buf, sizeof buf, "%s%s%s", dir, *sub ? "/" : "", sub);
     return buf;
 }
 
-static void load_or_skip(struct vdsm_sprites *s, enum vdsm_sprites_variant v, const char *sub)
+static void load_layers(struct vdsm_sprites *s, enum vdsm_sprites_variant v)
 {
-    char dir[4096], manifest[4200];
-    snprintf(dir, sizeof dir, "%s", shared(sub));
-    snprintf(manifest, sizeof manifest, "%s/MANIFEST.md", dir);
-    if (access(manifest, R_OK)) cr_skip_test("shared Sprites layers not found at %s (set VDSM_SHARED_DATA)", dir);
     struct nn_err e = {0};
-    cr_assert_eq(vdsm_sprites_load(s, v, dir, &e), NN_OK, "%s", e.msg);
+    cr_assert_eq(vdsm_sprites_load(s, v, layers_path(v == VDSM_SPRITES_DSA ? "dsa" : "lm", ""), &e), NN_OK, "%s",
+                 e.msg);
+}
+
+static int is_hex64(const char *p, size_t n)
+{
+    if (n != 64) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!strchr("0123456789abcdef", p[i])) return 0;
+    return 1;
+}
+
+/* Every manifest table row whose first cell names a .png and that has a 64-hex cell: the file's
+ * SHA-256 must be that cell. Returns the number of files checked. */
+static int check_layer_sha256(const char *variant)
+{
+    FILE *f = fopen(layers_path(variant, "MANIFEST.md"), "r");
+    cr_assert(f);
+    char line[2048];
+    int checked = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (line[0] != '|') continue;
+        char file[256] = "", want[65] = "";
+        int cell = 0;
+        for (char *p = line + 1, *bar; (bar = strchr(p, '|')); p = bar + 1, cell++) {
+            char *a = p, *b = bar;
+            while (a < b && *a == ' ') a++;
+            while (b > a && b[-1] == ' ') b--;
+            size_t n = (size_t)(b - a);
+            if (cell == 0 && n > 4 && n < sizeof file && !memcmp(b - 4, ".png", 4)) memcpy(file, a, n), file[n] = 0;
+            if (is_hex64(a, n)) memcpy(want, a, 64), want[64] = 0;
+        }
+        if (!file[0] || !want[0]) continue;
+        FILE *png = fopen(layers_path(variant, file), "rb");
+        cr_assert(png, "%s: %s is in the manifest but not in the folder", variant, file);
+        struct tu_sha256 h;
+        tu_sha256_init(&h);
+        char buf[65536], got[65];
+        size_t n;
+        while ((n = fread(buf, 1, sizeof buf, png))) tu_sha256_update(&h, buf, n);
+        fclose(png);
+        tu_sha256_hex(&h, got);
+        cr_assert_str_eq(got, want, "%s: %s", variant, file);
+        checked++;
+    }
+    fclose(f);
+    return checked;
+}
+
+Test(data_sprites, sha256_of_known_strings)
+{
+    struct tu_sha256 h;
+    char got[65];
+    tu_sha256_init(&h);
+    tu_sha256_hex(&h, got);
+    cr_assert_str_eq(got, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    tu_sha256_init(&h);
+    const char *s = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    tu_sha256_update(&h, s, 20), tu_sha256_update(&h, s + 20, strlen(s) - 20);
+    tu_sha256_hex(&h, got);
+    cr_assert_str_eq(got, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+}
+
+Test(data_sprites, layer_files_match_manifest_sha256)
+{
+    cr_assert_eq(check_layer_sha256("dsa"), 22);
+    cr_assert_eq(check_layer_sha256("lm"), 25);
 }
 
 static uint64_t fnv1a(const uint8_t *p, size_t n)
@@ -42,8 +107,8 @@ static uint64_t fnv1a(const uint8_t *p, size_t n)
 Test(data_sprites, lm_clips_match_manifest_checksums)
 {
     struct vdsm_sprites s;
-    load_or_skip(&s, VDSM_SPRITES_LM, "sprites-lm");
-    FILE *f = fopen(shared("sprites-lm/clip_fnv1a64.txt"), "r");
+    load_layers(&s, VDSM_SPRITES_LM);
+    FILE *f = fopen(layers_path("lm", "clip_fnv1a64.txt"), "r");
     cr_assert(f);
     char line[512];
     static uint8_t clip[VDSM_SPRITES_CLIP_BYTES];
@@ -71,14 +136,14 @@ Test(data_sprites, lm_clips_match_manifest_checksums)
 Test(data_sprites, lm_split_is_9000_2664_and_matches_split_txt)
 {
     struct vdsm_sprites s;
-    load_or_skip(&s, VDSM_SPRITES_LM, "sprites-lm");
+    load_layers(&s, VDSM_SPRITES_LM);
     uint32_t *order = malloc(1296 * 9 * sizeof *order);
     size_t n_train;
     struct nn_err e = {0};
     cr_assert_eq(vdsm_sprites_plan(&s, 0, order, &n_train, &e), NN_OK);
     cr_assert_eq(n_train, 9000);
     cr_assert_eq(1296 * 9 - n_train, 2664);
-    FILE *f = fopen(shared("sprites-lm/split.txt"), "r");
+    FILE *f = fopen(layers_path("lm", "split.txt"), "r");
     cr_assert(f);
     char line[256];
     while (fgets(line, sizeof line, f)) {
@@ -98,7 +163,7 @@ Test(data_sprites, lm_split_is_9000_2664_and_matches_split_txt)
 Test(data_sprites, dsa_labels_match_layers_and_clips_differ)
 {
     struct vdsm_sprites s;
-    load_or_skip(&s, VDSM_SPRITES_DSA, "lpc");
+    load_layers(&s, VDSM_SPRITES_DSA);
     static uint8_t clips[9][VDSM_SPRITES_CLIP_BYTES];
     const size_t chars[] = {0, 137, 419, 839};
     for (size_t ci = 0; ci < 4; ci++) {
@@ -141,7 +206,7 @@ Test(data_sprites, dsa_labels_match_layers_and_clips_differ)
 Test(data_sprites, dsa_split_is_by_character)
 {
     struct vdsm_sprites s;
-    load_or_skip(&s, VDSM_SPRITES_DSA, "lpc");
+    load_layers(&s, VDSM_SPRITES_DSA);
     uint32_t order[840 * 9];
     size_t n_train;
     struct nn_err e = {0};

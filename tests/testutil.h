@@ -58,4 +58,14 @@ void tu_fill_uniform(float *x, int64_t n, float lo, float hi, uint64_t seed);
 
 nn_ctx *tu_ctx(void); /* a CPU context; cr_asserts on failure */
 
+/* SHA-256 (FIPS 180-4), for checking built data against published checksums. */
+struct tu_sha256 {
+    uint32_t h[8];
+    uint64_t bytes;
+    uint8_t buf[64];
+};
+void tu_sha256_init(struct tu_sha256 *s);
+void tu_sha256_update(struct tu_sha256 *s, const void *data, size_t n);
+void tu_sha256_hex(struct tu_sha256 *s, char hex[65]); /* finishes s */
+
 #endif

@@ -1,19 +1,21 @@
-/* vdsm/cli/cmd_data_sprites.c: `vdsm data sprites --variant dsa|lm --lpc DIR --out DIR`. */
+/* vdsm/cli/cmd_data_sprites.c: `vdsm data sprites --variant dsa|lm --out DIR [--lpc DIR]`. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "vdsm/cli/cmd_data.h"
+#include "vdsm/data/assets.h"
 #include "vdsm/data/sprites.h"
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: vdsm data sprites --variant dsa|lm --lpc DIR --out DIR [--seed S]\n"
-               "  --variant dsa   840 characters x 9 clips (VDSM's Sprites; layers in ../shared/data/lpc),\n"
+    fprintf(f, "usage: vdsm data sprites --variant dsa|lm --out DIR [--lpc DIR] [--seed S]\n"
+               "  --variant dsa   840 characters x 9 clips (VDSM's Sprites; layers in assets/sprites/dsa),\n"
                "                  labels body, shirt, legs, hair, action; a seeded 10%% of characters is test\n"
-               "  --variant lm    1296 characters x 9 clips (Li & Mandt; layers in ../shared/data/sprites-lm),\n"
+               "  --variant lm    1296 characters x 9 clips (Li & Mandt; layers in assets/sprites/lm),\n"
                "                  9000 train / 2664 test exactly as the original split\n"
-               "  --lpc DIR       the folder of layer PNGs (with MANIFEST.md); always given, never assumed\n"
+               "  --lpc DIR       another folder of layer PNGs (with MANIFEST.md); default: the project's\n"
+               "                  assets/sprites/VARIANT ($VDSM_ASSETS, or ../assets beside the executable)\n"
                "  --out DIR       output dataset directory\n"
                "  --seed S        dsa test-split seed (default 1; lm's split is fixed)\n");
 }
@@ -42,12 +44,21 @@ int vdsm__data_sprites(int argc, char **argv)
             return 2;
         }
     }
-    if (!variant || (strcmp(variant, "dsa") && strcmp(variant, "lm")) || !lpc || !out) {
-        fprintf(stderr, "vdsm data sprites: --variant dsa|lm, --lpc and --out are required\n");
+    if (!variant || (strcmp(variant, "dsa") && strcmp(variant, "lm")) || !out) {
+        fprintf(stderr, "vdsm data sprites: --variant dsa|lm and --out are required\n");
         usage(stderr);
         return 2;
     }
     struct nn_err e = {0};
+    char bundled[4096];
+    if (!lpc) {
+        if (vdsm_asset_dir(strcmp(variant, "dsa") ? "sprites/lm" : "sprites/dsa", "MANIFEST.md", bundled,
+                           sizeof bundled, &e)) {
+            fprintf(stderr, "vdsm data sprites: %s\n", e.msg);
+            return 1;
+        }
+        lpc = bundled;
+    }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     enum vdsm_sprites_variant var = strcmp(variant, "dsa") ? VDSM_SPRITES_LM : VDSM_SPRITES_DSA;
