@@ -155,7 +155,7 @@ Test(vdsm_spec, out_of_range)
 {
     expect_error("stage1:\n  lr: 0\n", NULL, 0, "%s/x.yaml:2:7: stage1.lr: expected a number in (0, 10], got '0'");
     expect_error("model:\n  likelihood: poisson\n", NULL, 0,
-                 "x.yaml:2:15: model.likelihood: expected one of bernoulli|continuous_bernoulli|normal, got 'poisson'");
+                 "x.yaml:2:15: model.likelihood: expected one of bernoulli|continuous_bernoulli|normal|bernoulli_clamped, got 'poisson'");
     expect_error("runtime:\n  device: gpu\n", NULL, 0, "x.yaml:2:11: runtime.device: expected cpu, cuda or cuda:N");
     expect_error("model:\n  n_e_w: \"3\"\n", NULL, 0, "x.yaml:2:10: model.n_e_w: expected an integer");
 }

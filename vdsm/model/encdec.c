@@ -27,6 +27,8 @@ struct ppl_dist *vdsm_likelihood(ppl_ctx *ctx, const struct vdsm_net *net, struc
         struct nn_tensor *scale = nn_full(ctx->nn, 1, (int64_t[]){1}, (float)net->cfg.normal_scale);
         return ppl_to_event(ctx, ppl_normal(ctx, nn_sigmoid(ctx->nn, logits), scale), 1);
     }
+    case VDSM_LIK_BERNOULLI_CLAMPED: /* the release's Bernoulli(probs): ppl clamps probs to [eps, 1 - eps] */
+        return ppl_to_event(ctx, ppl_bernoulli_probs(ctx, nn_sigmoid(ctx->nn, logits)), 1);
     default:
         return ppl_to_event(ctx, ppl_bernoulli_logits(ctx, logits), 1);
     }

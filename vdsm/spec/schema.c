@@ -43,7 +43,7 @@ static const char *check_nonempty(const char *v)
     BOOL(S ".pair", F.pair, "false",                                                                       \
          "Pair mode: each item is two windows of two sequences with the same identity, concatenated "      \
          "in time (the original's Sprites loader)."),                                                      \
-    BOOL(S ".flip", F.flip, FLIP, "Random horizontal flip of whole windows (the original flips MUG in stage 1)."), \
+    BOOL(S ".flip", F.flip, FLIP, "Random horizontal flip of whole windows. The original flips MUG in stage 1, each frame on its own (docs/model.md)."), \
     FLT(S ".lr", F.lr, 0, 10, true, false, "0.001", "Learning rate."),                                     \
     FLT(S ".lrd", F.lrd, 0, 1, true, false, "1", "Learning-rate decay per step (clipped_adam only)."),     \
     FLT(S ".clip", F.clip, 0, 1e9, true, false, "10", "Gradient clip norm (clipped_adam only)."),          \
@@ -88,8 +88,10 @@ const struct vdsm_spec_key vdsm_spec_keys[] = {
         "nn.LeakyReLU(True) sets the slope to 1 (the activations are the identity)."),
     FLT("model.leaky_slope", model.leaky_slope, 0, 1, false, false, "0.01",
         "Negative slope of every other LeakyReLU (decoder, heads, identity layers, combiner)."),
-    ENUM("model.likelihood", model.likelihood, "bernoulli|continuous_bernoulli|normal", "bernoulli",
-         "Pixel likelihood."),
+    ENUM("model.likelihood", model.likelihood, "bernoulli|continuous_bernoulli|normal|bernoulli_clamped", "bernoulli",
+         "Pixel likelihood. `bernoulli_clamped` is the release's Bernoulli(probs = sigmoid(logits)), "
+         "probabilities clamped to [eps, 1 - eps] (eps = 2^-23), which caps a pixel's loss at "
+         "-log(eps) = 15.9 nats; `bernoulli` takes the logits and has no cap."),
     FLT("model.normal_scale", model.normal_scale, 0, 100, true, false, "0.1",
         "Standard deviation of the normal likelihood."),
     FLT("model.min_scale", model.min_scale, 0, 1, false, true, "0",

@@ -37,7 +37,7 @@
 
 enum vdsm_dataset_name { VDSM_DATA_PENDULUM, VDSM_DATA_MMNIST, VDSM_DATA_SPRITES, VDSM_DATA_MUG };
 enum vdsm_split_name { VDSM_SPEC_SPLIT_TRAIN, VDSM_SPEC_SPLIT_TEST, VDSM_SPEC_SPLIT_ALL };
-enum vdsm_likelihood { VDSM_LIK_BERNOULLI, VDSM_LIK_CONT_BERNOULLI, VDSM_LIK_NORMAL };
+enum vdsm_likelihood { VDSM_LIK_BERNOULLI, VDSM_LIK_CONT_BERNOULLI, VDSM_LIK_NORMAL, VDSM_LIK_BERNOULLI_CLAMPED };
 /* the original's model leaves z_{i,0} outside the pose-KL scale while its guide puts it inside */
 enum vdsm_first_pose { VDSM_FIRST_POSE_CONSISTENT, VDSM_FIRST_POSE_ORIGINAL };
 enum vdsm_decoder_init { VDSM_DEC_INIT_ORIGINAL, VDSM_DEC_INIT_PER_EXPERT };
