@@ -8,6 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "vdsm/data/dataset.h"
+#include "vdsm/io/npy.h"
+
 static char dir[] = "/tmp/vdsm_eval_e2e_XXXXXX";
 static char vdsm[1024];
 
@@ -53,6 +56,72 @@ static double mean_in(const cJSON *o, const char *path, double lo, double hi)
     return m->valuedouble;
 }
 
+static void load_npy(const char *rel, struct vdsm_npy_array *a, enum vdsm_dtype t, int ndim)
+{
+    char path[512];
+    struct nn_err e = {0};
+    snprintf(path, sizeof path, "%s/exp/%s", dir, rel);
+    cr_assert_eq(vdsm_npy_load(path, a, &e), NN_OK, "%s", e.msg);
+    cr_assert_eq(a->h.dtype, t, "%s", rel);
+    cr_assert_eq(a->h.ndim, ndim, "%s", rel);
+}
+
+/* --export: per protocol and seed, frames/labels/sources of every scored set and export.json;
+ * the labels are the data set's labels of the clips the JSON says they come from */
+static void check_export(void)
+{
+    char path[512];
+    struct nn_err e = {0};
+    struct vdsm_dataset ds;
+    snprintf(path, sizeof path, "%s/data", dir);
+    cr_assert_eq(vdsm_dataset_open(path, &ds, &e), NN_OK, "%s", e.msg);
+    size_t n = ds.meta.test[1] - ds.meta.test[0];
+    static const char *const sets[] = {"judge-seed0/a_keep_dynamics_sample_identity", "judge-seed1/transfer",
+                                       "consistency-seed0/recon", "consistency-seed0/prior"};
+    for (int s = 0; s < 4; s++) {
+        struct vdsm_npy_array fr, lab, src;
+        char rel[256];
+        snprintf(rel, sizeof rel, "%s_frames.npy", sets[s]);
+        load_npy(rel, &fr, VDSM_DT_U8, 5);
+        snprintf(rel, sizeof rel, "%s_labels.npy", sets[s]);
+        load_npy(rel, &lab, VDSM_DT_I32, 2);
+        snprintf(rel, sizeof rel, "%s_sources.npy", sets[s]);
+        load_npy(rel, &src, VDSM_DT_I32, 2);
+        size_t want[5] = {n, ds.t, ds.h, ds.w, ds.c};
+        for (int d = 0; d < 5; d++) cr_assert_eq(fr.h.shape[d], want[d], "%s frames dim %d", sets[s], d);
+        cr_assert_eq(lab.h.shape[0], n);
+        cr_assert_eq(lab.h.shape[1], ds.k);
+        cr_assert_eq(src.h.shape[1], 2);
+        const int32_t *l = lab.data, *so = src.data;
+        const uint8_t *px = fr.data;
+        size_t nonzero = 0;
+        for (size_t i = 0; i < fr.h.count; i++) nonzero += px[i] != 0;
+        cr_assert_gt(nonzero, 0, "%s: all frames black", sets[s]);
+        for (size_t i = 0; i < n; i++)
+            for (size_t h = 0; h < ds.k; h++) {
+                int32_t dyn = so[2 * i], id = so[2 * i + 1];
+                if (s == 3) {
+                    cr_assert(dyn == -1 && id == -1 && l[i * ds.k + h] == -1, "prior: no sources, no labels");
+                    continue;
+                }
+                int32_t row = ds.meta.factors[h].identity ? (s == 0 ? dyn : id) : dyn;
+                cr_assert(row >= (int32_t)ds.meta.test[0] && row < (int32_t)ds.meta.test[1], "%s: source %d", sets[s], row);
+                cr_assert_eq(l[i * ds.k + h], ds.labels[(size_t)row * ds.k + h], "%s clip %zu factor %zu", sets[s], i, h);
+            }
+        vdsm_npy_array_free(&fr), vdsm_npy_array_free(&lab), vdsm_npy_array_free(&src);
+    }
+    snprintf(path, sizeof path, "%s/exp/judge-seed1/export.json", dir);
+    cJSON *j = read_json(path);
+    cr_assert_str_eq(at(j, "protocol")->valuestring, "judge");
+    cr_assert_eq(at(j, "seed")->valueint, 1);
+    cr_assert(strstr(at(j, "checkpoint")->valuestring, "checkpoints/"));
+    cr_assert_str_eq(at(j, "sets/b_keep_identity_sample_dynamics/scored_heads")->valuestring, "identity");
+    cr_assert_str_eq(at(j, "sets/transfer/labels")->valuestring, "transfer_labels.npy");
+    cr_assert_eq(cJSON_GetArraySize(at(j, "factors")), (int)ds.k);
+    cJSON_Delete(j);
+    vdsm_dataset_close(&ds);
+}
+
 Test(e2e_eval, judge_consistency_recon, .timeout = 240)
 {
     cr_assert(mkdtemp(dir));
@@ -72,9 +141,11 @@ Test(e2e_eval, judge_consistency_recon, .timeout = 240)
     cr_assert_eq(run("eval run --protocol judge --judge missing.safetensors%s%s", "", ""), 1);
     cr_assert_eq(run("eval --help%s%s", "", ""), 0);
     cr_assert_eq(run("judge --help%s%s", "", ""), 0);
-    cr_assert_eq(run("eval run --protocol judge,recon --seeds 2 --batch 4%s%s", "", ""), 0, "eval (see %s/log.txt)", dir);
-    cr_assert_eq(run("eval run --protocol consistency --seeds 1 --dsa-epochs 1 --dsa-width 4 --batch 4%s%s", "", ""), 0,
-                 "eval consistency (see %s/log.txt)", dir);
+    cr_assert_eq(run("eval run --protocol judge,recon --seeds 2 --batch 4 --export exp%s%s", "", ""), 0,
+                 "eval (see %s/log.txt)", dir);
+    cr_assert_eq(run("eval run --protocol consistency --seeds 1 --dsa-epochs 1 --dsa-width 4 --batch 4 --export exp%s%s",
+                     "", ""),
+                 0, "eval consistency (see %s/log.txt)", dir);
 
     char path[256];
     snprintf(path, sizeof path, "%s/run/eval.json", dir);
@@ -118,6 +189,7 @@ Test(e2e_eval, judge_consistency_recon, .timeout = 240)
     cr_assert(strstr(md, "| judge | (a) dynamics kept, identity sampled: IS | initial_angle |"));
     cr_assert(strstr(md, "| consistency | consistency % | bob_colour |"));
     cr_assert(strstr(md, "| recon | test -ELBO, bits per dim |"));
+    check_export();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     cr_assert_eq(system(cmd), 0);

@@ -16,6 +16,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: vdsm eval RUN --protocol judge|consistency|recon|all [--judge FILE] [--seeds N]\n"
                "                 [--seed S] [--batch B] [--data DIR] [--dsa-epochs N] [--dsa-width NF]\n"
+               "                 [--export DIR]\n"
                "  Evaluates the newest checkpoint of RUN on its dataset's test split and writes\n"
                "  RUN/eval.json and RUN/eval.md (protocols already there from earlier calls are kept).\n"
                "  --protocol P     judge (needs a judge: vdsm judge train DATA), consistency, recon or all;\n"
@@ -27,6 +28,9 @@ static void usage(FILE *f)
                "  --data DIR       the dataset (default the run spec's dataset.path)\n"
                "  --dsa-epochs N   consistency: DSA classifier training epochs (default 30)\n"
                "  --dsa-width NF   consistency: DSA base channels (default 64, the published size)\n"
+               "  --export DIR     also write the clips each protocol scores, per protocol and seed, as\n"
+               "                   npy arrays (uint8 frames, int32 labels) with an export.json, for any\n"
+               "                   other classifier to score (docs/evaluation.md)\n"
                "  Every number in the outputs is filed under the protocol that produced it.\n");
 }
 
@@ -128,6 +132,7 @@ int vdsm_cmd_eval(int argc, char **argv)
         if (!strcmp(a, "--protocol")) rc = parse_protocols(v, &mask);
         else if (!strcmp(a, "--judge")) judge_path = v;
         else if (!strcmp(a, "--data")) data = v;
+        else if (!strcmp(a, "--export")) o.export_dir = v;
         else if (!strcmp(a, "--seeds")) rc = parse_int(a, v, 1, 64, &o.seeds);
         else if (!strcmp(a, "--seed")) rc = parse_int(a, v, 0, 1 << 30, &seed);
         else if (!strcmp(a, "--batch")) rc = parse_int(a, v, 2, 4096, &o.batch);
@@ -168,6 +173,7 @@ int vdsm_cmd_eval(int argc, char **argv)
     ds_open = true;
     if (!(ctx = nn_ctx_new(NULL, &e))) goto done;
     o.temp = (float)run.spec.model.test_temperature;
+    o.checkpoint = run.ckpt.path;
     fprintf(stderr, "vdsm eval: %s (checkpoint stage %d epoch %ld) on %s, test split %zu clips, %d seed(s)\n", run_dir,
             run.ckpt.stage, run.ckpt.epoch, data, ds.meta.test[1] - ds.meta.test[0], o.seeds);
     if (mask & P_JUDGE) {
@@ -207,6 +213,8 @@ int vdsm_cmd_eval(int argc, char **argv)
         if (!write_atomic(path, md, &e)) {
             fputs(md, stdout);
             fprintf(stderr, "vdsm eval: wrote %s/eval.json and %s/eval.md\n", run_dir, run_dir);
+            if (o.export_dir && (mask & (P_JUDGE | P_CONS)))
+                fprintf(stderr, "vdsm eval: the scored clips are in %s\n", o.export_dir);
             rc = 0;
             /* the run's report shows eval.json; a report failure does not undo the evaluation */
             struct nn_err re = {0};

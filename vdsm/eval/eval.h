@@ -41,6 +41,8 @@ struct vdsm_eval_opts {
     int dsa_epochs;       /* consistency: DSA classifier epochs, default 30 */
     int dsa_width;        /* consistency: DSA base channels, default 64 */
     FILE *log;            /* progress lines, or NULL */
+    const char *export_dir; /* when set, the scored clips are also written there (vdsm_export_*) */
+    const char *checkpoint; /* named in the export's JSON */
 };
 
 struct vdsm_eval_opts vdsm_eval_defaults(void);
@@ -70,6 +72,37 @@ enum vdsm_gen_mode {
 nn_status vdsm_eval_generate(nn_ctx *ctx, struct vdsm_net *net, const float *x, size_t b, size_t t,
                              enum vdsm_gen_mode mode, const size_t *perm, float temp, struct nn_rng *rng,
                              float *out, struct nn_err *err);
+/* ---- the clips a protocol scores, written for outside classifiers (eval_export.c)
+ * DIR/<protocol>-seed<S>/ holds, per set of generated clips, <set>_frames.npy (uint8
+ * [N, T, H, W, C]), <set>_labels.npy (int32 [N, K]: the labels the clips are scored against, -1
+ * where none), <set>_sources.npy (int32 [N, 2]: the test clips that gave the dynamics and the
+ * identity, -1 for a prior draw), and export.json (protocol, seed, checkpoint, factors, sets).
+ * With o->export_dir NULL every call does nothing. */
+struct vdsm_export_set {
+    const char *name;        /* file prefix, e.g. "a_keep_dynamics_sample_identity" */
+    const char *labels_from; /* what the labels are, for the JSON */
+    int scored_kind;         /* heads scored on it: 0 dynamics, 1 identity, 2 both, -1 none */
+};
+struct vdsm_export {
+    bool on;
+    char dir[4096];
+    const struct vdsm_export_set *sets;
+    int n_sets;
+    size_t n, t, c, h, w, k;
+    struct vdsm_npy_writer files[8][3]; /* per set: frames, labels, sources */
+};
+nn_status vdsm_export_open(struct vdsm_export *x, const struct vdsm_eval_opts *o, const char *protocol, int seed,
+                           const struct vdsm_export_set *sets, int n_sets, const struct vdsm_dataset *ds, size_t n,
+                           struct nn_err *err);
+/* Appends b clips gen [b, T, C, H, W] in [0, 1] to set `set`, with their labels [b, K] (NULL: -1)
+ * and the rows of the dataset that gave their dynamics and identity (NULL entries: -1). */
+nn_status vdsm_export_add(struct vdsm_export *x, int set, const float *gen, size_t b, const int32_t *labels,
+                          const size_t *dyn_src, const size_t *id_src, struct nn_err *err);
+/* Closes every file (renaming them into place) and writes export.json. */
+nn_status vdsm_export_close(struct vdsm_export *x, const struct vdsm_eval_opts *o, const char *protocol, int seed,
+                            const struct vdsm_dataset *ds, struct nn_err *err);
+void vdsm_export_abort(struct vdsm_export *x);
+
 /* JSON {"mean", "std", "min", "max", "values": [...]} of n measurements. */
 cJSON *vdsm_eval_spread_json(const double *v, int n);
 

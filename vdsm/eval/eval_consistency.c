@@ -44,6 +44,11 @@ static nn_status probs_many(nn_ctx *ctx, struct vdsm_clf *c, const float *x, siz
     return NN_OK;
 }
 
+static const struct vdsm_export_set cons_sets[2] = {
+    {"recon", "the test clip reconstructed (in the seed's shuffled order: the first 70% trained the DSA classifier, the "
+              "rest are scored)", 2},
+    {"prior", "none: identity and dynamics drawn from the prior (IS, H(y|x), H(y))", -1}};
+
 struct cons_result {
     double cons[VDSM_CLF_MAX_HEADS][MAX_SEEDS], real_acc[VDSM_CLF_MAX_HEADS][MAX_SEEDS];
     double is[VDSM_CLF_MAX_HEADS][MAX_SEEDS], hyx[VDSM_CLF_MAX_HEADS][MAX_SEEDS], hy[VDSM_CLF_MAX_HEADS][MAX_SEEDS];
@@ -64,6 +69,7 @@ static nn_status one_seed(nn_ctx *ctx, struct vdsm_net *net, const struct vdsm_d
     int32_t *lab = malloc(2 * m * k * sizeof(int32_t));
     float *pr[VDSM_CLF_MAX_HEADS] = {0}, *pg[VDSM_CLF_MAX_HEADS] = {0}, *pp[VDSM_CLF_MAX_HEADS] = {0};
     struct vdsm_clf c;
+    struct vdsm_export ex = {0};
     memset(&c, 0, sizeof c);
     nn_status st = !idx || !real || !gen || !lab ? nn_err_set(err, NN_OOM, "consistency: out of memory") : NN_OK;
     if (st) goto done;
@@ -72,7 +78,10 @@ static nn_status one_seed(nn_ctx *ctx, struct vdsm_net *net, const struct vdsm_d
         size_t j = nn_rng_u32(&rng) % (i + 1), tmp = idx[i];
         idx[i] = idx[j], idx[j] = tmp;
     }
+    if ((st = vdsm_export_open(&ex, o, "consistency", sd, cons_sets, 2, ds, m, err))) goto done;
     if ((st = gen_many(ctx, net, ds, idx, m, VDSM_GEN_RECON, o, &rng, real, gen, err))) goto done;
+    for (size_t i = 0; i < m; i++) memcpy(lab + i * k, ds->labels + idx[i] * k, k * sizeof(int32_t));
+    if ((st = vdsm_export_add(&ex, 0, gen, m, lab, idx, idx, err))) goto done;
     /* training set: real clips of the 70% part, then their reconstructions, same labels */
     float *tr = malloc(2 * mt * clip * sizeof(float));
     if (!tr) {
@@ -101,7 +110,9 @@ static nn_status one_seed(nn_ctx *ctx, struct vdsm_net *net, const struct vdsm_d
         goto done;
     /* both factors from the prior, as many clips as the test split */
     if ((st = gen_many(ctx, net, ds, idx, m, VDSM_GEN_PRIOR, o, &rng, real, gen, err)) ||
-        (st = probs_many(ctx, &c, gen, m, ds->t, clip, o->batch, pp, err)))
+        (st = probs_many(ctx, &c, gen, m, ds->t, clip, o->batch, pp, err)) ||
+        (st = vdsm_export_add(&ex, 1, gen, m, NULL, NULL, NULL, err)) ||
+        (st = vdsm_export_close(&ex, o, "consistency", sd, ds, err)))
         goto done;
     for (int h = 0; h < c.cfg.n_heads; h++) {
         int n = c.cfg.n_classes[h];
@@ -118,6 +129,7 @@ static nn_status one_seed(nn_ctx *ctx, struct vdsm_net *net, const struct vdsm_d
         r->hy[h][sd] = vdsm_entropy_marginal(pp[h], m, n);
     }
 done:
+    vdsm_export_abort(&ex);
     for (int h = 0; h < VDSM_CLF_MAX_HEADS; h++) free(pr[h]), free(pg[h]), free(pp[h]);
     vdsm_clf_free(&c);
     free(idx), free(real), free(gen), free(lab);

@@ -94,6 +94,20 @@ static cJSON *heads_json(const struct vdsm_clf *c, const struct per_seed *r, int
     return o;
 }
 
+static const struct vdsm_export_set judge_sets[3] = {
+    {"a_keep_dynamics_sample_identity", "the test clip whose dynamics were kept", 0},
+    {"b_keep_identity_sample_dynamics", "the test clip whose identity was kept", 1},
+    {"transfer", "dynamics factors: the clip that gave the dynamics; identity factors: the clip that gave the "
+                 "identity", 2}};
+
+/* labels [b, K] of generated clips: dynamics factors from rows dyn[i], identity factors from id[i] */
+static void source_labels(const struct vdsm_dataset *ds, const size_t *dyn, const size_t *id, size_t b, int32_t *out)
+{
+    for (size_t i = 0; i < b; i++)
+        for (size_t h = 0; h < ds->k; h++)
+            out[i * ds->k + h] = ds->labels[(ds->meta.factors[h].identity ? id[i] : dyn[i]) * ds->k + h];
+}
+
 nn_status vdsm_eval_judge(nn_ctx *ctx, struct vdsm_net *net, const struct vdsm_dataset *ds, struct vdsm_clf *judge,
                           const struct vdsm_eval_opts *o, cJSON *root, struct nn_err *err)
 {
@@ -106,13 +120,17 @@ nn_status vdsm_eval_judge(nn_ctx *ctx, struct vdsm_net *net, const struct vdsm_d
     struct per_seed *ra = calloc(4, sizeof *ra); /* (a), (b), transfer-dynamics, transfer-identity */
     float *x = malloc(bmax * clip * sizeof(float)), *gen = malloc(bmax * clip * sizeof(float));
     size_t *src = malloc(bmax * sizeof *src), *perm = malloc(bmax * sizeof *perm), *psrc = malloc(bmax * sizeof *psrc);
+    int32_t *lab = malloc(bmax * ds->k * sizeof *lab);
     struct scored sc[3] = {0};
+    struct vdsm_export ex = {0};
     int k = judge->cfg.n_heads;
-    nn_status st = !ra || !x || !gen || !src || !perm || !psrc ? nn_err_set(err, NN_OOM, "eval: out of memory") : NN_OK;
+    nn_status st = !ra || !x || !gen || !src || !perm || !psrc || !lab ? nn_err_set(err, NN_OOM, "eval: out of memory")
+                                                                        : NN_OK;
     for (int i = 0; i < 3 && !st; i++) st = scored_alloc(&sc[i], judge, m, err);
     for (int sd = 0; sd < o->seeds && !st; sd++) {
         struct nn_rng rng;
         nn_rng_seed(&rng, o->seed + (uint64_t)sd);
+        if ((st = vdsm_export_open(&ex, o, "judge", sd, judge_sets, 3, ds, m, err))) break;
         for (size_t s0 = lo; s0 < hi && !st; s0 += bmax) {
             size_t b = hi - s0 < bmax ? hi - s0 : bmax;
             for (size_t i = 0; i < b; i++) {
@@ -122,11 +140,15 @@ nn_status vdsm_eval_judge(nn_ctx *ctx, struct vdsm_net *net, const struct vdsm_d
                 psrc[i] = s0 + perm[i];
             }
             size_t at = s0 - lo;
+            source_labels(ds, src, src, b, lab);
             st = vdsm_eval_generate(ctx, net, x, b, ds->t, VDSM_GEN_KEEP_DYNAMICS, NULL, o->temp, &rng, gen, err);
             if (!st) st = score(ctx, judge, ds, gen, b, at, src, &sc[0], err);
+            if (!st) st = vdsm_export_add(&ex, 0, gen, b, lab, src, NULL, err);
             if (!st) st = vdsm_eval_generate(ctx, net, x, b, ds->t, VDSM_GEN_KEEP_IDENTITY, NULL, o->temp, &rng, gen, err);
             if (!st) st = score(ctx, judge, ds, gen, b, at, src, &sc[1], err);
+            if (!st) st = vdsm_export_add(&ex, 1, gen, b, lab, NULL, src, err);
             if (!st) st = vdsm_eval_generate(ctx, net, x, b, ds->t, VDSM_GEN_TRANSFER, perm, o->temp, &rng, gen, err);
+            if (!st) source_labels(ds, src, psrc, b, lab), st = vdsm_export_add(&ex, 2, gen, b, lab, src, psrc, err);
             /* transfer: dynamics heads should follow src, identity heads psrc; scored twice */
             if (!st) st = score(ctx, judge, ds, gen, b, at, src, &sc[2], err);
             if (!st)
@@ -142,8 +164,10 @@ nn_status vdsm_eval_judge(nn_ctx *ctx, struct vdsm_net *net, const struct vdsm_d
             r->acc[h][sd] = s.acc, r->is[h][sd] = s.is, r->hyx[h][sd] = s.h_yx, r->hy[h][sd] = s.h_y;
             ra[judge->cfg.identity[h] ? 3 : 2].acc[h][sd] = vdsm_accuracy(sc[2].probs[h], sc[2].want[h], m, n);
         }
+        if (!st) st = vdsm_export_close(&ex, o, "judge", sd, ds, err);
         if (o->log && !st) fprintf(o->log, "eval judge: seed %d done (%zu test clips)\n", sd, m);
     }
+    vdsm_export_abort(&ex);
     if (!st) {
         cJSON *j = cJSON_AddObjectToObject(root, "judge");
         cJSON_AddStringToObject(j, "protocol", "judge (S3VAE / C-DSVAE / DBSE lineage): frozen judge classifier on generated clips");
@@ -156,6 +180,6 @@ nn_status vdsm_eval_judge(nn_ctx *ctx, struct vdsm_net *net, const struct vdsm_d
         cJSON_AddItemToObject(t, "identity_follow_source", heads_json(judge, &ra[3], o->seeds, 1, false));
     }
     for (int i = 0; i < 3; i++) scored_free(&sc[i], k);
-    free(ra), free(x), free(gen), free(src), free(perm), free(psrc);
+    free(ra), free(x), free(gen), free(src), free(perm), free(psrc), free(lab);
     return st;
 }
