@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "vdsm/cli/cmd_data.h"
+#include "vdsm/data/assets.h"
 #include "vdsm/data/dataset.h"
 #include "vdsm/data/loader.h"
 #include "vdsm/data/mmnist.h"
@@ -24,8 +25,9 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: vdsm data bench [--sequences N] [--mnist PATH] [--lpc-dsa DIR] [--lpc-lm DIR]\n"
                "                       [--dataset DIR] [--batch B] [--seq-len L] [--batches K]\n"
-               "  Generators run in memory (no disk): pendulum always; mmnist, sprites when their inputs\n"
-               "  are given. The loader reads --dataset, or a temporary 512-sequence pendulum set.\n"
+               "  Generators run in memory (no disk): pendulum and both sprites variants (the bundled\n"
+               "  layers unless --lpc-* names others) always; mmnist when --mnist is given. The loader\n"
+               "  reads --dataset, or a temporary 512-sequence pendulum set.\n"
                "  Threads: OMP_NUM_THREADS (generators); the loader uses one prefetch thread.\n");
 }
 
@@ -170,6 +172,10 @@ int vdsm__data_bench(int argc, char **argv)
         }
         if (!ok) return fprintf(stderr, "vdsm data bench: bad value '%s' for %s\n", v, arg), 2;
     }
+    char dsa[4096], lm[4096];
+    struct nn_err e = {0};
+    if (!b.dsa && !vdsm_asset_dir("sprites/dsa", "MANIFEST.md", dsa, sizeof dsa, &e)) b.dsa = dsa;
+    if (!b.lm && !vdsm_asset_dir("sprites/lm", "MANIFEST.md", lm, sizeof lm, &e)) b.lm = lm;
     int rc = bench_pendulum(&b);
     if (!rc && b.mnist) rc = bench_mmnist(&b);
     if (!rc && b.dsa) rc = bench_sprites(b.dsa, VDSM_SPRITES_DSA);
