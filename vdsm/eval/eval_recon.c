@@ -38,7 +38,8 @@ static nn_status elbo_batch(nn_ctx *ctx, struct vdsm_net *net, struct ppl_param_
     else ppl_svi_init(&svi, vdsm_encdec_model, vdsm_encdec_guide, NN_OPTIM_ADAM, &cfg, PPL_TRACE_ELBO, 1);
     nn_ctx_step_reset(ctx);
     int64_t c = net->channels, s = net->image_size;
-    struct vdsm_args a = {.net = net, .temp = temp, .anneal_id = 1, .anneal_t = 1, .anneal_dyn = 1, .training = false};
+    struct vdsm_args a = {.net = net, .training = false};
+    for (int q = 0; q < VDSM_SCHED_COUNT; q++) a.annealed[q] = vdsm_annealed[q].role == VDSM_ROLE_TEMPERATURE ? temp : 1;
     a.x = nn_from_host(ctx, 5, (int64_t[]){(int64_t)b, (int64_t)t, c, s, s}, x);
     float loss = a.x ? ppl_svi_evaluate_loss(p, &svi, &a) : NAN;
     nn_status st = NN_OK;

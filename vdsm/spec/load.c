@@ -282,17 +282,14 @@ static nn_status resolve(const struct vdsm_node *root, struct vdsm_spec *spec, s
     /* schedules that depend on the stage's length */
     const struct vdsm_spec_stage *st[2] = {&spec->stage1, &spec->stage2};
     for (int j = 0; j < 2; j++) {
-        const struct vdsm_schedule *sc[4] = {&st[j]->schedules.identity_temperature, &st[j]->schedules.identity_kl,
-                                             &st[j]->schedules.pose_kl, &st[j]->schedules.dynamics_kl};
-        static const char *const names[4] = {"identity_temperature", "identity_kl", "pose_kl", "dynamics_kl"};
-        for (int q = 0; q < 4; q++) {
+        for (int q = 0; q < VDSM_SCHED_COUNT; q++) {
             char path[PATH_LEN];
-            snprintf(path, sizeof path, "stage%d.schedules.%s", j + 1, names[q]);
+            snprintf(path, sizeof path, "stage%d.schedules.%s", j + 1, vdsm_annealed[q].key);
             const struct vdsm_node *n = find_path(root, path);
             char where[2 * PATH_LEN];
             struct vdsm_node loc = {.file = where};
             if (!n) snprintf(where, sizeof where, "default of %s (stage%d.epochs = %d)", path, j + 1, st[j]->epochs), n = &loc;
-            if (vdsm_schedule_check(sc[q], n, path, st[j]->epochs, err)) return err->code;
+            if (vdsm_schedule_check(&st[j]->schedules.at[q], n, path, st[j]->epochs, err)) return err->code;
         }
     }
     return NN_OK;

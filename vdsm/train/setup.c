@@ -68,8 +68,6 @@ void vdsm_svi_setup(struct ppl_svi *svi, const struct vdsm_spec_stage *ss, int s
 
 void vdsm_schedule_values(const struct vdsm_spec_stage *ss, long epoch, struct vdsm_args *a)
 {
-    a->temp = (float)vdsm_schedule_value(&ss->schedules.identity_temperature, epoch, ss->epochs);
-    a->anneal_id = (float)vdsm_schedule_value(&ss->schedules.identity_kl, epoch, ss->epochs);
-    a->anneal_t = (float)vdsm_schedule_value(&ss->schedules.pose_kl, epoch, ss->epochs);
-    a->anneal_dyn = (float)vdsm_schedule_value(&ss->schedules.dynamics_kl, epoch, ss->epochs);
+    for (int q = 0; q < VDSM_SCHED_COUNT; q++)
+        a->annealed[q] = (float)vdsm_schedule_value(&ss->schedules.at[q], epoch, ss->epochs);
 }

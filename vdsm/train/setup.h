@@ -30,7 +30,7 @@ nn_status vdsm_model_open(const struct vdsm_spec *spec, enum nn_device dev, nn_c
  * each site's ELBO term every step (for metrics) and validate log-probs. */
 void vdsm_svi_setup(struct ppl_svi *svi, const struct vdsm_spec_stage *ss, int stage, double lr_scale,
                     bool site_terms);
-/* identity temperature and the three KL scales of `epoch` into a */
+/* every annealed quantity (vdsm/schedule/anneal.h) at `epoch` into a */
 void vdsm_schedule_values(const struct vdsm_spec_stage *ss, long epoch, struct vdsm_args *a);
 
 #endif
