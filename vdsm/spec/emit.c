@@ -220,16 +220,7 @@ static const char doc_tail[] =
     "Each schedule gives one value per epoch of its stage. Any curve accepts `clip: [lo, hi]`.\n"
     "Fractions are of the stage's epochs. docs/schedules.md shows the curves and the original's formulas.\n\n"
     "| curve | parameters | value at epoch i of E |\n"
-    "|---|---|---|\n"
-    "| `constant` | `value` | `value` |\n"
-    "| `linear` | `from`, `to`, `fraction` (1), `start` (0) | `from` until `start*E`, straight to `to` at `(start+fraction)*E`, then `to` |\n"
-    "| `cosine` | `from`, `to`, `fraction` (1), `start` (0) | the same with a half-cosine ease |\n"
-    "| `spline` | `degree` (2; 1-3), `points: [[x, y], ...]`, `x` (`fraction` or `epochs`) | B-spline through the points (scipy `interp1d` / `make_interp_spline` knots); x as a fraction maps 0 to the first epoch and 1 to the last; the end values hold outside the points |\n"
-    "| `piecewise` | `pieces: [{until: f, curve: ...}, ..., {curve: ...}]` | each piece is a curve over its own epochs, up to `until` (the last runs to the end) |\n"
-    "| `original_temp_id` | `temp_id_start`, `temp_id_end`, `temp_id_frac` | the release's identity-temperature cosine ramp over `E/temp_id_frac` epochs |\n"
-    "| `original_anneal_id` | `anneal_start_id`, `anneal_end_id`, `anneal_frac_id` | the same formula for the identity KL |\n"
-    "| `original_anneal_t` | `anneal_start_t`, `anneal_mid_t1`, `anneal_mid_t2`, `anneal_end_t`, `anneal_t_midfrac1`, `anneal_t_midfrac2` | the release's quadratic spline through `(0, start)`, `(E*midfrac1, mid1)`, `(E*midfrac2, mid2)`, `(E-1, end)`, clipped to [0.005, 80] |\n"
-    "| `original_anneal_dynamics` | `anneal_start_dynamics`, `anneal_end_dynamics`, `anneal_frac_dynamics` | the release's dynamics-KL cosine ramp |\n";
+    "|---|---|---|\n";
 
 char *vdsm_spec_doc_markdown(void)
 {
@@ -251,6 +242,8 @@ char *vdsm_spec_doc_markdown(void)
         sb_put(&b, " | %s |\n", k->doc);
     }
     sb_put(&b, "\n%s", doc_tail);
+    for (int c = 0; c < VDSM_CURVE_COUNT; c++)
+        sb_put(&b, "| `%s` | %s | %s |\n", vdsm_curves[c].name, vdsm_curves[c].params, vdsm_curves[c].doc);
     if (b.oom) {
         free(b.s);
         return NULL;
