@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vdsm/model/registry.h"
 #include "vdsm/spec/scalar.h"
 #include "vdsm/spec/schema.h"
 #include "vdsm/spec/spec.h"
@@ -83,6 +84,11 @@ static void value(struct sbuf *b, const struct vdsm_spec_key *k, const struct vd
                 first = 0;
             }
         sb_put(b, "]");
+        break;
+    }
+    case VDSM_KT_MODEL: {
+        const struct vdsm_model_variant *v = *(const struct vdsm_model_variant *const *)field;
+        sb_put(b, "%s", v ? v->name : "?");
         break;
     }
     case VDSM_KT_SCHEDULE: {
@@ -173,6 +179,7 @@ static const char *type_name(const struct vdsm_spec_key *k)
     case VDSM_KT_ENUM: return "enum";
     case VDSM_KT_LIST: return "list";
     case VDSM_KT_SCHEDULE: return "schedule";
+    case VDSM_KT_MODEL: return "model";
     }
     return "?";
 }
@@ -193,12 +200,17 @@ static void allowed(struct sbuf *b, const struct vdsm_spec_key *k)
         sb_put(b, "`true`, `false`");
     } else if (k->type == VDSM_KT_SCHEDULE) {
         sb_put(b, "a curve (below)");
+    } else if (k->type == VDSM_KT_MODEL) {
+        int first = 1;
+        for (size_t i = 0; i < vdsm_nmodels; i++)
+            if (vdsm_models[i].stage == (int)k->lo) sb_put(b, "%s`%s`", first ? "" : ", ", vdsm_models[i].name), first = 0;
     }
 }
 
 static const char doc_head[] =
     "# Spec reference\n\n"
-    "<!-- Generated from vdsm/spec/schema.c by vdsm_spec_doc_markdown(); test_vdsm_spec_doc checks it is\n"
+    "<!-- Generated from vdsm/spec/schema.c, vdsm/schedule/anneal.h, vdsm/model/models.def and\n"
+    "     vdsm/schedule/curves.def by vdsm_spec_doc_markdown(); test_vdsm_spec_doc checks it is\n"
     "     current. Regenerate: VDSM_REGEN_DOCS=1 build/test_vdsm_spec_doc -->\n\n"
     "A spec is a YAML file that describes one experiment. `vdsm train SPEC`, `vdsm schedule SPEC` and\n"
     "the other commands read it, check it against the table below and refuse to run if anything is\n"
@@ -214,6 +226,13 @@ static const char doc_head[] =
     "  where the release has the setting.\n"
     "- A run writes its resolved spec (every key) to its run directory; checkpoints record the\n"
     "  FNV-1a hash of that text.\n\n";
+
+static const char doc_models[] =
+    "## Models\n\n"
+    "`stage1.model` and `stage2.model` name a model/guide pair of vdsm/model/models.def; a name of\n"
+    "the other stage is refused. docs/model.md shows how to add one.\n\n"
+    "| model | stage | description |\n"
+    "|---|---|---|\n";
 
 static const char doc_tail[] =
     "## Schedules\n\n"
@@ -241,6 +260,9 @@ char *vdsm_spec_doc_markdown(void)
         allowed(&b, k);
         sb_put(&b, " | %s |\n", k->doc);
     }
+    sb_put(&b, "\n%s", doc_models);
+    for (size_t m = 0; m < vdsm_nmodels; m++)
+        sb_put(&b, "| `%s` | %d | %s |\n", vdsm_models[m].name, vdsm_models[m].stage, vdsm_models[m].doc);
     sb_put(&b, "\n%s", doc_tail);
     for (int c = 0; c < VDSM_CURVE_COUNT; c++)
         sb_put(&b, "| `%s` | %s | %s |\n", vdsm_curves[c].name, vdsm_curves[c].params, vdsm_curves[c].doc);

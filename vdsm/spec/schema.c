@@ -15,6 +15,7 @@
 #define STR(p, f, d, doc, chk) {p, VDSM_KT_STRING, OFF(f), 0, 0, false, false, NULL, d, doc, chk}
 #define ENUM(p, f, ch, d, doc) {p, VDSM_KT_ENUM, OFF(f), 0, 0, false, false, ch, d, doc, NULL}
 #define SCHED(p, f, d, doc) {p, VDSM_KT_SCHEDULE, OFF(f), 0, 0, false, false, NULL, d, doc, NULL}
+#define MODEL(p, f, stage, d, doc) {p, VDSM_KT_MODEL, OFF(f), stage, stage, false, false, NULL, d, doc, NULL}
 
 static const char *check_device(const char *v)
 {
@@ -34,7 +35,10 @@ static const char *check_nonempty(const char *v)
 
 /* The keys of one training stage; S is "stage1" or "stage2", F the struct member. Its schedules
  * follow, one per annealed quantity (SCHED1, SCHED2). */
-#define STAGE_KEYS(S, F, EP, SEQ, FLIP)                                                                    \
+#define STAGE_KEYS(S, F, N, MODEL_DEF, EP, SEQ, FLIP)                                                      \
+    MODEL(S ".model", F.model, N, MODEL_DEF,                                                               \
+          "Model/guide pair of this stage, by name (the table under Models below); the default is the "     \
+          "release's."),                                                                                   \
     INT(S ".epochs", F.epochs, 1, 1000000, EP, "Epochs of this stage (the schedules span them)."),        \
     INT(S ".batches_per_epoch", F.batches_per_epoch, 1, 100000000, "50",                                   \
         "Optimizer steps per epoch (the original's --bs_per_epoch)."),                                     \
@@ -107,9 +111,9 @@ const struct vdsm_spec_key vdsm_spec_keys[] = {
     FLT("model.test_temperature", model.test_temperature, 0, 1e6, true, false, "10",
         "Identity temperature for reconstructions and swaps (--test_temp_id)."),
 
-    STAGE_KEYS("stage1", stage1, "250", "20", "true"),
+    STAGE_KEYS("stage1", stage1, 1, "encdec", "250", "20", "true"),
     VDSM_ANNEALED(SCHED1)
-    STAGE_KEYS("stage2", stage2, "200", "20", "false"),
+    STAGE_KEYS("stage2", stage2, 2, "seq", "200", "20", "false"),
     VDSM_ANNEALED(SCHED2)
 
     INT("runtime.seed", runtime.seed, 0, 2147483647, "0", "Seed of every random stream (Philox)."),

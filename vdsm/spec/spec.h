@@ -82,7 +82,10 @@ struct vdsm_spec_schedules {
     };
 };
 
+struct vdsm_model_variant; /* vdsm/model/registry.h */
+
 struct vdsm_spec_stage {
+    const struct vdsm_model_variant *model;  /* the registry's row: model/guide pair of the stage */
     int epochs, batches_per_epoch, batch_size;
     int seq_len;         /* frames per window (per clip in pair mode) */
     bool pair, flip;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "gpu/plugin.h"
+#include "vdsm/model/registry.h"
 
 struct nn_ctx_config vdsm_ctx_config(const struct vdsm_spec *spec, enum nn_device dev)
 {
@@ -59,8 +60,8 @@ void vdsm_svi_setup(struct ppl_svi *svi, const struct vdsm_spec_stage *ss, int s
         cfg.clip_norm = (float)ss->clip;
         cfg.lrd = (float)ss->lrd;
     }
-    ppl_svi_init(svi, stage == 1 ? vdsm_encdec_model : vdsm_seq_model, stage == 1 ? vdsm_encdec_guide : vdsm_seq_guide,
-                 kind, &cfg, ss->elbo == VDSM_ELBO_MEAN_FIELD ? PPL_TRACE_MEANFIELD_ELBO : PPL_TRACE_ELBO,
+    const struct vdsm_model_variant *v = ss->model ? ss->model : vdsm_model_default(stage);
+    ppl_svi_init(svi, v->model, v->guide, kind, &cfg, ss->elbo == VDSM_ELBO_MEAN_FIELD ? PPL_TRACE_MEANFIELD_ELBO : PPL_TRACE_ELBO,
                  ss->num_particles);
     svi->elbo.want_terms = site_terms;
     svi->elbo.validate = site_terms;
