@@ -1,5 +1,6 @@
-/* vdsm/model/vdsm.h: the VDSM network, its two model/guide pairs, and the deterministic
- * rollouts used to reconstruct, generate and transfer.
+/* vdsm/model/vdsm.h: the VDSM network, its two canonical model/guide pairs, and the
+ * deterministic rollouts used to reconstruct, generate and transfer. Other pairs (variants) are
+ * in variants/ and a spec names a pair through the registry (registry.h, models.def).
  *
  * Shape letters: B sequences, T frames, C channels, H = W image size, P = C*H*W pixels,
  * Z pose latent, E experts (identity dimensions), D dynamics, L LSTM layers, K LSTM hidden.
