@@ -191,3 +191,97 @@ Test(vdsm_schedule, format_round_trips)
         vdsm_schedule_free(&b);
     }
 }
+
+/* the KL-annealing curves against values worked out by hand from their definitions */
+static void expect(const char *yaml, long epochs, const double *want)
+{
+    struct vdsm_schedule s = parse(yaml);
+    for (long i = 0; i < epochs; i++)
+        cr_assert(fabs(vdsm_schedule_value(&s, i, epochs) - want[i]) <= 1e-15, "%s epoch %ld: got %.17g want %.17g",
+                  yaml, i, vdsm_schedule_value(&s, i, epochs), want[i]);
+    vdsm_schedule_free(&s);
+}
+
+Test(vdsm_schedule, warmup)
+{
+    expect("{curve: warmup, epochs: 4}", 8, (double[]){0, 0.25, 0.5, 0.75, 1, 1, 1, 1});
+    expect("{curve: warmup, epochs: 2, from: 0.5, to: 2.5}", 4, (double[]){0.5, 1.5, 2.5, 2.5});
+}
+
+Test(vdsm_schedule, sigmoid)
+{
+    /* 1 / (1 + e^5), 1 / (1 + e^-2) */
+    double a = 1 / (1 + exp(5.0)), b = 1 / (1 + exp(-2.0));
+    struct vdsm_schedule s = parse("{curve: sigmoid}"); /* from 0, to 1, center 0.5, steepness 10 */
+    cr_assert_float_eq(vdsm_schedule_value(&s, 0, 10), 0.0066928509242848554, 1e-17);
+    cr_assert_float_eq(vdsm_schedule_value(&s, 0, 10), a, 1e-17);
+    cr_assert_float_eq(vdsm_schedule_value(&s, 5, 10), 0.5, 1e-17);
+    cr_assert_float_eq(vdsm_schedule_value(&s, 7, 10), 0.88079707797788231, 1e-16);
+    cr_assert_float_eq(vdsm_schedule_value(&s, 7, 10), b, 1e-16);
+    struct vdsm_schedule t = parse("{curve: sigmoid, from: 0.1, to: 1, center: 0.25, steepness: 4}");
+    /* epoch 5 of 10: u = 0.5, 0.1 + 0.9 / (1 + e^-1) */
+    cr_assert_float_eq(vdsm_schedule_value(&t, 5, 10), 0.1 + 0.9 * 0.7310585786300049, 1e-15);
+}
+
+Test(vdsm_schedule, step)
+{
+    expect("{curve: step, at: 0.3}", 10, (double[]){0, 0, 0, 1, 1, 1, 1, 1, 1, 1});
+    expect("{curve: step, from: 2, to: 1, at: 0.5}", 5, (double[]){2, 2, 2, 1, 1}); /* 2.5 -> epoch 3 */
+    /* 4 jumps of 0.25 at 20%, 40%, 60%, 80% (0.2 + 2 * 0.2 is 0.6000000000000001: still epoch 6) */
+    expect("{curve: step, steps: 4, at: 0.2, every: 0.2}", 10, (double[]){0, 0, 0.25, 0.25, 0.5, 0.5, 0.75, 0.75, 1, 1});
+}
+
+Test(vdsm_schedule, cyclical)
+{
+    /* Fu et al.: T = 10, M = 2, R = 0.5: tau = (i mod 5) / 5 */
+    expect("{curve: cyclical, cycles: 2, ratio: 0.5}", 10, (double[]){0, 0.4, 0.8, 1, 1, 0, 0.4, 0.8, 1, 1});
+    /* M = 3: ceil(10/3) = 4 epochs a cycle, tau = (i mod 4) / (10/3): 0, 0.3, 0.6, 0.9 */
+    expect("{curve: cyclical, cycles: 3, ratio: 0.5}", 10, (double[]){0, 0.6, 1, 1, 0, 0.6, 1, 1, 0, 0.6});
+    /* defaults: 4 cycles, ratio 0.5; 8 epochs: tau = (i mod 2) / 2 */
+    expect("{curve: cyclical, from: 0.5, to: 1.5}", 8, (double[]){0.5, 1.5, 0.5, 1.5, 0.5, 1.5, 0.5, 1.5});
+}
+
+Test(vdsm_schedule, kl_curves_round_trip)
+{
+    static const char *const ys[] = {
+        "{curve: warmup, epochs: 7, from: 0.1, to: 2}",
+        "{curve: sigmoid, from: 0, to: 1, center: 0.3, steepness: 12.5}",
+        "{curve: step, from: 0, to: 1, at: 0.1, steps: 3, every: 0.2, clip: [0, 0.9]}",
+        "{curve: cyclical, from: 0, to: 1, cycles: 5, ratio: 0.25}",
+    };
+    for (int i = 0; i < 4; i++) {
+        struct vdsm_schedule a = parse(ys[i]);
+        char buf[1024], buf2[1024];
+        vdsm_schedule_format(&a, buf, sizeof buf);
+        cr_assert_str_eq(buf, ys[i]);
+        struct vdsm_schedule b = parse(buf);
+        vdsm_schedule_format(&b, buf2, sizeof buf2);
+        cr_assert_str_eq(buf, buf2);
+        for (long e = 0; e < 40; e++) cr_assert_eq(vdsm_schedule_value(&a, e, 40), vdsm_schedule_value(&b, e, 40));
+        vdsm_schedule_free(&a);
+        vdsm_schedule_free(&b);
+    }
+}
+
+Test(vdsm_schedule, kl_curves_refuse_bad_parameters)
+{
+    static const char *const bad[][2] = {
+        {"{curve: warmup}", "curve warmup needs 'epochs'"},
+        {"{curve: warmup, epochs: 0}", "s.epochs: expected an integer in [1, 100000000]"},
+        {"{curve: step, steps: 3}", "curve step with 3 steps needs 'every' > 0"},
+        {"{curve: cyclical, ratio: 0}", "s.ratio: expected a number in (0, 1]"},
+        {"{curve: sigmoid, centre: 0.5}", "s.centre: unknown parameter of curve sigmoid"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char doc[256];
+        snprintf(doc, sizeof doc, "s: %s\n", bad[i][0]);
+        struct vdsm_node *root;
+        struct nn_err e = {0};
+        cr_assert_eq(vdsm_yaml_load_mem(doc, strlen(doc), "t.yaml", &root, &e), NN_OK);
+        struct vdsm_schedule s;
+        cr_assert_neq(vdsm_schedule_parse(vdsm_node_get(root, "s"), "s", &s, &e), NN_OK, "%s", bad[i][0]);
+        cr_assert(strstr(e.msg, bad[i][1]), "%s: got '%s'", bad[i][0], e.msg);
+        cr_assert(!strncmp(e.msg, "t.yaml:1:", 9), "no position: %s", e.msg);
+        vdsm_node_free(root);
+    }
+}

@@ -174,6 +174,7 @@ int vdsm_cmd_eval(int argc, char **argv)
     if (!(ctx = nn_ctx_new(NULL, &e))) goto done;
     o.temp = (float)run.spec.model.test_temperature;
     o.checkpoint = run.ckpt.path;
+    o.model = run.ckpt.stage == 2 ? run.spec.stage2.model : run.spec.stage1.model;
     fprintf(stderr, "vdsm eval: %s (checkpoint stage %d epoch %ld) on %s, test split %zu clips, %d seed(s)\n", run_dir,
             run.ckpt.stage, run.ckpt.epoch, data, ds.meta.test[1] - ds.meta.test[0], o.seeds);
     if (mask & P_JUDGE) {

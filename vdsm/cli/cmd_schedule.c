@@ -13,8 +13,8 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: vdsm schedule SPEC [--set key.path=value]... [--out FILE.png] [--stage 1|2]\n"
-               "  Prints the per-epoch identity temperature and the identity, pose and dynamics KL\n"
-               "  scales of both training stages, as `vdsm train SPEC` would use them.\n"
+               "  Prints the per-epoch annealed quantities (identity temperature, identity, pose and\n"
+               "  dynamics KL scales) of both training stages, as `vdsm train SPEC` would use them.\n"
                "  --set k=v     override a spec key (repeatable; value read as YAML)\n"
                "  --out FILE    also write a plot of the curves as a PNG\n"
                "  --stage N     print only stage N\n");
@@ -23,12 +23,14 @@ static void usage(FILE *f)
 static void table(const struct vdsm_spec_stage *st, int n)
 {
     printf("# stage %d (%s): %d epochs\n", n, n == 1 ? "encdec" : "seq", st->epochs);
-    printf("%6s %14s %14s %14s %14s\n", "epoch", "id_temp", "id_kl", "pose_kl", "dynamics_kl");
-    const struct vdsm_spec_schedules *s = &st->schedules;
-    for (long i = 0; i < st->epochs; i++)
-        printf("%6ld %14.6g %14.6g %14.6g %14.6g\n", i, vdsm_schedule_value(&s->identity_temperature, i, st->epochs),
-               vdsm_schedule_value(&s->identity_kl, i, st->epochs), vdsm_schedule_value(&s->pose_kl, i, st->epochs),
-               vdsm_schedule_value(&s->dynamics_kl, i, st->epochs));
+    printf("%6s", "epoch");
+    for (int q = 0; q < VDSM_SCHED_COUNT; q++) printf(" %14s", vdsm_annealed[q].column);
+    printf("\n");
+    for (long i = 0; i < st->epochs; i++) {
+        printf("%6ld", i);
+        for (int q = 0; q < VDSM_SCHED_COUNT; q++) printf(" %14.6g", vdsm_schedule_value(&st->schedules.at[q], i, st->epochs));
+        printf("\n");
+    }
 }
 
 int vdsm_cmd_schedule(int argc, char **argv)

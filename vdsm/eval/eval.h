@@ -38,6 +38,7 @@ struct vdsm_eval_opts {
     uint64_t seed;        /* first seed, default 0 */
     int batch;            /* clips per forward pass, default 16 */
     float temp;           /* identity temperature (the spec's model.test_temperature) */
+    const struct vdsm_model_variant *model; /* recon's ELBO: the stage's pair (stageN.model); NULL: canonical */
     int dsa_epochs;       /* consistency: DSA classifier epochs, default 30 */
     int dsa_width;        /* consistency: DSA base channels, default 64 */
     FILE *log;            /* progress lines, or NULL */
@@ -51,7 +52,8 @@ nn_status vdsm_eval_judge(nn_ctx *ctx, struct vdsm_net *net, const struct vdsm_d
                           const struct vdsm_eval_opts *o, cJSON *root, struct nn_err *err);
 nn_status vdsm_eval_consistency(nn_ctx *ctx, struct vdsm_net *net, const struct vdsm_dataset *ds,
                                 const struct vdsm_eval_opts *o, cJSON *root, struct nn_err *err);
-/* stage selects the ELBO: 1 the encoder/decoder model and guide, 2 the sequence pair; store holds
+/* stage selects the ELBO: 1 the encoder/decoder model and guide, 2 the sequence pair (o->model, or
+ * the stage's canonical pair when NULL); store holds
  * the network's parameters (vdsm_net_register). */
 nn_status vdsm_eval_recon(nn_ctx *ctx, struct vdsm_net *net, struct ppl_param_store *store,
                           const struct vdsm_dataset *ds, int stage, const struct vdsm_eval_opts *o, cJSON *root,

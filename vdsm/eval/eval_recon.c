@@ -8,6 +8,7 @@
 #include "vdsm/eval/eval.h"
 #include "vdsm/eval/judge.h"
 #include "vdsm/eval/metrics.h"
+#include "vdsm/model/registry.h"
 
 /* stage-1 path: every frame's pose locs decoded with the clip's identity */
 static nn_status recon_frames(nn_ctx *ctx, struct vdsm_net *net, const float *x, size_t b, size_t t, float temp,
@@ -28,17 +29,18 @@ static nn_status recon_frames(nn_ctx *ctx, struct vdsm_net *net, const float *x,
 }
 
 static nn_status elbo_batch(nn_ctx *ctx, struct vdsm_net *net, struct ppl_param_store *store, const float *x,
-                            size_t b, size_t t, int stage, float temp, uint64_t seed, double *nelbo, struct nn_err *err)
+                            size_t b, size_t t, const struct vdsm_model_variant *v, float temp, uint64_t seed,
+                            double *nelbo, struct nn_err *err)
 {
     ppl_ctx *p = ppl_ctx_new(ctx, store, seed, err);
     if (!p) return err->code;
     struct ppl_svi svi;
     struct nn_adam_config cfg = nn_adam_defaults(NN_OPTIM_ADAM);
-    if (stage == 2) ppl_svi_init(&svi, vdsm_seq_model, vdsm_seq_guide, NN_OPTIM_ADAM, &cfg, PPL_TRACE_ELBO, 1);
-    else ppl_svi_init(&svi, vdsm_encdec_model, vdsm_encdec_guide, NN_OPTIM_ADAM, &cfg, PPL_TRACE_ELBO, 1);
+    ppl_svi_init(&svi, v->model, v->guide, NN_OPTIM_ADAM, &cfg, PPL_TRACE_ELBO, 1);
     nn_ctx_step_reset(ctx);
     int64_t c = net->channels, s = net->image_size;
-    struct vdsm_args a = {.net = net, .temp = temp, .anneal_id = 1, .anneal_t = 1, .anneal_dyn = 1, .training = false};
+    struct vdsm_args a = {.net = net, .training = false};
+    for (int q = 0; q < VDSM_SCHED_COUNT; q++) a.annealed[q] = vdsm_annealed[q].role == VDSM_ROLE_TEMPERATURE ? temp : 1;
     a.x = nn_from_host(ctx, 5, (int64_t[]){(int64_t)b, (int64_t)t, c, s, s}, x);
     float loss = a.x ? ppl_svi_evaluate_loss(p, &svi, &a) : NAN;
     nn_status st = NN_OK;
@@ -62,6 +64,7 @@ nn_status vdsm_eval_recon(nn_ctx *ctx, struct vdsm_net *net, struct ppl_param_st
     double se_frame = 0, se_seq = 0, nelbo[64];
     nn_status st = !x || !y ? nn_err_set(err, NN_OOM, "recon: out of memory") : NN_OK;
     int seeds = o->seeds < 64 ? o->seeds : 64;
+    const struct vdsm_model_variant *pair = o->model && o->model->stage == stage ? o->model : vdsm_model_default(stage);
     for (int sd = 0; sd < seeds; sd++) nelbo[sd] = 0;
     for (size_t s0 = lo; s0 < hi && !st; s0 += bmax) {
         size_t b = hi - s0 < bmax ? hi - s0 : bmax;
@@ -72,7 +75,7 @@ nn_status vdsm_eval_recon(nn_ctx *ctx, struct vdsm_net *net, struct ppl_param_st
         if (!st) se_seq += vdsm_mse(x, y, b * clip) * (double)(b * clip);
         for (int sd = 0; sd < seeds && !st; sd++) {
             double l = 0;
-            st = elbo_batch(ctx, net, store, x, b, ds->t, stage, o->temp, o->seed + (uint64_t)sd, &l, err);
+            st = elbo_batch(ctx, net, store, x, b, ds->t, pair, o->temp, o->seed + (uint64_t)sd, &l, err);
             nelbo[sd] += l;
         }
     }

@@ -1,5 +1,6 @@
-/* vdsm/model/vdsm.h: the VDSM network, its two model/guide pairs, and the deterministic
- * rollouts used to reconstruct, generate and transfer.
+/* vdsm/model/vdsm.h: the VDSM network, its two canonical model/guide pairs, and the
+ * deterministic rollouts used to reconstruct, generate and transfer. Other pairs (variants) are
+ * in variants/ and a spec names a pair through the registry (registry.h, models.def).
  *
  * Shape letters: B sequences, T frames, C channels, H = W image size, P = C*H*W pixels,
  * Z pose latent, E experts (identity dimensions), D dynamics, L LSTM layers, K LSTM hidden.
@@ -81,8 +82,16 @@ int64_t vdsm_net_count(const struct vdsm_net *net, int stage);
 struct vdsm_args {
     struct vdsm_net *net;
     struct nn_tensor *x;        /* [B, T, C, H, W] in [0, 1] */
-    float temp;                 /* identity temperature */
-    float anneal_id, anneal_t, anneal_dyn;  /* KL annealing factors (pyro scale) */
+    /* the annealed quantities (vdsm/schedule/anneal.h), by name or as annealed[q]: temp (identity
+     * temperature), anneal_id, anneal_t, anneal_dyn (KL scales, pyro scale) */
+    union {
+        struct {
+#define VDSM_X(id, field, ...) float field;
+            VDSM_ANNEALED(VDSM_X)
+#undef VDSM_X
+        };
+        float annealed[VDSM_SCHED_COUNT];
+    };
     bool training;              /* dropout in the sequence encoder */
 };
 

@@ -8,9 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const vdsm_sched_keys[VDSM_SCHED_COUNT] = {"identity_temperature", "identity_kl", "pose_kl",
-                                                       "dynamics_kl"};
-
 static double num(const cJSON *o, const char *key)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -55,7 +52,7 @@ static nn_status add_row(struct vdsm_metrics *m, const cJSON *o, struct nn_err *
     r->step_time_s = num(o, "step_time_s");
     r->peak_mb = num(o, "peak_step_memory_mb");
     const cJSON *sch = cJSON_GetObjectItemCaseSensitive(o, "schedule");
-    for (int k = 0; k < VDSM_SCHED_COUNT; k++) r->sched[k] = num(sch, vdsm_sched_keys[k]);
+    for (int k = 0; k < VDSM_SCHED_COUNT; k++) r->sched[k] = num(sch, vdsm_annealed[k].key);
     for (int k = 0; k < m->nterms; k++) r->terms[k] = num(terms, m->term_names[k]);
     return NN_OK;
 oom:

@@ -17,15 +17,14 @@
 #define VDSM_REPORT_METRICS_H
 
 #include "nn/status.h"
+#include "vdsm/schedule/anneal.h"
 
-enum { VDSM_SCHED_ID_TEMP, VDSM_SCHED_ID_KL, VDSM_SCHED_POSE_KL, VDSM_SCHED_DYN_KL, VDSM_SCHED_COUNT };
-extern const char *const vdsm_sched_keys[VDSM_SCHED_COUNT]; /* "identity_temperature", ... */
 
 struct vdsm_metrics_row {
     int stage;
     long epoch, step;
     double loss, lr, step_time_s, peak_mb;   /* NAN when absent */
-    double sched[VDSM_SCHED_COUNT];         /* NAN when absent */
+    double sched[VDSM_SCHED_COUNT];         /* schedule.<vdsm_annealed[q].key>; NAN when absent */
     double *terms;                          /* [nterms] of the table, NAN when absent */
 };
 

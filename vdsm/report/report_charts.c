@@ -10,10 +10,7 @@
 
 static const struct vdsm_schedule *planned(const struct vdsm_spec *sp, int stage, int k)
 {
-    const struct vdsm_spec_schedules *s = stage == 1 ? &sp->stage1.schedules : &sp->stage2.schedules;
-    const struct vdsm_schedule *all[VDSM_SCHED_COUNT] = {&s->identity_temperature, &s->identity_kl, &s->pose_kl,
-                                                        &s->dynamics_kl};
-    return all[k];
+    return stage == 1 ? &sp->stage1.schedules.at[k] : &sp->stage2.schedules.at[k];
 }
 
 /* One chart of a column of the stage's rows; plan (may be NULL) is drawn dashed over epochs. */
@@ -64,7 +61,7 @@ static void stage_charts(struct vdsm_buf *b, const struct vdsm_metrics *m, int s
         if (sp)
             for (int e = 0; e < epochs; e++) px[pn] = e, py[pn++] = vdsm_schedule_value(planned(sp, stage, k), e, epochs);
         char title[64];
-        snprintf(title, sizeof title, "schedule %s", vdsm_sched_keys[k]);
+        snprintf(title, sizeof title, "schedule %s", vdsm_annealed[k].key);
         chart(b, title, x, y, n, px, py, pn);
     }
     COLUMN(r->lr);

@@ -13,7 +13,8 @@
 #define MB 18
 
 static const uint8_t white[3] = {255, 255, 255}, black[3] = {0, 0, 0}, grey[3] = {200, 200, 200};
-static const uint8_t colours[4][3] = {{214, 39, 40}, {31, 119, 180}, {44, 160, 44}, {148, 103, 189}};
+static const uint8_t colours[8][3] = {{214, 39, 40},  {31, 119, 180}, {44, 160, 44},  {148, 103, 189},
+                                      {255, 127, 14}, {140, 86, 75},  {227, 119, 194}, {23, 190, 207}};
 
 static void dot(struct vdsm_image *img, int x, int y, const uint8_t c[3])
 {
@@ -69,18 +70,14 @@ static void panel(struct vdsm_image *img, int ox, int oy, const char *title, con
 
 nn_status vdsm_schedule_plot(const struct vdsm_spec *spec, struct vdsm_image *img, struct nn_err *err)
 {
-    if (vdsm_image_alloc(img, 4 * PW, 2 * PH, 3, err)) return err->code;
+    if (vdsm_image_alloc(img, VDSM_SCHED_COUNT * PW, 2 * PH, 3, err)) return err->code;
     vdsm_image_fill(img, white);
-    static const char *const names[4] = {"identity temperature", "identity KL", "pose KL", "dynamics KL"};
     const struct vdsm_spec_stage *st[2] = {&spec->stage1, &spec->stage2};
-    for (int j = 0; j < 2; j++) {
-        const struct vdsm_schedule *sc[4] = {&st[j]->schedules.identity_temperature, &st[j]->schedules.identity_kl,
-                                             &st[j]->schedules.pose_kl, &st[j]->schedules.dynamics_kl};
-        for (int q = 0; q < 4; q++) {
+    for (int j = 0; j < 2; j++)
+        for (int q = 0; q < VDSM_SCHED_COUNT; q++) {
             char title[64];
-            snprintf(title, sizeof title, "stage %d: %s", j + 1, names[q]);
-            panel(img, q * PW, j * PH, title, sc[q], st[j]->epochs, colours[q]);
+            snprintf(title, sizeof title, "stage %d: %s", j + 1, vdsm_annealed[q].title);
+            panel(img, q * PW, j * PH, title, &st[j]->schedules.at[q], st[j]->epochs, colours[q % 8]);
         }
-    }
     return NN_OK;
 }

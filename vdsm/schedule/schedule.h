@@ -10,6 +10,13 @@
  *   {curve: spline, degree: 2, points: [[0, 30], [0.5, 0.2], [0.8, 0.4], [1, 1]], clip: [0.005, 80]}
  *   {curve: piecewise, pieces: [{until: 0.5, curve: constant, value: 0.1}, {curve: linear, from: 0.1, to: 1}]}
  *
+ * the curves of the KL-annealing literature:
+ *
+ *   {curve: warmup, epochs: 10}                                       0 -> 1 over the first 10 epochs
+ *   {curve: sigmoid, from: 0, to: 1, center: 0.5, steepness: 10}
+ *   {curve: step, from: 0, to: 1, at: 0.3}                            0 before 30% of the epochs, then 1
+ *   {curve: cyclical, cycles: 4, ratio: 0.5}                          Fu et al. 2019: 4 x (ramp, hold)
+ *
  * and the original release's four curves, under its own flag names, reproduced number for number
  * (train_test.py's annealing(); docs/schedules.md has the formulas and their quirks):
  *
@@ -24,6 +31,9 @@
  * Any curve takes an optional `clip: [lo, hi]`. Splines interpolate as scipy's
  * make_interp_spline / interp1d (B-spline, the same knots), so a quadratic through the original's
  * four points gives the original's numbers.
+ *
+ * Each curve is one row of curves.def (its name, the functions that parse, evaluate and format
+ * it, and its documentation); adding a curve is a row there and its three functions.
  *
  * Ownership: a schedule owns its pieces (vdsm_schedule_free). Errors: parse/check return
  * NN_PARSE with "file:line:col: key.path: what" in err.
@@ -43,23 +53,20 @@
 #include "nn/status.h"
 #include "vdsm/spec/tree.h"
 
-#define VDSM_CURVES(X)                         \
-    X(CONSTANT, "constant")                    \
-    X(LINEAR, "linear")                        \
-    X(COSINE, "cosine")                        \
-    X(SPLINE, "spline")                        \
-    X(PIECEWISE, "piecewise")                  \
-    X(ORIG_TEMP_ID, "original_temp_id")        \
-    X(ORIG_ANNEAL_ID, "original_anneal_id")    \
-    X(ORIG_ANNEAL_T, "original_anneal_t")      \
-    X(ORIG_ANNEAL_DYN, "original_anneal_dynamics")
-
+/* the curves: one row each in curves.def (name, functions, doc) */
 enum vdsm_curve {
-#define VDSM_X(id, name) VDSM_CURVE_##id,
-    VDSM_CURVES(VDSM_X)
-#undef VDSM_X
+#define VDSM_CURVE(id, ...) VDSM_CURVE_##id,
+#include "vdsm/schedule/curves.def"
+#undef VDSM_CURVE
     VDSM_CURVE_COUNT
 };
+
+struct vdsm_curve_info {
+    const char *name;   /* `curve:` value */
+    const char *params; /* parameters, markdown (defaults in parentheses) */
+    const char *doc;    /* value at epoch i of E, markdown */
+};
+extern const struct vdsm_curve_info vdsm_curves[VDSM_CURVE_COUNT];
 
 #define VDSM_SCHED_MAX_POINTS 32
 #define VDSM_SCHED_MAX_PIECES 16
@@ -67,8 +74,15 @@ enum vdsm_curve {
 struct vdsm_schedule {
     enum vdsm_curve curve;
     double value;                   /* constant */
-    double from, to;                /* linear, cosine, the original's cosine ramps (start, end) */
+    double from, to;                /* linear, cosine, warmup, sigmoid, step, cyclical, the original's
+                                       cosine ramps (start, end) */
     double start, fraction;         /* linear, cosine: ramp over [start, start + fraction] of epochs */
+    int span;                       /* warmup: epochs of the ramp */
+    double center, steepness;       /* sigmoid: midpoint (fraction of epochs), slope per fraction */
+    double at, every;               /* step: first jump and spacing of the jumps (fractions of epochs) */
+    int steps;                      /* step: number of equal jumps */
+    int cycles;                     /* cyclical: number of cycles */
+    double ratio;                   /* cyclical: share of each cycle spent ramping */
     int frac;                       /* original ramps: over 1/frac of the epochs */
     double mid1, mid2;              /* original_anneal_t: the two middle values */
     double midfrac1, midfrac2;      /* original_anneal_t: where they sit, as fractions of epochs */

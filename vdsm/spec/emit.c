@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vdsm/model/registry.h"
 #include "vdsm/spec/scalar.h"
 #include "vdsm/spec/schema.h"
 #include "vdsm/spec/spec.h"
@@ -83,6 +84,11 @@ static void value(struct sbuf *b, const struct vdsm_spec_key *k, const struct vd
                 first = 0;
             }
         sb_put(b, "]");
+        break;
+    }
+    case VDSM_KT_MODEL: {
+        const struct vdsm_model_variant *v = *(const struct vdsm_model_variant *const *)field;
+        sb_put(b, "%s", v ? v->name : "?");
         break;
     }
     case VDSM_KT_SCHEDULE: {
@@ -173,6 +179,7 @@ static const char *type_name(const struct vdsm_spec_key *k)
     case VDSM_KT_ENUM: return "enum";
     case VDSM_KT_LIST: return "list";
     case VDSM_KT_SCHEDULE: return "schedule";
+    case VDSM_KT_MODEL: return "model";
     }
     return "?";
 }
@@ -193,12 +200,17 @@ static void allowed(struct sbuf *b, const struct vdsm_spec_key *k)
         sb_put(b, "`true`, `false`");
     } else if (k->type == VDSM_KT_SCHEDULE) {
         sb_put(b, "a curve (below)");
+    } else if (k->type == VDSM_KT_MODEL) {
+        int first = 1;
+        for (size_t i = 0; i < vdsm_nmodels; i++)
+            if (vdsm_models[i].stage == (int)k->lo) sb_put(b, "%s`%s`", first ? "" : ", ", vdsm_models[i].name), first = 0;
     }
 }
 
 static const char doc_head[] =
     "# Spec reference\n\n"
-    "<!-- Generated from vdsm/spec/schema.c by vdsm_spec_doc_markdown(); test_vdsm_spec_doc checks it is\n"
+    "<!-- Generated from vdsm/spec/schema.c, vdsm/schedule/anneal.h, vdsm/model/models.def and\n"
+    "     vdsm/schedule/curves.def by vdsm_spec_doc_markdown(); test_vdsm_spec_doc checks it is\n"
     "     current. Regenerate: VDSM_REGEN_DOCS=1 build/test_vdsm_spec_doc -->\n\n"
     "A spec is a YAML file that describes one experiment. `vdsm train SPEC`, `vdsm schedule SPEC` and\n"
     "the other commands read it, check it against the table below and refuse to run if anything is\n"
@@ -215,21 +227,19 @@ static const char doc_head[] =
     "- A run writes its resolved spec (every key) to its run directory; checkpoints record the\n"
     "  FNV-1a hash of that text.\n\n";
 
+static const char doc_models[] =
+    "## Models\n\n"
+    "`stage1.model` and `stage2.model` name a model/guide pair of vdsm/model/models.def; a name of\n"
+    "the other stage is refused. docs/model.md shows how to add one.\n\n"
+    "| model | stage | description |\n"
+    "|---|---|---|\n";
+
 static const char doc_tail[] =
     "## Schedules\n\n"
     "Each schedule gives one value per epoch of its stage. Any curve accepts `clip: [lo, hi]`.\n"
     "Fractions are of the stage's epochs. docs/schedules.md shows the curves and the original's formulas.\n\n"
     "| curve | parameters | value at epoch i of E |\n"
-    "|---|---|---|\n"
-    "| `constant` | `value` | `value` |\n"
-    "| `linear` | `from`, `to`, `fraction` (1), `start` (0) | `from` until `start*E`, straight to `to` at `(start+fraction)*E`, then `to` |\n"
-    "| `cosine` | `from`, `to`, `fraction` (1), `start` (0) | the same with a half-cosine ease |\n"
-    "| `spline` | `degree` (2; 1-3), `points: [[x, y], ...]`, `x` (`fraction` or `epochs`) | B-spline through the points (scipy `interp1d` / `make_interp_spline` knots); x as a fraction maps 0 to the first epoch and 1 to the last; the end values hold outside the points |\n"
-    "| `piecewise` | `pieces: [{until: f, curve: ...}, ..., {curve: ...}]` | each piece is a curve over its own epochs, up to `until` (the last runs to the end) |\n"
-    "| `original_temp_id` | `temp_id_start`, `temp_id_end`, `temp_id_frac` | the release's identity-temperature cosine ramp over `E/temp_id_frac` epochs |\n"
-    "| `original_anneal_id` | `anneal_start_id`, `anneal_end_id`, `anneal_frac_id` | the same formula for the identity KL |\n"
-    "| `original_anneal_t` | `anneal_start_t`, `anneal_mid_t1`, `anneal_mid_t2`, `anneal_end_t`, `anneal_t_midfrac1`, `anneal_t_midfrac2` | the release's quadratic spline through `(0, start)`, `(E*midfrac1, mid1)`, `(E*midfrac2, mid2)`, `(E-1, end)`, clipped to [0.005, 80] |\n"
-    "| `original_anneal_dynamics` | `anneal_start_dynamics`, `anneal_end_dynamics`, `anneal_frac_dynamics` | the release's dynamics-KL cosine ramp |\n";
+    "|---|---|---|\n";
 
 char *vdsm_spec_doc_markdown(void)
 {
@@ -250,7 +260,12 @@ char *vdsm_spec_doc_markdown(void)
         allowed(&b, k);
         sb_put(&b, " | %s |\n", k->doc);
     }
+    sb_put(&b, "\n%s", doc_models);
+    for (size_t m = 0; m < vdsm_nmodels; m++)
+        sb_put(&b, "| `%s` | %d | %s |\n", vdsm_models[m].name, vdsm_models[m].stage, vdsm_models[m].doc);
     sb_put(&b, "\n%s", doc_tail);
+    for (int c = 0; c < VDSM_CURVE_COUNT; c++)
+        sb_put(&b, "| `%s` | %s | %s |\n", vdsm_curves[c].name, vdsm_curves[c].params, vdsm_curves[c].doc);
     if (b.oom) {
         free(b.s);
         return NULL;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vdsm/model/registry.h"
 #include "vdsm/spec/scalar.h"
 #include "vdsm/spec/schema.h"
 #include "vdsm/spec/spec.h"
@@ -237,6 +238,32 @@ static nn_status read_list(const struct vdsm_spec_key *k, const struct vdsm_node
     return NN_OK;
 }
 
+/* "a, b, c": the names of a stage's models */
+static void model_names(int stage, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    for (size_t i = 0; i < vdsm_nmodels; i++)
+        if (vdsm_models[i].stage == stage)
+            snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", buf[0] ? ", " : "", vdsm_models[i].name);
+}
+
+static nn_status read_model(const struct vdsm_spec_key *k, const struct vdsm_node *n,
+                            const struct vdsm_model_variant **out, struct nn_err *err)
+{
+    const char *sv;
+    if (vdsm_scalar_string(n, k->path, &sv, err)) return err->code;
+    int stage = (int)k->lo;
+    const struct vdsm_model_variant *v = vdsm_model_find(sv);
+    char names[512];
+    model_names(stage, names, sizeof names);
+    if (!v) return vdsm_spec_fail(err, n, k->path, "unknown model '%.80s' (stage %d takes: %s)", sv, stage, names);
+    if (v->stage != stage)
+        return vdsm_spec_fail(err, n, k->path, "'%s' is a stage-%d model (stage %d takes: %s)", sv, v->stage, stage,
+                              names);
+    *out = v;
+    return NN_OK;
+}
+
 static nn_status store(const struct vdsm_spec_key *k, const struct vdsm_node *n, struct vdsm_spec *spec,
                        struct nn_err *err)
 {
@@ -254,6 +281,7 @@ static nn_status store(const struct vdsm_spec_key *k, const struct vdsm_node *n,
     case VDSM_KT_ENUM: return vdsm_scalar_enum(n, k->path, k->choices, (int *)field, err);
     case VDSM_KT_LIST: return read_list(k, n, (unsigned *)field, err);
     case VDSM_KT_SCHEDULE: return vdsm_schedule_parse(n, k->path, (struct vdsm_schedule *)field, err);
+    case VDSM_KT_MODEL: return read_model(k, n, (const struct vdsm_model_variant **)field, err);
     case VDSM_KT_STRING:
         if (vdsm_scalar_string(n, k->path, &sv, err)) return err->code;
         if (k->check && k->check(sv)) return vdsm_spec_fail(err, n, k->path, "%s, got '%.80s'", k->check(sv), sv);
@@ -282,17 +310,14 @@ static nn_status resolve(const struct vdsm_node *root, struct vdsm_spec *spec, s
     /* schedules that depend on the stage's length */
     const struct vdsm_spec_stage *st[2] = {&spec->stage1, &spec->stage2};
     for (int j = 0; j < 2; j++) {
-        const struct vdsm_schedule *sc[4] = {&st[j]->schedules.identity_temperature, &st[j]->schedules.identity_kl,
-                                             &st[j]->schedules.pose_kl, &st[j]->schedules.dynamics_kl};
-        static const char *const names[4] = {"identity_temperature", "identity_kl", "pose_kl", "dynamics_kl"};
-        for (int q = 0; q < 4; q++) {
+        for (int q = 0; q < VDSM_SCHED_COUNT; q++) {
             char path[PATH_LEN];
-            snprintf(path, sizeof path, "stage%d.schedules.%s", j + 1, names[q]);
+            snprintf(path, sizeof path, "stage%d.schedules.%s", j + 1, vdsm_annealed[q].key);
             const struct vdsm_node *n = find_path(root, path);
             char where[2 * PATH_LEN];
             struct vdsm_node loc = {.file = where};
             if (!n) snprintf(where, sizeof where, "default of %s (stage%d.epochs = %d)", path, j + 1, st[j]->epochs), n = &loc;
-            if (vdsm_schedule_check(sc[q], n, path, st[j]->epochs, err)) return err->code;
+            if (vdsm_schedule_check(&st[j]->schedules.at[q], n, path, st[j]->epochs, err)) return err->code;
         }
     }
     return NN_OK;

@@ -15,6 +15,7 @@
 #define STR(p, f, d, doc, chk) {p, VDSM_KT_STRING, OFF(f), 0, 0, false, false, NULL, d, doc, chk}
 #define ENUM(p, f, ch, d, doc) {p, VDSM_KT_ENUM, OFF(f), 0, 0, false, false, ch, d, doc, NULL}
 #define SCHED(p, f, d, doc) {p, VDSM_KT_SCHEDULE, OFF(f), 0, 0, false, false, NULL, d, doc, NULL}
+#define MODEL(p, f, stage, d, doc) {p, VDSM_KT_MODEL, OFF(f), stage, stage, false, false, NULL, d, doc, NULL}
 
 static const char *check_device(const char *v)
 {
@@ -32,8 +33,12 @@ static const char *check_nonempty(const char *v)
     return *v ? NULL : "expected a non-empty string";
 }
 
-/* The keys of one training stage; S is "stage1" or "stage2", F the struct member. */
-#define STAGE_KEYS(S, F, EP, SEQ, FLIP, TEMP, ID, POSE, DYN)                                               \
+/* The keys of one training stage; S is "stage1" or "stage2", F the struct member. Its schedules
+ * follow, one per annealed quantity (SCHED1, SCHED2). */
+#define STAGE_KEYS(S, F, N, MODEL_DEF, EP, SEQ, FLIP)                                                      \
+    MODEL(S ".model", F.model, N, MODEL_DEF,                                                               \
+          "Model/guide pair of this stage, by name (the table under Models below); the default is the "     \
+          "release's."),                                                                                   \
     INT(S ".epochs", F.epochs, 1, 1000000, EP, "Epochs of this stage (the schedules span them)."),        \
     INT(S ".batches_per_epoch", F.batches_per_epoch, 1, 100000000, "50",                                   \
         "Optimizer steps per epoch (the original's --bs_per_epoch)."),                                     \
@@ -53,12 +58,11 @@ static const char *check_nonempty(const char *v)
     ENUM(S ".elbo", F.elbo, "trace|mean_field", "trace",                                                   \
          "ELBO estimator: Trace_ELBO, or TraceMeanField_ELBO (analytic KL where known). The original's "   \
          "stage 2 TraceEnum_ELBO has no enumerated sites, so it is trace."),                               \
-    INT(S ".num_particles", F.num_particles, 1, 1024, "1", "Particles per ELBO estimate."),                 \
-    SCHED(S ".schedules.identity_temperature", F.schedules.identity_temperature, TEMP,                     \
-          "Temperature multiplying the identity before the softmax over experts."),                        \
-    SCHED(S ".schedules.identity_kl", F.schedules.identity_kl, ID, "Scale of the identity KL term."),      \
-    SCHED(S ".schedules.pose_kl", F.schedules.pose_kl, POSE, "Scale of the pose (z) KL terms."),           \
-    SCHED(S ".schedules.dynamics_kl", F.schedules.dynamics_kl, DYN, "Scale of the dynamics (dz) KL term.")
+    INT(S ".num_particles", F.num_particles, 1, 1024, "1", "Particles per ELBO estimate.")
+#define SCHED1(id, field, key, column, title, log, role, doc, d1, d2) \
+    SCHED("stage1.schedules." #key, stage1.schedules.key, d1, doc),
+#define SCHED2(id, field, key, column, title, log, role, doc, d1, d2) \
+    SCHED("stage2.schedules." #key, stage2.schedules.key, d2, doc),
 
 const struct vdsm_spec_key vdsm_spec_keys[] = {
     STR("name", name, "vdsm", "Experiment name (names the default run directory).", check_nonempty),
@@ -109,20 +113,10 @@ const struct vdsm_spec_key vdsm_spec_keys[] = {
     FLT("model.test_temperature", model.test_temperature, 0, 1e6, true, false, "10",
         "Identity temperature for reconstructions and swaps (--test_temp_id)."),
 
-    STAGE_KEYS("stage1", stage1, "250", "20", "true",
-               "{curve: original_temp_id, temp_id_start: 1, temp_id_end: 10, temp_id_frac: 2}",
-               "{curve: original_anneal_id, anneal_start_id: 0.1, anneal_end_id: 1, anneal_frac_id: 3}",
-               "{curve: original_anneal_t, anneal_start_t: 30, anneal_mid_t1: 0.2, anneal_mid_t2: 0.4, "
-               "anneal_end_t: 1, anneal_t_midfrac1: 0.5, anneal_t_midfrac2: 0.8}",
-               "{curve: original_anneal_dynamics, anneal_start_dynamics: 0.1, anneal_end_dynamics: 0.6, "
-               "anneal_frac_dynamics: 1}"),
-    STAGE_KEYS("stage2", stage2, "200", "20", "false",
-               "{curve: original_temp_id, temp_id_start: 10, temp_id_end: 10, temp_id_frac: 1}",
-               "{curve: original_anneal_id, anneal_start_id: 0.1, anneal_end_id: 1, anneal_frac_id: 3}",
-               "{curve: original_anneal_t, anneal_start_t: 0.1, anneal_mid_t1: 0.4, anneal_mid_t2: 0.4, "
-               "anneal_end_t: 1, anneal_t_midfrac1: 0.5, anneal_t_midfrac2: 0.8}",
-               "{curve: original_anneal_dynamics, anneal_start_dynamics: 0.1, anneal_end_dynamics: 1, "
-               "anneal_frac_dynamics: 1}"),
+    STAGE_KEYS("stage1", stage1, 1, "encdec", "250", "20", "true"),
+    VDSM_ANNEALED(SCHED1)
+    STAGE_KEYS("stage2", stage2, 2, "seq", "200", "20", "false"),
+    VDSM_ANNEALED(SCHED2)
 
     INT("runtime.seed", runtime.seed, 0, 2147483647, "0", "Seed of every random stream (Philox)."),
     STR("runtime.device", runtime.device, "cpu", "cpu, cuda or cuda:N.", check_device),

@@ -20,6 +20,7 @@ enum vdsm_key_type {
     VDSM_KT_ENUM,     /* int index into choices */
     VDSM_KT_LIST,     /* list of choices, unsigned bit mask (bit i = choice i) */
     VDSM_KT_SCHEDULE, /* struct vdsm_schedule */
+    VDSM_KT_MODEL,    /* const struct vdsm_model_variant * (vdsm/model/registry.h) of stage lo */
 };
 
 struct vdsm_spec_key {

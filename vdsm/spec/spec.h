@@ -31,6 +31,7 @@
 #include <stdio.h>
 
 #include "nn/status.h"
+#include "vdsm/schedule/anneal.h"
 #include "vdsm/schedule/schedule.h"
 
 #define VDSM_SPEC_MAX_EXTENDS 16
@@ -69,11 +70,22 @@ struct vdsm_spec_model {
     double test_temperature;
 };
 
+/* one schedule per annealed quantity (vdsm/schedule/anneal.h), by name (.pose_kl) or index (.at[q]) */
 struct vdsm_spec_schedules {
-    struct vdsm_schedule identity_temperature, identity_kl, pose_kl, dynamics_kl;
+    union {
+        struct {
+#define VDSM_X(id, field, key, ...) struct vdsm_schedule key;
+            VDSM_ANNEALED(VDSM_X)
+#undef VDSM_X
+        };
+        struct vdsm_schedule at[VDSM_SCHED_COUNT];
+    };
 };
 
+struct vdsm_model_variant; /* vdsm/model/registry.h */
+
 struct vdsm_spec_stage {
+    const struct vdsm_model_variant *model;  /* the registry's row: model/guide pair of the stage */
     int epochs, batches_per_epoch, batch_size;
     int seq_len;         /* frames per window (per clip in pair mode) */
     bool pair, flip;

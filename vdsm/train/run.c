@@ -140,10 +140,7 @@ nn_status vdsm__metrics_write(struct trainer *tr, int stage, long epoch, long st
         cJSON_AddNumberToObject(terms, key, tr->acc.t[i].sum / (double)(tr->acc.t[i].count ? tr->acc.t[i].count : 1));
     }
     cJSON_AddItemToObject(o, "terms", terms);
-    cJSON_AddNumberToObject(sched, "identity_temperature", a->temp);
-    cJSON_AddNumberToObject(sched, "identity_kl", a->anneal_id);
-    cJSON_AddNumberToObject(sched, "pose_kl", a->anneal_t);
-    cJSON_AddNumberToObject(sched, "dynamics_kl", a->anneal_dyn);
+    for (int q = 0; q < VDSM_SCHED_COUNT; q++) cJSON_AddNumberToObject(sched, vdsm_annealed[q].key, a->annealed[q]);
     cJSON_AddItemToObject(o, "schedule", sched);
     cJSON_AddNumberToObject(o, "lr", tr->svi.optim_cfg.lr);
     cJSON_AddNumberToObject(o, "step_time_s", step_secs);
@@ -155,9 +152,13 @@ nn_status vdsm__metrics_write(struct trainer *tr, int stage, long epoch, long st
     FILE *f = line && vdsm_path_join(path, sizeof path, tr->dir, "metrics.jsonl") ? fopen(path, "a") : NULL;
     if (!f || fprintf(f, "%s\n", line) < 0 || fclose(f))
         st = nn_err_set(err, NN_IO, "%s/metrics.jsonl: cannot append", tr->dir);
-    if (!st)
-        vdsm__log(tr, "stage %d epoch %ld: loss %.6g  (%.3f s/step, temp %.3g, KL scales id %.3g pose %.3g dyn %.3g)\n",
-                  stage, epoch + 1, loss, step_secs, a->temp, a->anneal_id, a->anneal_t, a->anneal_dyn);
+    if (!st) {
+        char values[512] = "";
+        for (int q = 0; q < VDSM_SCHED_COUNT; q++)
+            snprintf(values + strlen(values), sizeof values - strlen(values), "%s%.3g", vdsm_annealed[q].log,
+                     a->annealed[q]);
+        vdsm__log(tr, "stage %d epoch %ld: loss %.6g  (%.3f s/step%s)\n", stage, epoch + 1, loss, step_secs, values);
+    }
     free(line);
     return st;
 }

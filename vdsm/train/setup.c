@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "gpu/plugin.h"
+#include "vdsm/model/registry.h"
 
 struct nn_ctx_config vdsm_ctx_config(const struct vdsm_spec *spec, enum nn_device dev)
 {
@@ -59,8 +60,8 @@ void vdsm_svi_setup(struct ppl_svi *svi, const struct vdsm_spec_stage *ss, int s
         cfg.clip_norm = (float)ss->clip;
         cfg.lrd = (float)ss->lrd;
     }
-    ppl_svi_init(svi, stage == 1 ? vdsm_encdec_model : vdsm_seq_model, stage == 1 ? vdsm_encdec_guide : vdsm_seq_guide,
-                 kind, &cfg, ss->elbo == VDSM_ELBO_MEAN_FIELD ? PPL_TRACE_MEANFIELD_ELBO : PPL_TRACE_ELBO,
+    const struct vdsm_model_variant *v = ss->model ? ss->model : vdsm_model_default(stage);
+    ppl_svi_init(svi, v->model, v->guide, kind, &cfg, ss->elbo == VDSM_ELBO_MEAN_FIELD ? PPL_TRACE_MEANFIELD_ELBO : PPL_TRACE_ELBO,
                  ss->num_particles);
     svi->elbo.want_terms = site_terms;
     svi->elbo.validate = site_terms;
@@ -68,8 +69,6 @@ void vdsm_svi_setup(struct ppl_svi *svi, const struct vdsm_spec_stage *ss, int s
 
 void vdsm_schedule_values(const struct vdsm_spec_stage *ss, long epoch, struct vdsm_args *a)
 {
-    a->temp = (float)vdsm_schedule_value(&ss->schedules.identity_temperature, epoch, ss->epochs);
-    a->anneal_id = (float)vdsm_schedule_value(&ss->schedules.identity_kl, epoch, ss->epochs);
-    a->anneal_t = (float)vdsm_schedule_value(&ss->schedules.pose_kl, epoch, ss->epochs);
-    a->anneal_dyn = (float)vdsm_schedule_value(&ss->schedules.dynamics_kl, epoch, ss->epochs);
+    for (int q = 0; q < VDSM_SCHED_COUNT; q++)
+        a->annealed[q] = (float)vdsm_schedule_value(&ss->schedules.at[q], epoch, ss->epochs);
 }

@@ -26,11 +26,11 @@ struct nn_ctx_config vdsm_ctx_config(const struct vdsm_spec *spec, enum nn_devic
 nn_status vdsm_model_open(const struct vdsm_spec *spec, enum nn_device dev, nn_ctx *nn,
                           struct ppl_param_store *store, ppl_ctx **ppl, struct vdsm_net *net,
                           struct nn_err *err);
-/* The stage's model/guide pair, optimizer (lr x lr_scale), ELBO and particles. site_terms: read
+/* The stage's model/guide pair (stageN.model, from vdsm/model/registry.h), optimizer (lr x lr_scale), ELBO and particles. site_terms: read
  * each site's ELBO term every step (for metrics) and validate log-probs. */
 void vdsm_svi_setup(struct ppl_svi *svi, const struct vdsm_spec_stage *ss, int stage, double lr_scale,
                     bool site_terms);
-/* identity temperature and the three KL scales of `epoch` into a */
+/* every annealed quantity (vdsm/schedule/anneal.h) at `epoch` into a */
 void vdsm_schedule_values(const struct vdsm_spec_stage *ss, long epoch, struct vdsm_args *a);
 
 #endif
