@@ -61,6 +61,8 @@ struct ppl_plate *ppl_plate_enter(ppl_ctx *ctx, struct ppl_plate *p, const char 
     p->vectorized = true;
     if (ppl_push(ctx, &p->m)) return NULL;
     ctx->used_dims |= 1u << (-dim - 1);
+    ctx->stack_info[ctx->depth - 1].name = name;
+    ctx->stack_info[ctx->depth - 1].dims = 1u << (-dim - 1);
     return p;
 }
 
@@ -94,5 +96,7 @@ bool ppl_plate_seq_next(ppl_ctx *ctx, struct ppl_plate *p, int64_t *i)
     p->pos++;
     if (p->pos >= p->subsample_size || ppl_status(ctx)) return false;
     *i = p->host_indices ? (int64_t)p->host_indices[p->pos] : p->pos;
-    return ppl_push(ctx, &p->m) == NN_OK;
+    if (ppl_push(ctx, &p->m)) return false;
+    ctx->stack_info[ctx->depth - 1].name = p->name;
+    return true;
 }

@@ -9,7 +9,8 @@
 
 void ppl_elbo_init(struct ppl_elbo *e, enum ppl_elbo_kind kind, int num_particles)
 {
-    *e = (struct ppl_elbo){.kind = kind, .num_particles = num_particles > 0 ? num_particles : 1};
+    *e = (struct ppl_elbo){.kind = kind, .num_particles = num_particles > 0 ? num_particles : 1,
+                           .check_shapes = true, .max_plate_nesting = -1};
 }
 
 /* Terms of one evaluation, in the step arena. Each list is summed with one stack + sum;
@@ -176,6 +177,18 @@ static nn_status collect_params(ppl_ctx *ctx, struct ppl_elbo *e, struct ppl_tra
     return NN_OK;
 }
 
+/* Pyro's get_importance_trace under validation: check_site_shape on both traces */
+static nn_status check_shapes(ppl_ctx *ctx, const struct ppl_elbo *e, struct ppl_trace *mt, struct ppl_trace *gt)
+{
+    int mpn = e->max_plate_nesting;
+    if (mpn < 0) {
+        int a = ppl_trace_max_plate_nesting(mt), b = ppl_trace_max_plate_nesting(gt);
+        mpn = a > b ? a : b;
+    }
+    if (ppl_trace_check_shapes(ctx, mt, mpn, "model")) return ppl_status(ctx);
+    return ppl_trace_check_shapes(ctx, gt, mpn, "guide");
+}
+
 static nn_status particle(ppl_ctx *ctx, struct ppl_elbo *e, struct acc *a, ppl_fn model, ppl_fn guide, void *args)
 {
     struct ppl_trace *gt = nn_ctx_alloc_meta(ctx->nn, sizeof *gt), *mt = nn_ctx_alloc_meta(ctx->nn, sizeof *mt);
@@ -190,8 +203,9 @@ static nn_status particle(ppl_ctx *ctx, struct ppl_elbo *e, struct acc *a, ppl_f
     e->model_trace = mt, e->guide_trace = gt;
     e->hint_guide = gt->n, e->hint_model = mt->n;
     if (ppl_trace_log_prob(ctx, gt) || ppl_trace_log_prob(ctx, mt)) return ppl_status(ctx);
+    if (e->check_shapes && check_shapes(ctx, e, mt, gt)) return ppl_status(ctx);
     if (collect_params(ctx, e, gt) || collect_params(ctx, e, mt)) return ppl_status(ctx);
-    return e->kind == PPL_TRACE_ELBO ? trace_elbo(ctx, a, mt, gt) : meanfield_elbo(ctx, a, mt, gt);
+    return e->kind == PPL_TRACE_MEANFIELD_ELBO ? meanfield_elbo(ctx, a, mt, gt) : trace_elbo(ctx, a, mt, gt);
 }
 
 static struct nn_tensor *list_sum(nn_ctx *nn, const struct term_list *l)
@@ -241,4 +255,33 @@ nn_status ppl_elbo_compute(ppl_ctx *ctx, struct ppl_elbo *e, ppl_fn model, ppl_f
         if (!*surrogate) return ppl_status(ctx);
     }
     return ppl_status(ctx);
+}
+
+/* the results of the last evaluation were in the step arenas just reset */
+static void forget(struct ppl_elbo *e)
+{
+    e->terms = NULL, e->nterms = 0, e->params = NULL, e->nparams = 0;
+    e->model_trace = e->guide_trace = NULL;
+}
+
+float ppl_elbo_loss(ppl_ctx *ctx, struct ppl_elbo *e, ppl_fn model, ppl_fn guide, void *args)
+{
+    float loss = NAN;
+    nn_no_grad_enter(ctx->nn);
+    nn_status st = ppl_elbo_compute(ctx, e, model, guide, args, &loss, NULL);
+    nn_no_grad_exit(ctx->nn);
+    nn_ctx_step_reset(ctx->nn);
+    forget(e);
+    return st ? NAN : loss;
+}
+
+float ppl_elbo_loss_and_grads(ppl_ctx *ctx, struct ppl_elbo *e, ppl_fn model, ppl_fn guide, void *args)
+{
+    float loss = NAN;
+    struct nn_tensor *surr = NULL;
+    nn_status st = ppl_elbo_compute(ctx, e, model, guide, args, &loss, &surr);
+    if (!st && surr->requires_grad) st = nn_backward(ctx->nn, surr);
+    nn_ctx_step_reset(ctx->nn);
+    forget(e);
+    return st ? NAN : loss;
 }

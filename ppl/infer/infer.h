@@ -32,7 +32,9 @@
 #include "nn/optim.h"
 #include "ppl/core/trace.h"
 
-enum ppl_elbo_kind { PPL_TRACE_ELBO, PPL_TRACE_MEANFIELD_ELBO };
+/* PPL_TRACE_ENUM_ELBO: Pyro's TraceEnum_ELBO with nothing enumerated (no site here is ever
+ * enumerated), which is Trace_ELBO: the same estimator and numbers. */
+enum ppl_elbo_kind { PPL_TRACE_ELBO, PPL_TRACE_MEANFIELD_ELBO, PPL_TRACE_ENUM_ELBO };
 
 /* One site's contribution to the ELBO in the last evaluation (averaged over particles):
  * model sites +log p, guide sites -log q, mean-field KL sites -KL under the model site's name. */
@@ -47,7 +49,9 @@ typedef void (*ppl_step_cb)(void *user, long step, float loss, const struct ppl_
 struct ppl_elbo {
     enum ppl_elbo_kind kind;
     int num_particles;
-    bool validate;                 /* name the first non-finite site */
+    bool validate;                 /* name the first non-finite site (one host read per site) */
+    bool check_shapes;             /* Pyro's check_site_shape on both traces (default on, cheap) */
+    int max_plate_nesting;         /* dims checked; -1 (default): guessed from the traces */
     bool want_terms;               /* fill terms (costs one host read per site) */
     /* results of the last evaluation (step arena) */
     struct ppl_site_term *terms;
@@ -62,9 +66,18 @@ struct ppl_elbo {
 };
 
 void ppl_elbo_init(struct ppl_elbo *e, enum ppl_elbo_kind kind, int num_particles);
-/* loss (float, -ELBO) and, if surrogate != NULL, the differentiable loss (scalar tensor). */
+/* The low-level form (Pyro's differentiable_loss): loss (float, -ELBO) and, if surrogate !=
+ * NULL, the differentiable loss (scalar tensor). Traces, terms and the surrogate live in the
+ * step arenas, which the caller resets (nn_ctx_step_reset) once done with them. */
 nn_status ppl_elbo_compute(ppl_ctx *ctx, struct ppl_elbo *e, ppl_fn model, ppl_fn guide, void *args,
                            float *loss, struct nn_tensor **surrogate);
+/* Pyro's elbo.loss(model, guide, args): -ELBO without gradients; resets the step arenas.
+ * NAN on error (status and message on the context). */
+float ppl_elbo_loss(ppl_ctx *ctx, struct ppl_elbo *e, ppl_fn model, ppl_fn guide, void *args);
+/* Pyro's elbo.loss_and_grads: -ELBO, and the surrogate's gradient accumulated into every
+ * parameter seen (read with ppl_store_grad_host, clear with ppl_store_zero_grad); resets the
+ * step arenas. NAN on error. */
+float ppl_elbo_loss_and_grads(ppl_ctx *ctx, struct ppl_elbo *e, ppl_fn model, ppl_fn guide, void *args);
 
 struct ppl_svi {
     ppl_fn model, guide;
