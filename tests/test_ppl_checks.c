@@ -263,3 +263,169 @@ Test(ppl_checks, trace_enum_elbo_is_trace_elbo_without_enumeration)
     cr_assert_eq(l[0], l[1]);
     env_free(&e);
 }
+
+/* ---- subsampling with given indices, subsampled params */
+
+static float host_idx[3] = {2, 5, 7};
+
+static void sub_model(ppl_ctx *ctx, void *args)
+{
+    (void)args;
+    struct nn_tensor *idx = nn_from_host(ctx->nn, 1, (int64_t[]){3}, host_idx);
+    PPL_PLATE_SUBSAMPLE(ctx, p, "data", 10, idx, -1)
+        ppl_sample(ctx, "z", ppl_normal(ctx, sc(ctx, 0), sc(ctx, 1)), NULL);
+}
+
+static void sub_guide(ppl_ctx *ctx, void *args)
+{
+    (void)args;
+    struct nn_tensor *idx = nn_from_host(ctx->nn, 1, (int64_t[]){3}, host_idx);
+    PPL_PLATE_SUBSAMPLE(ctx, p, "data", 10, idx, -1) {
+        struct nn_tensor *loc = ppl_param_event(ctx, "loc", NULL, PPL_REAL, 0);
+        cr_assert(!loc || (loc->ndim == 1 && loc->shape[0] == 3));
+        struct nn_tensor *w = ppl_param_event(ctx, "w", NULL, PPL_REAL, 1);   /* [10, 2] -> [3, 2] */
+        cr_assert(!w || (w->ndim == 2 && w->shape[0] == 3 && w->shape[1] == 2));
+        ppl_sample(ctx, "z", ppl_delta(ctx, loc, 0.0f, 0), NULL);
+    }
+}
+
+Test(ppl_checks, subsample_indices_and_subsampled_params)
+{
+    struct env e = env_new(8);
+    struct nn_err err = {0};
+    float loc[10], w[20];
+    for (int i = 0; i < 10; i++) loc[i] = (float)i, w[2 * i] = w[2 * i + 1] = (float)i;
+    ppl_store_set(e.store, "loc", 1, (int64_t[]){10}, loc, PPL_REAL, &err);
+    ppl_store_set(e.store, "w", 2, (int64_t[]){10, 2}, w, PPL_REAL, &err);
+
+    struct ppl_trace tr;
+    ppl_trace_init(&tr);
+    PPL_WITH(e.ctx, &tr.m) sub_guide(e.ctx, NULL);
+    ENV_OK(e);
+    cr_assert_null(ppl_trace_find(&tr, "data"), "given indices make no subsample site");
+    struct nn_tensor *z = nn_contiguous(e.nn, ppl_trace_find(&tr, "z")->msg.value);
+    cr_assert(z->data[0] == 2 && z->data[1] == 5 && z->data[2] == 7);
+    nn_ctx_step_reset(e.nn);
+
+    /* loss = -(10/3) sum_i log N(loc_i; 0, 1); d/dloc_i = (10/3) loc_i on the minibatch, 0 elsewhere */
+    struct ppl_elbo el;
+    ppl_elbo_init(&el, PPL_TRACE_ELBO, 1);
+    float loss = ppl_elbo_loss_and_grads(e.ctx, &el, sub_model, sub_guide, NULL);
+    double want = 10.0 / 3.0 * (0.5 * (4 + 25 + 49) + 3 * 0.5 * LOG_2PI);
+    cr_assert_float_eq(loss, want, 1e-3, "%s", ppl_message(e.ctx));
+    float g[10];
+    ppl_store_grad_host(e.store, "loc", g, 10, &err);
+    for (int i = 0; i < 10; i++) {
+        float gi = (i == 2 || i == 5 || i == 7) ? 10.0f / 3.0f * (float)i : 0.0f;
+        cr_assert_float_eq(g[i], gi, 1e-4, "grad[%d] %g vs %g", i, g[i], gi);
+    }
+
+    /* a param whose plate dim is not the plate's size */
+    ppl_store_set(e.store, "loc", 1, (int64_t[]){9}, loc, PPL_REAL, &err);
+    cr_assert(isnan(ppl_elbo_loss(e.ctx, &el, sub_model, sub_guide, NULL)));
+    cr_assert_eq(ppl_status(e.ctx), NN_SHAPE);
+    cr_assert(strstr(ppl_message(e.ctx), "param 'loc'"), "%s", ppl_message(e.ctx));
+    nn_ctx_clear_error(e.nn);
+
+    /* indices out of range */
+    host_idx[2] = 10;
+    cr_assert(isnan(ppl_elbo_loss(e.ctx, &el, sub_model, sub_guide, NULL)));
+    cr_assert(strstr(ppl_message(e.ctx), "subsample index 10"), "%s", ppl_message(e.ctx));
+    host_idx[2] = 7;
+    env_free(&e);
+}
+
+/* ---- per-parameter optimizer settings */
+
+static void opt_model(ppl_ctx *ctx, void *args)
+{
+    (void)args;
+    ppl_sample(ctx, "z", ppl_normal(ctx, sc(ctx, 0), sc(ctx, 1)), NULL);
+}
+
+/* loss = -log N(a + b + c; 0, 1): every gradient is a + b + c > 0 */
+static void opt_guide(ppl_ctx *ctx, void *args)
+{
+    (void)args;
+    struct nn_tensor *a = ppl_param(ctx, "a", sc(ctx, 1.0f), PPL_REAL);
+    struct nn_tensor *b = ppl_param(ctx, "b", sc(ctx, 1.0f), PPL_REAL);
+    struct nn_tensor *c = ppl_param(ctx, "c", sc(ctx, 1.0f), PPL_REAL);
+    ppl_sample(ctx, "z", ppl_delta(ctx, nn_add(ctx->nn, a, nn_add(ctx->nn, b, c)), 0.0f, 0), NULL);
+}
+
+static int optim_calls;
+
+static bool per_param(void *user, const char *name, struct nn_adam_config *cfg)
+{
+    (void)user;
+    optim_calls++;
+    if (!strcmp(name, "a")) cfg->lr = 0.1f;
+    return strcmp(name, "b") != 0;   /* b is frozen */
+}
+
+Test(ppl_checks, optimizer_settings_per_parameter)
+{
+    struct env e = env_new(9);
+    struct ppl_svi svi;
+    struct nn_adam_config cfg = nn_adam_defaults(NN_OPTIM_ADAM);
+    cfg.lr = 0.01f;
+    ppl_svi_init(&svi, opt_model, opt_guide, NN_OPTIM_ADAM, &cfg, PPL_TRACE_ELBO, 1);
+    svi.optim_args = per_param;
+    /* Adam's first steps move each parameter down by its learning rate */
+    for (int i = 0; i < 2; i++) cr_assert(isfinite(ppl_svi_step(e.ctx, &svi, NULL)), "%s", ppl_message(e.ctx));
+    cr_assert_eq(optim_calls, 3, "once per parameter");
+    cr_assert_float_eq(param_value(&e, "a"), 1.0f - 0.2f, 1e-3, "a %g", param_value(&e, "a"));
+    cr_assert_float_eq(param_value(&e, "b"), 1.0f, 0, "b frozen: %g", param_value(&e, "b"));
+    cr_assert_float_eq(param_value(&e, "c"), 1.0f - 0.02f, 1e-4, "c %g", param_value(&e, "c"));
+    cr_assert(ppl_store_find(e.store, "b")->frozen && !ppl_store_find(e.store, "b")->opt);
+    env_free(&e);
+}
+
+/* ---- replay and condition as Pyro's */
+
+static void latent_model(ppl_ctx *ctx, void *args)
+{
+    (void)args;
+    struct nn_tensor *z = ppl_sample(ctx, "z", ppl_normal(ctx, sc(ctx, 0), sc(ctx, 1)), NULL);
+    ppl_sample(ctx, "x", ppl_normal(ctx, z, sc(ctx, 1)), sc(ctx, 0.5f));
+}
+
+static void observed_z(ppl_ctx *ctx, void *args)
+{
+    (void)args;
+    ppl_sample(ctx, "z", ppl_normal(ctx, sc(ctx, 0), sc(ctx, 1)), sc(ctx, 2.0f));
+}
+
+Test(ppl_checks, replay_of_an_observed_site_is_an_error)
+{
+    struct env e = env_new(10);
+    struct ppl_trace t1, t2;
+    ppl_trace_init(&t1);
+    PPL_WITH(e.ctx, &t1.m) observed_z(e.ctx, NULL);
+    struct ppl_replay rp;
+    ppl_replay_init(&rp, &t1);
+    ppl_trace_init(&t2);
+    PPL_WITH(e.ctx, &t2.m) PPL_WITH(e.ctx, &rp.m) latent_model(e.ctx, NULL);
+    cr_assert_eq(ppl_status(e.ctx), NN_INVALID);
+    cr_assert(strstr(ppl_message(e.ctx), "site 'z' must be sampled in the trace"), "%s", ppl_message(e.ctx));
+    env_free(&e);
+}
+
+/* forcing a latent value: condition with a values table (no trace editing) */
+Test(ppl_checks, condition_forces_latent_values)
+{
+    struct env e = env_new(11);
+    const char *names[] = {"z"};
+    struct nn_tensor *vals[] = {sc(e.ctx, 1.25f)};
+    struct ppl_condition cd;
+    ppl_condition_init(&cd, 1, names, vals);
+    struct ppl_trace tr;
+    ppl_trace_init(&tr);
+    PPL_WITH(e.ctx, &tr.m) PPL_WITH(e.ctx, &cd.m) latent_model(e.ctx, NULL);
+    ENV_OK(e);
+    ppl_trace_log_prob(e.ctx, &tr);
+    /* log p(z = 1.25) + log p(x = 0.5 | z = 1.25): the joint at the forced value */
+    double want = -0.5 * 1.25 * 1.25 - 0.5 * 0.75 * 0.75 - LOG_2PI;
+    cr_assert_float_eq(nn_item(e.nn, ppl_trace_log_prob_sum(e.ctx, &tr)), want, 1e-5);
+    env_free(&e);
+}

@@ -7,6 +7,7 @@
 #include <gsl/gsl_errno.h>
 
 #include "ppl/core/ctx.h"
+#include "ppl/core/plate.h"
 #include "ppl/core/primitives.h"
 #include "ppl/dist/dist.h"
 #include "ppl/store/store.h"
@@ -99,6 +100,7 @@ void ppl_msg_init(struct ppl_msg *msg, enum ppl_msg_type type, const char *name)
     msg->init = NULL;
     msg->constraint = PPL_REAL;
     msg->param = NULL;
+    msg->event_dim = -1;
     msg->size = msg->subsample_size = 0;
 }
 
@@ -238,6 +240,7 @@ struct nn_tensor *ppl_apply_stack(ppl_ctx *ctx, struct ppl_msg *msg)
         else if (msg->type == PPL_MSG_PARAM) default_param(ctx, msg);
         else default_plate(ctx, msg);
     }
+    if (msg->type == PPL_MSG_PARAM && msg->nframes && msg->value) ppl__param_subsample(ctx, msg);
     if (!msg->value || ppl_status(ctx)) return NULL;
     for (int j = i; j < ctx->depth; j++) {
         struct ppl_messenger *m = ctx->stack[j];

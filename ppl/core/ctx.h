@@ -44,6 +44,7 @@ struct ppl_frame {
     int64_t full_size;
     int dim;
     bool vectorized;
+    struct nn_tensor *indices;   /* [size] subsample indices (floats), NULL when not subsampling */
 };
 
 /* infer flags (msg->infer) */
@@ -68,6 +69,8 @@ struct ppl_msg {
     struct nn_tensor *init;           /* constrained initial value, used once */
     int constraint;                   /* enum ppl_constraint */
     struct ppl_param_entry *param;    /* the store entry (unconstrained tensor, optimizer) */
+    int event_dim;                    /* pyro.param(..., event_dim=): >= 0 lets enclosing
+                                       * subsampled plates index the value; -1 none */
     /* plate subsample sites */
     int64_t size, subsample_size;
 };

@@ -17,7 +17,8 @@
 
 #include "ppl/core/trace.h"
 
-/* replay: latent sample sites (and plate subsamples) take their value from a trace */
+/* replay: latent sample sites (and plate subsamples) take their value from a trace; a latent
+ * site that the trace holds as observed (or as a param or plate) is an error, as in Pyro */
 struct ppl_replay {
     struct ppl_messenger m;
     const struct ppl_trace *trace;

@@ -79,11 +79,19 @@ float ppl_elbo_loss(ppl_ctx *ctx, struct ppl_elbo *e, ppl_fn model, ppl_fn guide
  * step arenas. NAN on error. */
 float ppl_elbo_loss_and_grads(ppl_ctx *ctx, struct ppl_elbo *e, ppl_fn model, ppl_fn guide, void *args);
 
+/* Pyro's per-parameter optim args (optim_args as a callable of the parameter's name): cfg
+ * arrives holding the SVI's settings; change what differs for `name`. Return false to freeze
+ * the parameter (no optimizer; its value never changes). Called once per parameter, when SVI
+ * first sees it (after ppl_store_reset_optim, again). */
+typedef bool (*ppl_optim_args_fn)(void *user, const char *name, struct nn_adam_config *cfg);
+
 struct ppl_svi {
     ppl_fn model, guide;
     struct ppl_elbo elbo;
     enum nn_optim_kind optim;
     struct nn_adam_config optim_cfg;
+    ppl_optim_args_fn optim_args;     /* NULL: every parameter gets optim_cfg */
+    void *optim_user;
     ppl_step_cb callback;
     void *user;
     long step;

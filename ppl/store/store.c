@@ -42,6 +42,7 @@ void ppl_store_reset_optim(struct ppl_param_store *s)
         free(e->opt);
         e->opt = NULL;
         e->has_pend = false;
+        e->frozen = false;
     }
 }
 

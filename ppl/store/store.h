@@ -34,6 +34,7 @@ struct ppl_param_entry {
     struct nn_tensor *u;          /* unconstrained, persistent, requires grad */
     bool borrowed;                /* registered by ppl_module: not freed here */
     struct nn_optim *opt;         /* NULL until an optimizer is attached */
+    bool frozen;                  /* SVI's optim_args froze it: never updated */
     /* optimizer state read by load before the optimizer exists */
     float *pend_m, *pend_v;
     float pend_step, pend_lr;
