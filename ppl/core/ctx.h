@@ -45,10 +45,16 @@ struct ppl_frame {
     int dim;
     bool vectorized;
     struct nn_tensor *indices;   /* [size] subsample indices (floats), NULL when not subsampling */
+    int64_t iter;                /* sequential plates: the iteration (Pyro's frame counter) */
 };
 
 /* infer flags (msg->infer) */
-enum { PPL_INFER_NONE = 0, PPL_INFER_NO_RSAMPLE = 1 };
+enum {
+    PPL_INFER_NONE = 0,
+    PPL_INFER_NO_RSAMPLE = 1,  /* draw without gradient: score-function ELBO terms */
+    PPL_INFER_BASELINE = 2,    /* TraceGraph_ELBO: a decaying-average baseline for this site
+                                * (Pyro's infer={"baselines": {"use_decaying_avg_baseline": True}}) */
+};
 
 struct ppl_msg {
     enum ppl_msg_type type;

@@ -14,7 +14,7 @@ static void plate_process(struct ppl_messenger *m, ppl_ctx *ctx, struct ppl_msg 
     }
     bool sub = p->subsample_size != p->size;
     msg->frames[msg->nframes++] = (struct ppl_frame){p->name, p->subsample_size, p->size, p->dim, p->vectorized,
-                                                     sub ? p->indices : NULL};
+                                                     sub ? p->indices : NULL, p->vectorized ? 0 : p->pos};
     if (sub && !param) msg->scale *= (float)((double)p->size / (double)p->subsample_size);
 }
 

@@ -34,7 +34,7 @@
 
 /* PPL_TRACE_ENUM_ELBO: Pyro's TraceEnum_ELBO with nothing enumerated (no site here is ever
  * enumerated), which is Trace_ELBO: the same estimator and numbers. */
-enum ppl_elbo_kind { PPL_TRACE_ELBO, PPL_TRACE_MEANFIELD_ELBO, PPL_TRACE_ENUM_ELBO };
+enum ppl_elbo_kind { PPL_TRACE_ELBO, PPL_TRACE_MEANFIELD_ELBO, PPL_TRACE_ENUM_ELBO, PPL_TRACEGRAPH_ELBO };
 
 /* One site's contribution to the ELBO in the last evaluation (averaged over particles):
  * model sites +log p, guide sites -log q, mean-field KL sites -KL under the model site's name. */
@@ -52,6 +52,12 @@ struct ppl_elbo {
     bool validate;                 /* name the first non-finite site (one host read per site) */
     bool check_shapes;             /* Pyro's check_site_shape on both traces (default on, cheap) */
     int max_plate_nesting;         /* dims checked; -1 (default): guessed from the traces */
+    /* TraceGraph_ELBO baselines: a site with PPL_INFER_BASELINE (or every non-reparameterised
+     * site when baseline_all) subtracts the decaying average of its downstream cost, kept in
+     * the param store as "__baseline_avg_downstream_cost_<site>": avg = (1 - beta) cost +
+     * beta avg (beta 0.90 by default, as Pyro's baseline_beta) */
+    bool baseline_all;
+    float baseline_beta;
     bool want_terms;               /* fill terms (costs one host read per site) */
     /* results of the last evaluation (step arena) */
     struct ppl_site_term *terms;
@@ -63,6 +69,10 @@ struct ppl_elbo {
     /* sizes seen last time (trace sites, ELBO terms), so that this step's arrays start large
      * enough instead of doubling their way there */
     int hint_model, hint_guide, hint_terms;
+    /* TraceGraph_ELBO: guide-site reachability of the current particle (step arena) */
+    uint64_t *graph_reach;
+    const struct ppl_trace *graph_trace;
+    uint64_t graph_stamp;
 };
 
 void ppl_elbo_init(struct ppl_elbo *e, enum ppl_elbo_kind kind, int num_particles);
