@@ -1,4 +1,4 @@
-/* ppl/infer/infer.h: Trace_ELBO, TraceMeanField_ELBO and SVI.
+/* ppl/infer/infer.h: Trace_ELBO, TraceMeanField_ELBO, TraceGraph_ELBO and SVI.
  *
  * ELBO (Pyro's estimators). Per particle: trace the guide, trace the model replayed against
  * it, then
@@ -8,6 +8,12 @@
  *                over plates as Pyro's MultiFrameTensor.sum_to).
  *   TraceMeanField_ELBO: a latent site whose (guide, model) pair has an analytic KL uses
  *                -KL(q || p) (scaled and masked as the guide site); others fall back to lp terms.
+ *   TraceGraph_ELBO: as Trace_ELBO, with each score-function term's log_r replaced by the
+ *                site's downstream cost on Pyro's dense graph, less an optional
+ *                decaying-average baseline (ppl/infer/tracegraph.c).
+ *   TraceEnum_ELBO: Trace_ELBO (nothing is enumerated here).
+ * Every ELBO checks site shapes against their plates first (check_shapes, Pyro's
+ * check_site_shape; an NN_SHAPE error names the site and the fix).
  * Log-probs are masked, then multiplied by each site's scale (handlers and subsampling).
  * loss = -elbo averaged over num_particles.
  *
@@ -33,7 +39,8 @@
 #include "ppl/core/trace.h"
 
 /* PPL_TRACE_ENUM_ELBO: Pyro's TraceEnum_ELBO with nothing enumerated (no site here is ever
- * enumerated), which is Trace_ELBO: the same estimator and numbers. */
+ * enumerated), which is Trace_ELBO: the same estimator and numbers. PPL_TRACEGRAPH_ELBO:
+ * Pyro's TraceGraph_ELBO (see above). */
 enum ppl_elbo_kind { PPL_TRACE_ELBO, PPL_TRACE_MEANFIELD_ELBO, PPL_TRACE_ENUM_ELBO, PPL_TRACEGRAPH_ELBO };
 
 /* One site's contribution to the ELBO in the last evaluation (averaged over particles):
