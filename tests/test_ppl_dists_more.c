@@ -1,5 +1,6 @@
 /* The families beside the first set vs torch.distributions (tests/fixtures/gen_ppl_dists_more.py):
- * Exponential, Uniform, StudentT, HalfNormal, Cauchy, HalfCauchy, Gumbel, Geometric, Chi2;
+ * Exponential, Uniform, StudentT, HalfNormal, Cauchy, HalfCauchy, Gumbel, Geometric, Chi2,
+ * Binomial, Weibull;
  * their KL pairs; sampling moments and reparameterised gradients. */
 #include <math.h>
 #include <string.h>
@@ -66,6 +67,8 @@ Test(ppl_dists_more, log_prob_moments_entropy)
     check("gumbel", ppl_gumbel(E.ctx, T("gumbel.loc"), T("gumbel.scale")), true, true);
     check("geometric", ppl_geometric(E.ctx, T("geometric.probs")), true, true);
     check("chi2", ppl_chi2(E.ctx, T("chi2.df")), true, true);
+    check("binomial", ppl_binomial_logits(E.ctx, T("binomial.n"), T("binomial.logits")), true, false);
+    check("weibull", ppl_weibull(E.ctx, T("weibull.scale"), T("weibull.conc")), true, true);
     struct ppl_dist *c = ppl_cauchy(E.ctx, T("cauchy.loc"), T("cauchy.scale"));
     cr_assert(isnan(at(ppl_dist_mean(E.ctx, c), 0)) && isinf(at(ppl_dist_variance(E.ctx, c), 0)));
 }
@@ -91,6 +94,8 @@ Test(ppl_dists_more, kl_registry)
     kl("halfnormal", ppl_halfnormal(E.ctx, scale), ppl_halfnormal(E.ctx, T("kl.scale2")));
     kl("cauchy", ppl_cauchy(E.ctx, loc, scale), ppl_cauchy(E.ctx, T("kl.loc2"), T("kl.scale2")));
     kl("geometric", ppl_geometric(E.ctx, T("geometric.probs")), ppl_geometric(E.ctx, T("kl.gp2")));
+    kl("binomial", ppl_binomial_logits(E.ctx, T("binomial.n"), T("binomial.logits")),
+       ppl_binomial_logits(E.ctx, T("binomial.n"), T("kl.bl2")));
     cr_assert(!ppl_kl_registered(ppl_studentt(E.ctx, T("studentt.df"), loc, scale),
                                  ppl_studentt(E.ctx, T("studentt.df"), loc, scale)));
 }
@@ -142,6 +147,10 @@ Test(ppl_dists_more, sampling_and_reparameterised_gradients)
     for (int64_t i = 0; i < n; i++) inside += x->data[i] >= 0 && x->data[i] < 0.5f;
     cr_assert(fabs((double)inside / n - 0.5) < 0.01, "halfcauchy median %g", (double)inside / n);
 
+    x = ppl_dist_rsample(E.ctx, ppl_weibull(E.ctx, nn_full(nn, 1, &n, 2.0f), sc(E.ctx, 1.5f)));
+    cr_assert(fabsf(mean_of(x) - 2.0f * expf(lgammaf(1.0f + 1.0f / 1.5f))) < 0.03f, "weibull mean %g", mean_of(x));
+    x = ppl_dist_sample(E.ctx, ppl_binomial_probs(E.ctx, sc(E.ctx, 12.0f), nn_full(nn, 1, &n, 0.25f)));
+    cr_assert(fabsf(mean_of(x) - 3.0f) < 0.05f, "binomial mean %g", mean_of(x));
     x = ppl_dist_sample(E.ctx, ppl_geometric(E.ctx, nn_full(nn, 1, &n, 0.25f)));
     cr_assert(fabsf(mean_of(x) - 3.0f) < 0.08f, "geometric mean %g", mean_of(x));
     cr_assert(!ppl_dist_has_rsample(ppl_geometric(E.ctx, sc(E.ctx, 0.5f))));

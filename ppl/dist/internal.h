@@ -10,7 +10,7 @@ extern const struct ppl_dist_ops ppl__normal_ops, ppl__lognormal_ops, ppl__lapla
     ppl__bernoulli_ops, ppl__cbernoulli_ops, ppl__categorical_ops, ppl__onehot_ops,
     ppl__relaxed_ops, ppl__beta_ops, ppl__gamma_ops, ppl__dirichlet_ops, ppl__poisson_ops,
     ppl__delta_ops, ppl__exponential_ops, ppl__uniform_ops, ppl__studentt_ops, ppl__halfnormal_ops,
-    ppl__cauchy_ops, ppl__halfcauchy_ops, ppl__gumbel_ops, ppl__geometric_ops;
+    ppl__cauchy_ops, ppl__halfcauchy_ops, ppl__gumbel_ops, ppl__geometric_ops, ppl__binomial_ops, ppl__weibull_ops;
 
 /* A header with params p[0..np) broadcast against each other; fam_event dims of each param
  * (all params share them) are the family's parameter event dims; batch = the rest minus

@@ -156,6 +156,19 @@ static struct nn_tensor *kl_cauchy(ppl_ctx *ctx, const struct ppl_dist *q, const
     return nn_sub(nn, nn_log(nn, t), nn_log(nn, nn_mul_scalar(nn, nn_mul(nn, q->p[1], p->p[1]), 4.0f)));
 }
 
+/* torch's _kl_binomial_binomial for equal total counts: n (pq (lq - lp) + log1p(-pq) - log1p(-pp)) */
+static struct nn_tensor *kl_binomial(ppl_ctx *ctx, const struct ppl_dist *q, const struct ppl_dist *p)
+{
+    nn_ctx *nn = ctx->nn;
+    struct ppl_dist bq = *q, bp = *p;
+    bq.p[0] = q->p[1], bp.p[0] = p->p[1];
+    struct nn_tensor *lq = ppl__bern_logits(ctx, &bq), *lp = ppl__bern_logits(ctx, &bp);
+    struct nn_tensor *pq = nn_sigmoid(nn, lq);
+    /* log1p(-sigmoid(l)) = -softplus(l) */
+    struct nn_tensor *t = nn_add(nn, nn_mul(nn, pq, nn_sub(nn, lq, lp)), nn_sub(nn, nn_softplus(nn, lp), nn_softplus(nn, lq)));
+    return nn_mul(nn, q->p[0], t);
+}
+
 static const struct {
     const struct ppl_dist_ops *q, *p;
     kl_fn fn;
@@ -176,6 +189,7 @@ static const struct {
     {&ppl__geometric_ops, &ppl__geometric_ops, kl_geometric},
     {&ppl__halfnormal_ops, &ppl__halfnormal_ops, kl_halfnormal},
     {&ppl__cauchy_ops, &ppl__cauchy_ops, kl_cauchy},
+    {&ppl__binomial_ops, &ppl__binomial_ops, kl_binomial},
 };
 
 static kl_fn find(const struct ppl_dist *q, const struct ppl_dist *p)
