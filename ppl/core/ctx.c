@@ -7,6 +7,7 @@
 #include <gsl/gsl_errno.h>
 
 #include "ppl/core/ctx.h"
+#include "ppl/core/plate.h"
 #include "ppl/core/primitives.h"
 #include "ppl/dist/dist.h"
 #include "ppl/store/store.h"
@@ -32,28 +33,53 @@ void ppl_ctx_free(ppl_ctx *ctx) { free(ctx); }
 nn_status ppl_push(ppl_ctx *ctx, struct ppl_messenger *m)
 {
     if (ctx->depth >= PPL_MAX_STACK)
-        return nn_ctx_fail(ctx->nn, NN_INVALID, "handler stack full (%d handlers): a handler was "
-                           "pushed and never popped?", PPL_MAX_STACK);
+        return nn_ctx_fail(ctx->nn, NN_INVALID, "handler stack full (%d handlers, innermost '%s'): handlers "
+                           "pushed and never popped (a `return` inside a scope?)", PPL_MAX_STACK,
+                           ctx->stack_info[PPL_MAX_STACK - 1].kind ? ctx->stack_info[PPL_MAX_STACK - 1].kind : "?");
+    ctx->stack_info[ctx->depth] = (struct ppl_stack_entry){.kind = m->kind, .rng = ctx->rng};
     ctx->stack[ctx->depth++] = m;
     if (m->enter) m->enter(m, ctx);
     return NN_OK;
 }
 
+static const char *entry_str(const struct ppl_stack_entry *s, char *buf, size_t len)
+{
+    if (s->name) snprintf(buf, len, "%s '%s'", s->kind ? s->kind : "?", s->name);
+    else snprintf(buf, len, "%s", s->kind ? s->kind : "?");
+    return buf;
+}
+
+/* m is at index i with stale handlers above it: name them, drop them without touching them */
+static void pop_stale(ppl_ctx *ctx, struct ppl_messenger *m, int i)
+{
+    char top[96], self[96], list[256] = "";
+    size_t o = 0;
+    for (int j = ctx->depth - 1; j > i && o < sizeof list; j--)
+        o += (size_t)snprintf(list + o, sizeof list - o, "%s%s", j < ctx->depth - 1 ? ", " : "",
+                              entry_str(&ctx->stack_info[j], top, sizeof top));
+    nn_ctx_fail(ctx->nn, NN_INVALID, "handler %s popped while %s still active inside it: a `return`, `break` "
+                "or `goto` out of a PPL_PLATE/PPL_SCALE/PPL_MASK/PPL_WITH body is the likely cause (errors are "
+                "sticky: let the body run to its end)", entry_str(&ctx->stack_info[i], self, sizeof self), list);
+    for (int j = i + 1; j < ctx->depth; j++) ctx->used_dims &= ~ctx->stack_info[j].dims;
+    ctx->rng = ctx->stack_info[i + 1].rng;
+    ctx->depth = i;
+    if (m->exit) m->exit(m, ctx);
+}
+
 void ppl_pop(ppl_ctx *ctx, struct ppl_messenger *m)
 {
-    if (ctx->depth == 0 || ctx->stack[ctx->depth - 1] != m) {
-        nn_ctx_fail(ctx->nn, NN_INTERNAL, "handler '%s' popped out of order", m->kind ? m->kind : "?");
-        /* remove it anyway so that later code does not run under a stale handler */
-        for (int i = 0; i < ctx->depth; i++)
-            if (ctx->stack[i] == m) {
-                memmove(ctx->stack + i, ctx->stack + i + 1, (size_t)(ctx->depth - i - 1) * sizeof m);
-                ctx->depth--;
-                break;
-            }
+    if (ctx->depth > 0 && ctx->stack[ctx->depth - 1] == m) {
+        ctx->depth--;
+        if (m->exit) m->exit(m, ctx);
         return;
     }
-    ctx->depth--;
-    if (m->exit) m->exit(m, ctx);
+    for (int i = ctx->depth - 2; i >= 0; i--)
+        if (ctx->stack[i] == m) {
+            pop_stale(ctx, m, i);
+            return;
+        }
+    nn_ctx_fail(ctx->nn, NN_INVALID, "handler '%s' popped but not on the handler stack (popped twice?)",
+                m->kind ? m->kind : "?");
 }
 
 void ppl_msg_init(struct ppl_msg *msg, enum ppl_msg_type type, const char *name)
@@ -74,6 +100,7 @@ void ppl_msg_init(struct ppl_msg *msg, enum ppl_msg_type type, const char *name)
     msg->init = NULL;
     msg->constraint = PPL_REAL;
     msg->param = NULL;
+    msg->event_dim = -1;
     msg->size = msg->subsample_size = 0;
 }
 
@@ -213,6 +240,7 @@ struct nn_tensor *ppl_apply_stack(ppl_ctx *ctx, struct ppl_msg *msg)
         else if (msg->type == PPL_MSG_PARAM) default_param(ctx, msg);
         else default_plate(ctx, msg);
     }
+    if (msg->type == PPL_MSG_PARAM && msg->nframes && msg->value) ppl__param_subsample(ctx, msg);
     if (!msg->value || ppl_status(ctx)) return NULL;
     for (int j = i; j < ctx->depth; j++) {
         struct ppl_messenger *m = ctx->stack[j];

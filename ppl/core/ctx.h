@@ -44,10 +44,17 @@ struct ppl_frame {
     int64_t full_size;
     int dim;
     bool vectorized;
+    struct nn_tensor *indices;   /* [size] subsample indices (floats), NULL when not subsampling */
+    int64_t iter;                /* sequential plates: the iteration (Pyro's frame counter) */
 };
 
 /* infer flags (msg->infer) */
-enum { PPL_INFER_NONE = 0, PPL_INFER_NO_RSAMPLE = 1 };
+enum {
+    PPL_INFER_NONE = 0,
+    PPL_INFER_NO_RSAMPLE = 1,  /* draw without gradient: score-function ELBO terms */
+    PPL_INFER_BASELINE = 2,    /* TraceGraph_ELBO: a decaying-average baseline for this site
+                                * (Pyro's infer={"baselines": {"use_decaying_avg_baseline": True}}) */
+};
 
 struct ppl_msg {
     enum ppl_msg_type type;
@@ -68,6 +75,8 @@ struct ppl_msg {
     struct nn_tensor *init;           /* constrained initial value, used once */
     int constraint;                   /* enum ppl_constraint */
     struct ppl_param_entry *param;    /* the store entry (unconstrained tensor, optimizer) */
+    int event_dim;                    /* pyro.param(..., event_dim=): >= 0 lets enclosing
+                                       * subsampled plates index the value; -1 none */
     /* plate subsample sites */
     int64_t size, subsample_size;
 };
@@ -80,12 +89,23 @@ struct ppl_messenger {
     const char *kind;                                       /* "trace", "scale", ... */
 };
 
+/* What the context remembers of each pushed handler, so that a handler left on the stack by a
+ * `return` out of its scope (its storage gone with the function's frame) can be named and
+ * removed without touching it. */
+struct ppl_stack_entry {
+    const char *kind;                 /* m->kind at push */
+    const char *name;                 /* plates: the plate's name */
+    unsigned dims;                    /* plates: the used_dims bit it holds */
+    struct nn_rng *rng;               /* ctx->rng before the push */
+};
+
 struct ppl_ctx {
     nn_ctx *nn;
     struct ppl_param_store *store;
     struct nn_rng *rng;               /* current stream (seed handler swaps it) */
     struct nn_rng own_rng;
     struct ppl_messenger *stack[PPL_MAX_STACK];
+    struct ppl_stack_entry stack_info[PPL_MAX_STACK];
     int depth;
     unsigned used_dims;               /* bit k set: dim -(k+1) held by an active plate */
 };
@@ -95,7 +115,10 @@ void ppl_ctx_free(ppl_ctx *ctx);
 static inline nn_status ppl_status(const ppl_ctx *ctx) { return nn_ctx_status(ctx->nn); }
 static inline const char *ppl_message(const ppl_ctx *ctx) { return nn_ctx_message(ctx->nn); }
 
-/* Push/pop a handler (innermost = last pushed). Pop must name the top handler. */
+/* Push/pop a handler (innermost = last pushed). Pop must name the top handler; popping one
+ * with handlers still above it (left there by a `return`, `break` or `goto` out of a scope)
+ * is NN_INVALID naming them, and removes them with it (their exit is not run: their storage
+ * may be gone; the random stream and plate dims they held are restored). */
 nn_status ppl_push(ppl_ctx *ctx, struct ppl_messenger *m);
 void ppl_pop(ppl_ctx *ctx, struct ppl_messenger *m);
 /* Sends msg through the stack (apply_stack). Returns msg->value (NULL on error). */
@@ -107,7 +130,9 @@ const char *ppl_name(ppl_ctx *ctx, const char *fmt, ...) __attribute__((format(p
 /* "[seq(size 4, dim -1), ...]" for messages */
 const char *ppl_frames_str(const struct ppl_msg *msg, char *buf, size_t len);
 
-/* Scoped handler: PPL_WITH(ctx, &h.m) { ... }  (do not `return` or `break` out of the body). */
+/* Scoped handler: PPL_WITH(ctx, &h.m) { ... }. Do not `return`, `break` or `goto` out of the
+ * body: the handler would stay pushed (the next pop of an outer handler reports it). Errors are
+ * sticky, so a body can run to its end after one. */
 #define PPL__CAT2(a, b) a##b
 #define PPL__CAT(a, b) PPL__CAT2(a, b)
 /* __COUNTER__ makes one name per expansion, so scopes nest even on one line */

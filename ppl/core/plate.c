@@ -1,16 +1,47 @@
 /* pyro.plate: a messenger that adds a frame (and the subsample rescaling) to sample sites. */
+#include <math.h>
+
 #include "ppl/core/plate.h"
 
 static void plate_process(struct ppl_messenger *m, ppl_ctx *ctx, struct ppl_msg *msg)
 {
     struct ppl_plate *p = (struct ppl_plate *)m;
-    if (msg->type != PPL_MSG_SAMPLE) return;
+    bool param = msg->type == PPL_MSG_PARAM && msg->event_dim >= 0 && p->vectorized;
+    if (msg->type != PPL_MSG_SAMPLE && !param) return;
     if (msg->nframes >= PPL_MAX_PLATES) {
-        nn_ctx_fail(ctx->nn, NN_INVALID, "sample '%s': more than %d enclosing plates", msg->name, PPL_MAX_PLATES);
+        nn_ctx_fail(ctx->nn, NN_INVALID, "site '%s': more than %d enclosing plates", msg->name, PPL_MAX_PLATES);
         return;
     }
-    msg->frames[msg->nframes++] = (struct ppl_frame){p->name, p->subsample_size, p->size, p->dim, p->vectorized};
-    if (p->subsample_size != p->size) msg->scale *= (float)((double)p->size / (double)p->subsample_size);
+    bool sub = p->subsample_size != p->size;
+    msg->frames[msg->nframes++] = (struct ppl_frame){p->name, p->subsample_size, p->size, p->dim, p->vectorized,
+                                                     sub ? p->indices : NULL, p->vectorized ? 0 : p->pos};
+    if (sub && !param) msg->scale *= (float)((double)p->size / (double)p->subsample_size);
+}
+
+/* Pyro's SubsampleMessenger._postprocess_message for params: dim (plate dim - event_dim) must
+ * have the plate's full size (or 1), and is indexed by the minibatch */
+void ppl__param_subsample(ppl_ctx *ctx, struct ppl_msg *msg)
+{
+    nn_ctx *nn = ctx->nn;
+    for (int i = 0; i < msg->nframes && msg->value; i++) {
+        const struct ppl_frame *f = &msg->frames[i];
+        struct nn_tensor *v = msg->value;
+        int d = v->ndim + f->dim - msg->event_dim;
+        if (d < 0 || v->shape[d] == 1) continue;
+        if (v->shape[d] != f->full_size) {
+            char s[96];
+            nn_ctx_fail(nn, NN_SHAPE, "param '%s' (event_dim %d) inside plate '%s' (size %lld, dim %d): shape %s",
+                        msg->name, msg->event_dim, f->name, (long long)f->full_size, f->dim, nn_shape_str(v, s, sizeof s));
+            msg->value = NULL;
+            return;
+        }
+        if (!f->indices) continue;
+        int64_t shape[NN_MAX_DIMS], ishape[NN_MAX_DIMS];
+        for (int k = 0; k < v->ndim; k++) shape[k] = v->shape[k], ishape[k] = 1;
+        shape[d] = ishape[d] = f->size;
+        struct nn_tensor *idx = nn_expand(nn, nn_reshape(nn, f->indices, v->ndim, ishape), v->ndim, shape);
+        msg->value = nn_gather(nn, v, d, idx);
+    }
 }
 
 /* The subsample site: replayable, so a model sees its guide's minibatch. */
@@ -61,6 +92,8 @@ struct ppl_plate *ppl_plate_enter(ppl_ctx *ctx, struct ppl_plate *p, const char 
     p->vectorized = true;
     if (ppl_push(ctx, &p->m)) return NULL;
     ctx->used_dims |= 1u << (-dim - 1);
+    ctx->stack_info[ctx->depth - 1].name = name;
+    ctx->stack_info[ctx->depth - 1].dims = 1u << (-dim - 1);
     return p;
 }
 
@@ -68,6 +101,30 @@ void ppl_plate_exit(ppl_ctx *ctx, struct ppl_plate *p)
 {
     if (p->vectorized) ctx->used_dims &= ~(1u << (-p->dim - 1));
     ppl_pop(ctx, &p->m);
+}
+
+struct ppl_plate *ppl_plate_enter_subsample(ppl_ctx *ctx, struct ppl_plate *p, const char *name, int64_t size,
+                                            struct nn_tensor *indices, int dim)
+{
+    if (ppl_status(ctx)) return NULL;
+    if (!indices || indices->ndim != 1) {
+        nn_ctx_fail(ctx->nn, NN_SHAPE, "plate '%s': subsample indices must be a vector", name);
+        return NULL;
+    }
+    float *host = nn_ctx_alloc_meta(ctx->nn, (size_t)indices->shape[0] * sizeof *host + 1);
+    if (!host || nn_tensor_to_host(nn_contiguous(ctx->nn, indices), host, &ctx->nn->err)) return NULL;
+    for (int64_t i = 0; i < indices->shape[0]; i++)
+        if (!(host[i] >= 0 && host[i] < (float)size && host[i] == floorf(host[i]))) {
+            nn_ctx_fail(ctx->nn, NN_INVALID, "plate '%s': subsample index %g at %lld not in [0, %lld)", name,
+                        (double)host[i], (long long)i, (long long)size);
+            return NULL;
+        }
+    /* the full plate without drawing, then the given minibatch */
+    if (!ppl_plate_enter(ctx, p, name, size, 0, dim)) return NULL;
+    p->subsample_size = indices->shape[0];
+    p->indices = indices;
+    p->host_indices = host;
+    return p;
 }
 
 struct nn_tensor *ppl_plate_indices(ppl_ctx *ctx, struct ppl_plate *p)
@@ -94,5 +151,7 @@ bool ppl_plate_seq_next(ppl_ctx *ctx, struct ppl_plate *p, int64_t *i)
     p->pos++;
     if (p->pos >= p->subsample_size || ppl_status(ctx)) return false;
     *i = p->host_indices ? (int64_t)p->host_indices[p->pos] : p->pos;
-    return ppl_push(ctx, &p->m) == NN_OK;
+    if (ppl_push(ctx, &p->m)) return false;
+    ctx->stack_info[ctx->depth - 1].name = p->name;
+    return true;
 }

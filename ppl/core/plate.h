@@ -36,6 +36,10 @@ struct ppl_plate {
 struct ppl_plate *ppl_plate_enter(ppl_ctx *ctx, struct ppl_plate *p, const char *name, int64_t size,
                                   int64_t subsample_size, int dim);
 void ppl_plate_exit(ppl_ctx *ctx, struct ppl_plate *p);
+/* Pyro's plate(name, size, subsample=indices, dim=dim): the given indices (integer-valued
+ * floats, [m]) are the minibatch; log-probs are scaled by size/m; no subsample site is made. */
+struct ppl_plate *ppl_plate_enter_subsample(ppl_ctx *ctx, struct ppl_plate *p, const char *name, int64_t size,
+                                            struct nn_tensor *indices, int dim);
 /* The (sub)sample indices as a float tensor [subsample_size]. */
 struct nn_tensor *ppl_plate_indices(ppl_ctx *ctx, struct ppl_plate *p);
 
@@ -49,6 +53,13 @@ bool ppl_plate_seq_next(ppl_ctx *ctx, struct ppl_plate *p, int64_t *i);
 #define PPL__PLATE(ctx, var, name, size, subsample, dim, st)                                    \
     for (struct ppl_plate st, *var = ppl_plate_enter((ctx), &st, (name), (size), (subsample), (dim)); \
          var; ppl_plate_exit((ctx), var), var = NULL)
+#define PPL_PLATE_SUBSAMPLE(ctx, var, name, size, indices, dim) \
+    PPL__PLATE_SUB(ctx, var, name, size, indices, dim, PPL__U(ppl_pl_))
+#define PPL__PLATE_SUB(ctx, var, name, size, indices, dim, st)                                   \
+    for (struct ppl_plate st, *var = ppl_plate_enter_subsample((ctx), &st, (name), (size), (indices), (dim)); \
+         var; ppl_plate_exit((ctx), var), var = NULL)
+/* internal: index a param message's value by the subsampled plates in its frames */
+void ppl__param_subsample(ppl_ctx *ctx, struct ppl_msg *msg);
 #define PPL_PLATE_SEQ(ctx, var, name, size, i) PPL__PLATE_SEQ(ctx, var, name, size, i, PPL__U(ppl_pl_))
 #define PPL__PLATE_SEQ(ctx, var, name, size, i, st)                                             \
     for (struct ppl_plate st, *var = ppl_plate_seq_begin((ctx), &st, (name), (size), 0); var; var = NULL) \

@@ -25,14 +25,21 @@ struct nn_tensor *ppl_sample(ppl_ctx *ctx, const char *name, struct ppl_dist *di
     return ppl_sample_infer(ctx, name, dist, obs, 0);
 }
 
-struct nn_tensor *ppl_param(ppl_ctx *ctx, const char *name, struct nn_tensor *init, int constraint)
+struct nn_tensor *ppl_param_event(ppl_ctx *ctx, const char *name, struct nn_tensor *init, int constraint,
+                                  int event_dim)
 {
     if (ppl_status(ctx) || !name) return NULL;
     struct ppl_msg msg;
     ppl_msg_init(&msg, PPL_MSG_PARAM, name);
     msg.init = init;
     msg.constraint = constraint;
+    msg.event_dim = event_dim;
     return ppl_apply_stack(ctx, &msg);
+}
+
+struct nn_tensor *ppl_param(ppl_ctx *ctx, const char *name, struct nn_tensor *init, int constraint)
+{
+    return ppl_param_event(ctx, name, init, constraint, -1);
 }
 
 struct nn_tensor *ppl_param_fill(ppl_ctx *ctx, const char *name, int ndim, const int64_t *shape,

@@ -41,6 +41,11 @@ struct nn_tensor *ppl_sample_infer(ppl_ctx *ctx, const char *name, struct ppl_di
 /* init: the constrained initial value (used only when the store has no such name; may be
  * NULL then). Returns the constrained value. */
 struct nn_tensor *ppl_param(ppl_ctx *ctx, const char *name, struct nn_tensor *init, int constraint);
+/* pyro.param(name, init, constraint, event_dim=event_dim): inside a subsampled plate at dim d,
+ * the value's dim (d - event_dim) must have the plate's full size (or 1) and is indexed by the
+ * minibatch, so the model sees only its rows (gradients reach only them). */
+struct nn_tensor *ppl_param_event(ppl_ctx *ctx, const char *name, struct nn_tensor *init, int constraint,
+                                  int event_dim);
 /* as ppl_param, initial value `fill` everywhere (no tensor built once the param exists) */
 struct nn_tensor *ppl_param_fill(ppl_ctx *ctx, const char *name, int ndim, const int64_t *shape,
                                  float fill, int constraint);

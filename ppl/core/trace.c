@@ -148,3 +148,71 @@ void ppl_trace_print(ppl_ctx *ctx, struct ppl_trace *tr, FILE *out)
         else fprintf(out, "%14s\n", "");
     }
 }
+
+int ppl_trace_max_plate_nesting(const struct ppl_trace *tr)
+{
+    int n = 0;
+    for (int k = 0; k < tr->n; k++) {
+        const struct ppl_msg *m = &tr->sites[k].msg;
+        if (m->type != PPL_MSG_SAMPLE) continue;
+        for (int i = 0; i < m->nframes; i++)
+            if (m->frames[i].vectorized && -m->frames[i].dim > n) n = -m->frames[i].dim;
+    }
+    return n;
+}
+
+/* "[-1, 4]": Pyro's spelling of an expected shape (-1: any size) */
+static const char *list_str(const int64_t *v, int n, char *buf, size_t len)
+{
+    size_t o = (size_t)snprintf(buf, len, "[");
+    for (int i = 0; i < n && o < len; i++) o += (size_t)snprintf(buf + o, len - o, "%s%lld", i ? ", " : "", (long long)v[i]);
+    if (o < len) snprintf(buf + o, len - o, "]");
+    return buf;
+}
+
+static nn_status site_shape_error(ppl_ctx *ctx, const struct ppl_site *s, const int64_t *expect, int ne,
+                                  const char *which)
+{
+    char e[128], a[128], pl[256];
+    const struct nn_tensor *lp = s->log_prob;
+    return nn_ctx_fail(ctx->nn, NN_SHAPE,
+                       "sample '%s' (%s): invalid log_prob shape: expected %s, actual %s (plates %s); "
+                       "enclose the batched dims in a plate, or ppl_to_event(...) the distribution, "
+                       "or permute the data dims",
+                       s->msg.name, which, list_str(expect, ne, e, sizeof e), list_str(lp->shape, lp->ndim, a, sizeof a),
+                       ppl_frames_str(&s->msg, pl, sizeof pl));
+}
+
+nn_status ppl_trace_check_shapes(ppl_ctx *ctx, const struct ppl_trace *tr, int max_plate_nesting,
+                                 const char *which)
+{
+    for (int k = 0; k < tr->n; k++) {
+        const struct ppl_site *s = &tr->sites[k];
+        const struct nn_tensor *lp = s->log_prob;
+        if (s->msg.type != PPL_MSG_SAMPLE || !lp) continue;
+        if (!lp->ndim && !s->msg.nframes) continue;   /* the scalar site: nothing to check */
+        int64_t expect[NN_MAX_DIMS];
+        int ne = 0;
+        for (int i = 0; i < s->msg.nframes; i++) {
+            const struct ppl_frame *f = &s->msg.frames[i];
+            if (!f->vectorized) continue;
+            if (-f->dim > NN_MAX_DIMS) return site_shape_error(ctx, s, expect, 0, which);
+            for (; ne < -f->dim; ne++) {  /* widen on the left with "any" */
+                memmove(expect + 1, expect, (size_t)ne * sizeof *expect);
+                expect[0] = -1;
+            }
+            expect[ne + f->dim] = f->size;
+        }
+        if (ne > max_plate_nesting)
+            return nn_ctx_fail(ctx->nn, NN_SHAPE, "sample '%s' (%s): plates nest %d deep, max_plate_nesting is %d",
+                               s->msg.name, which, ne, max_plate_nesting);
+        /* Pyro's zip_longest(reversed(actual), reversed(expected), fillvalue=1) over the
+         * rightmost max_plate_nesting dims of the log-prob */
+        int n = lp->ndim < max_plate_nesting ? lp->ndim : max_plate_nesting;
+        for (int i = 1; i <= (n > ne ? n : ne); i++) {
+            int64_t want = i <= ne ? expect[ne - i] : 1, have = i <= n ? lp->shape[lp->ndim - i] : 1;
+            if (want != -1 && want != have) return site_shape_error(ctx, s, expect, ne, which);
+        }
+    }
+    return NN_OK;
+}

@@ -44,6 +44,15 @@ nn_status ppl_trace_log_prob(ppl_ctx *ctx, struct ppl_trace *tr);
 nn_status ppl_site_log_prob(ppl_ctx *ctx, struct ppl_site *s);
 /* Sum of the log_prob_sum of all sample sites (a scalar tensor). */
 struct nn_tensor *ppl_trace_log_prob_sum(ppl_ctx *ctx, struct ppl_trace *tr);
+/* Pyro's max_plate_nesting guess: the largest -dim of any vectorised plate of a sample site. */
+int ppl_trace_max_plate_nesting(const struct ppl_trace *tr);
+/* Pyro's check_site_shape for every sample site (log-probs must be computed): within the
+ * rightmost max_plate_nesting dims, a log-prob dim that is not 1 must be owned by an enclosing
+ * plate of that size at that dim; dims further left are not checked. A violation is NN_SHAPE
+ * naming the site, `which` ("model", "guide"), the expected and actual shapes, and the fixes
+ * (a plate, ppl_to_event, permuting data dims). */
+nn_status ppl_trace_check_shapes(ppl_ctx *ctx, const struct ppl_trace *tr, int max_plate_nesting,
+                                 const char *which);
 /* Table of sites: name, type, distribution, batch | event shape, plates, scale, log-prob sum. */
 void ppl_trace_print(ppl_ctx *ctx, struct ppl_trace *tr, FILE *out);
 

@@ -8,9 +8,12 @@
  * families (Bernoulli, Categorical, Poisson) hold their integers as floats.
  *
  * Reparameterisation: Normal, LogNormal, Laplace, ContinuousBernoulli, RelaxedOneHotCategorical,
- * Delta, and Gamma/Beta/Dirichlet (implicit reparameterisation of the standard gamma draw,
- * GSL's sampler plus dx/dalpha = -dF/dalpha / f) have rsample; Bernoulli, Categorical,
- * OneHotCategorical and Poisson do not (ELBOs use the score function for them).
+ * Delta, Exponential, Uniform, HalfNormal, Cauchy, HalfCauchy, Gumbel, Weibull (inverse CDF or
+ * transformed noise), and Gamma/Chi2/Beta/Dirichlet/StudentT (implicit reparameterisation of
+ * the standard gamma draw, GSL's sampler plus dx/dalpha = -dF/dalpha / f) have rsample;
+ * Bernoulli, Binomial, Categorical, OneHotCategorical, Poisson and Geometric do not (ELBOs use the score
+ * function for them). As torch's, Uniform, HalfNormal and HalfCauchy log_prob is -inf off the
+ * support; the others do not check their support.
  *
  * Errors: constructors and methods return NULL with the message on the nn context (a NULL
  * argument propagates NULL). mean/variance/entropy are NULL with NN_UNSUPPORTED where torch
@@ -66,6 +69,20 @@ struct ppl_dist *ppl_beta(ppl_ctx *ctx, struct nn_tensor *c1, struct nn_tensor *
 struct ppl_dist *ppl_gamma(ppl_ctx *ctx, struct nn_tensor *concentration, struct nn_tensor *rate);
 struct ppl_dist *ppl_dirichlet(ppl_ctx *ctx, struct nn_tensor *concentration);     /* [..., K] */
 struct ppl_dist *ppl_poisson(ppl_ctx *ctx, struct nn_tensor *rate);
+struct ppl_dist *ppl_exponential(ppl_ctx *ctx, struct nn_tensor *rate);
+struct ppl_dist *ppl_uniform(ppl_ctx *ctx, struct nn_tensor *low, struct nn_tensor *high);
+struct ppl_dist *ppl_studentt(ppl_ctx *ctx, struct nn_tensor *df, struct nn_tensor *loc, struct nn_tensor *scale);
+struct ppl_dist *ppl_halfnormal(ppl_ctx *ctx, struct nn_tensor *scale);
+struct ppl_dist *ppl_cauchy(ppl_ctx *ctx, struct nn_tensor *loc, struct nn_tensor *scale);
+struct ppl_dist *ppl_halfcauchy(ppl_ctx *ctx, struct nn_tensor *scale);
+struct ppl_dist *ppl_gumbel(ppl_ctx *ctx, struct nn_tensor *loc, struct nn_tensor *scale);
+struct ppl_dist *ppl_geometric(ppl_ctx *ctx, struct nn_tensor *probs);   /* failures before success */
+/* Binomial(n, p): total_count a float tensor of counts, broadcast with probs / logits */
+struct ppl_dist *ppl_binomial_probs(ppl_ctx *ctx, struct nn_tensor *total_count, struct nn_tensor *probs);
+struct ppl_dist *ppl_binomial_logits(ppl_ctx *ctx, struct nn_tensor *total_count, struct nn_tensor *logits);
+struct ppl_dist *ppl_weibull(ppl_ctx *ctx, struct nn_tensor *scale, struct nn_tensor *concentration);
+/* Chi2(df) = Gamma(df/2, 1/2), as torch's subclass (the header says Gamma) */
+struct ppl_dist *ppl_chi2(ppl_ctx *ctx, struct nn_tensor *df);
 /* Delta at v with event_ndim rightmost dims of v as the event; log_density added to log_prob */
 struct ppl_dist *ppl_delta(ppl_ctx *ctx, struct nn_tensor *v, float log_density, int event_ndim);
 

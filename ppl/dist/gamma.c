@@ -7,6 +7,12 @@ struct ppl_dist *ppl_gamma(ppl_ctx *ctx, struct nn_tensor *concentration, struct
     return ppl__dist_new(ctx, &ppl__gamma_ops, 2, p, 0);
 }
 
+struct ppl_dist *ppl_chi2(ppl_ctx *ctx, struct nn_tensor *df)
+{
+    struct nn_tensor *p[2] = {nn_mul_scalar(ctx->nn, df, 0.5f), nn_scalar(ctx->nn, 0.5f)};
+    return df ? ppl__dist_new(ctx, &ppl__gamma_ops, 2, p, 0) : NULL;
+}
+
 /* a log r + (a-1) log x - r x - lgamma(a) */
 static struct nn_tensor *log_prob(ppl_ctx *ctx, const struct ppl_dist *d, struct nn_tensor *x)
 {

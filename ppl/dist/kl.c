@@ -1,5 +1,6 @@
 /* The analytic KL registry: one rule per (q family, p family), applied elementwise and summed
  * over dims both distributions reinterpret as event (Pyro's Independent/Independent rule). */
+#include <math.h>
 #include <string.h>
 
 #include "ppl/dist/internal.h"
@@ -93,6 +94,81 @@ static struct nn_tensor *kl_poisson(ppl_ctx *ctx, const struct ppl_dist *q, cons
     return nn_sub(nn, t, nn_sub(nn, rq, rp));
 }
 
+/* torch's _kl_exponential_exponential: r = rp/rq, -log r + r - 1 */
+static struct nn_tensor *kl_exponential(ppl_ctx *ctx, const struct ppl_dist *q, const struct ppl_dist *p)
+{
+    nn_ctx *nn = ctx->nn;
+    struct nn_tensor *r = nn_div(nn, p->p[0], q->p[0]);
+    return nn_add_scalar(nn, nn_sub(nn, r, nn_log(nn, r)), -1.0f);
+}
+
+/* log((hp - lp)/(hq - lq)), +inf unless [lq, hq] lies inside [lp, hp] */
+static struct nn_tensor *kl_uniform(ppl_ctx *ctx, const struct ppl_dist *q, const struct ppl_dist *p)
+{
+    nn_ctx *nn = ctx->nn;
+    struct nn_tensor *t = nn_log(nn, nn_div(nn, nn_sub(nn, p->p[1], p->p[0]), nn_sub(nn, q->p[1], q->p[0])));
+    if (!t) return NULL;
+    float *lq = ppl__to_host(ctx, nn_expand(nn, q->p[0], t->ndim, t->shape));
+    float *hq = ppl__to_host(ctx, nn_expand(nn, q->p[1], t->ndim, t->shape));
+    float *lp = ppl__to_host(ctx, nn_expand(nn, p->p[0], t->ndim, t->shape));
+    float *hp = ppl__to_host(ctx, nn_expand(nn, p->p[1], t->ndim, t->shape)), *m;
+    struct nn_tensor *inf = ppl__host_tensor(ctx, t->ndim, t->shape, &m);
+    if (!lq || !hq || !lp || !hp || !inf) return NULL;
+    for (int64_t i = 0; i < nn_numel(t); i++) m[i] = lq[i] < lp[i] || hq[i] > hp[i] ? INFINITY : 0.0f;
+    if (inf->data != m) nn_tensor_from_host(inf, m, &nn->err);
+    return nn_add(nn, t, inf);
+}
+
+/* torch's _kl_gumbel_gumbel */
+static struct nn_tensor *kl_gumbel(ppl_ctx *ctx, const struct ppl_dist *q, const struct ppl_dist *p)
+{
+    nn_ctx *nn = ctx->nn;
+    struct nn_tensor *c1 = nn_div(nn, q->p[1], p->p[1]), *c2 = nn_div(nn, p->p[0], p->p[1]);
+    struct nn_tensor *c3 = nn_div(nn, q->p[0], p->p[1]);
+    struct nn_tensor *t1 = nn_add(nn, nn_neg(nn, nn_log(nn, c1)), nn_sub(nn, c3, c2));
+    struct nn_tensor *t2 = nn_mul_scalar(nn, c1, 0.57721566490153286061f);
+    struct nn_tensor *t3 = nn_exp(nn, nn_sub(nn, nn_add(nn, c2, nn_lgamma(nn, nn_add_scalar(nn, c1, 1.0f))), c3));
+    return nn_add_scalar(nn, nn_add(nn, t1, nn_add(nn, t2, t3)), -1.57721566490153286061f);
+}
+
+/* torch's _kl_geometric_geometric: -H(q) - log1p(-pp)/pq - logit(pp) */
+static struct nn_tensor *kl_geometric(ppl_ctx *ctx, const struct ppl_dist *q, const struct ppl_dist *p)
+{
+    nn_ctx *nn = ctx->nn;
+    struct nn_tensor *pp = p->p[0], *l1 = nn_log1p(nn, nn_neg(nn, pp));
+    struct nn_tensor *t = nn_add(nn, q->ops->entropy(ctx, q), nn_div(nn, l1, q->p[0]));
+    return nn_neg(nn, nn_add(nn, t, nn_sub(nn, nn_log(nn, pp), l1)));
+}
+
+/* the Normal rule on the base distributions (torch's _kl_halfnormal_halfnormal) */
+static struct nn_tensor *kl_halfnormal(ppl_ctx *ctx, const struct ppl_dist *q, const struct ppl_dist *p)
+{
+    nn_ctx *nn = ctx->nn;
+    struct nn_tensor *vr = nn_square(nn, nn_div(nn, q->p[0], p->p[0]));
+    return nn_mul_scalar(nn, nn_add_scalar(nn, nn_sub(nn, vr, nn_log(nn, vr)), -1.0f), 0.5f);
+}
+
+/* log((sq + sp)^2 + (lq - lp)^2) - log(4 sq sp) */
+static struct nn_tensor *kl_cauchy(ppl_ctx *ctx, const struct ppl_dist *q, const struct ppl_dist *p)
+{
+    nn_ctx *nn = ctx->nn;
+    struct nn_tensor *t = nn_add(nn, nn_square(nn, nn_add(nn, q->p[1], p->p[1])), nn_square(nn, nn_sub(nn, q->p[0], p->p[0])));
+    return nn_sub(nn, nn_log(nn, t), nn_log(nn, nn_mul_scalar(nn, nn_mul(nn, q->p[1], p->p[1]), 4.0f)));
+}
+
+/* torch's _kl_binomial_binomial for equal total counts: n (pq (lq - lp) + log1p(-pq) - log1p(-pp)) */
+static struct nn_tensor *kl_binomial(ppl_ctx *ctx, const struct ppl_dist *q, const struct ppl_dist *p)
+{
+    nn_ctx *nn = ctx->nn;
+    struct ppl_dist bq = *q, bp = *p;
+    bq.p[0] = q->p[1], bp.p[0] = p->p[1];
+    struct nn_tensor *lq = ppl__bern_logits(ctx, &bq), *lp = ppl__bern_logits(ctx, &bp);
+    struct nn_tensor *pq = nn_sigmoid(nn, lq);
+    /* log1p(-sigmoid(l)) = -softplus(l) */
+    struct nn_tensor *t = nn_add(nn, nn_mul(nn, pq, nn_sub(nn, lq, lp)), nn_sub(nn, nn_softplus(nn, lp), nn_softplus(nn, lq)));
+    return nn_mul(nn, q->p[0], t);
+}
+
 static const struct {
     const struct ppl_dist_ops *q, *p;
     kl_fn fn;
@@ -107,6 +183,13 @@ static const struct {
     {&ppl__beta_ops, &ppl__beta_ops, kl_beta},
     {&ppl__dirichlet_ops, &ppl__dirichlet_ops, kl_dirichlet},
     {&ppl__poisson_ops, &ppl__poisson_ops, kl_poisson},
+    {&ppl__exponential_ops, &ppl__exponential_ops, kl_exponential},
+    {&ppl__uniform_ops, &ppl__uniform_ops, kl_uniform},
+    {&ppl__gumbel_ops, &ppl__gumbel_ops, kl_gumbel},
+    {&ppl__geometric_ops, &ppl__geometric_ops, kl_geometric},
+    {&ppl__halfnormal_ops, &ppl__halfnormal_ops, kl_halfnormal},
+    {&ppl__cauchy_ops, &ppl__cauchy_ops, kl_cauchy},
+    {&ppl__binomial_ops, &ppl__binomial_ops, kl_binomial},
 };
 
 static kl_fn find(const struct ppl_dist *q, const struct ppl_dist *p)

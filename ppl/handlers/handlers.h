@@ -17,7 +17,8 @@
 
 #include "ppl/core/trace.h"
 
-/* replay: latent sample sites (and plate subsamples) take their value from a trace */
+/* replay: latent sample sites (and plate subsamples) take their value from a trace; a latent
+ * site that the trace holds as observed (or as a param or plate) is an error, as in Pyro */
 struct ppl_replay {
     struct ppl_messenger m;
     const struct ppl_trace *trace;
@@ -87,9 +88,21 @@ void ppl_seed_init(struct ppl_seed *h, uint64_t seed);
 #define PPL_SCALE_T(ctx, t) PPL__SCOPED(ctx, struct ppl_scale, ppl_scale_make(1.0f, (t)))
 #define PPL_MASK(ctx, t) PPL__SCOPED(ctx, struct ppl_mask, ppl_mask_make((t), true))
 #define PPL_MASK_BOOL(ctx, on) PPL__SCOPED(ctx, struct ppl_mask, ppl_mask_make(NULL, (on)))
+/* conditional forms: the handler applies only when cond is true (the body runs either way),
+ * Pyro's `with poutine.scale(scale=s) if cond else contextlib.nullcontext():` */
+#define PPL_SCALE_IF(ctx, cond, f) PPL__SCOPED_IF(ctx, cond, struct ppl_scale, ppl_scale_make((f), NULL))
+#define PPL_SCALE_T_IF(ctx, cond, t) PPL__SCOPED_IF(ctx, cond, struct ppl_scale, ppl_scale_make(1.0f, (t)))
+#define PPL_MASK_IF(ctx, cond, t) PPL__SCOPED_IF(ctx, cond, struct ppl_mask, ppl_mask_make((t), true))
 #define PPL__SCOPED(ctx, type, init) PPL__SCOPED2(ctx, type, init, PPL__U(ppl_h_), PPL__U(ppl_hp_))
 #define PPL__SCOPED2(ctx, type, init, h, hp)                                                     \
     for (type h = init, *hp = ppl_push((ctx), &h.m) == NN_OK ? &h : NULL; hp;                    \
          ppl_pop((ctx), &hp->m), hp = NULL)
+#define PPL__SCOPED_IF(ctx, cond, type, init) \
+    PPL__SCOPED_IF2(ctx, cond, type, init, PPL__U(ppl_h_), PPL__U(ppl_hp_), PPL__U(ppl_c_))
+/* c: 1 pushed, 2 not applied, 0 done */
+#define PPL__SCOPED_IF2(ctx, cond, type, init, h, hp, c)                                         \
+    for (int c = (cond) ? 1 : 2; c; c = 0)                                                      \
+        for (type h = init, *hp = c == 2 ? &h : ppl_push((ctx), &h.m) == NN_OK ? &h : NULL; hp; \
+             c == 1 ? ppl_pop((ctx), &hp->m) : (void)0, hp = NULL)
 
 #endif

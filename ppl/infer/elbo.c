@@ -5,11 +5,13 @@
 #include "ppl/dist/dist.h"
 #include "ppl/handlers/handlers.h"
 #include "ppl/infer/infer.h"
+#include "ppl/infer/internal.h"
 #include "ppl/store/store.h"
 
 void ppl_elbo_init(struct ppl_elbo *e, enum ppl_elbo_kind kind, int num_particles)
 {
-    *e = (struct ppl_elbo){.kind = kind, .num_particles = num_particles > 0 ? num_particles : 1};
+    *e = (struct ppl_elbo){.kind = kind, .num_particles = num_particles > 0 ? num_particles : 1,
+                           .check_shapes = true, .max_plate_nesting = -1, .baseline_beta = 0.90f};
 }
 
 /* Terms of one evaluation, in the step arena. Each list is summed with one stack + sum;
@@ -76,6 +78,19 @@ static bool in_frames(const struct ppl_msg *m, const char *name)
     return false;
 }
 
+struct nn_tensor *ppl__sum_to(ppl_ctx *ctx, struct nn_tensor *v, const struct ppl_msg *src, const struct ppl_msg *target)
+{
+    nn_ctx *nn = ctx->nn;
+    for (int i = 0; v && i < src->nframes; i++) {
+        const struct ppl_frame *f = &src->frames[i];
+        int d = v->ndim + f->dim;
+        if (!f->vectorized || in_frames(target, f->name) || d < 0 || v->shape[d] == 1) continue;
+        v = nn_sum(nn, v, d, true);
+    }
+    while (v && v->ndim && v->shape[0] == 1) v = nn_squeeze(nn, v, 0);
+    return v;
+}
+
 /* Pyro's _compute_log_r(...).sum_to(target's plates): detached, summed over other plates */
 static struct nn_tensor *log_r_sum_to(ppl_ctx *ctx, struct ppl_trace *mt, struct ppl_trace *gt,
                                       const struct ppl_msg *target)
@@ -88,14 +103,7 @@ static struct nn_tensor *log_r_sum_to(ppl_ctx *ctx, struct ppl_trace *mt, struct
         struct nn_tensor *v = s->log_prob;
         struct ppl_site *g = s->msg.is_observed ? NULL : ppl_trace_find(gt, s->msg.name);
         if (g && g->msg.type == PPL_MSG_SAMPLE) v = nn_sub(nn, v, g->log_prob);
-        v = nn_detach(nn, v);
-        for (int i = 0; v && i < s->msg.nframes; i++) {
-            const struct ppl_frame *f = &s->msg.frames[i];
-            int d = v->ndim + f->dim;
-            if (!f->vectorized || in_frames(target, f->name) || d < 0 || v->shape[d] == 1) continue;
-            v = nn_sum(nn, v, d, true);
-        }
-        while (v && v->ndim && v->shape[0] == 1) v = nn_squeeze(nn, v, 0);
+        v = ppl__sum_to(ctx, nn_detach(nn, v), &s->msg, target);
         total = total ? nn_add(nn, total, v) : v;
     }
     return total;
@@ -120,7 +128,8 @@ static nn_status trace_elbo(ppl_ctx *ctx, struct acc *a, struct ppl_trace *mt, s
         bool rep = reparam(&s->msg);
         if (push(ctx, a, s->log_prob_sum, true, rep, true, s->msg.name, true)) return ppl_status(ctx);
         if (rep) continue;
-        struct nn_tensor *lr = log_r_sum_to(ctx, mt, gt, &s->msg);
+        struct nn_tensor *lr = a->e->kind == PPL_TRACEGRAPH_ELBO ? ppl__downstream_cost(ctx, a->e, mt, gt, k)
+                                                                 : log_r_sum_to(ctx, mt, gt, &s->msg);
         struct nn_tensor *sf = nn_mul(nn, lr, s->log_prob_raw);
         if (push(ctx, a, sf && sf->ndim ? nn_sum_all(nn, sf) : sf, false, true, false, s->msg.name, true))
             return ppl_status(ctx);
@@ -176,6 +185,18 @@ static nn_status collect_params(ppl_ctx *ctx, struct ppl_elbo *e, struct ppl_tra
     return NN_OK;
 }
 
+/* Pyro's get_importance_trace under validation: check_site_shape on both traces */
+static nn_status check_shapes(ppl_ctx *ctx, const struct ppl_elbo *e, struct ppl_trace *mt, struct ppl_trace *gt)
+{
+    int mpn = e->max_plate_nesting;
+    if (mpn < 0) {
+        int a = ppl_trace_max_plate_nesting(mt), b = ppl_trace_max_plate_nesting(gt);
+        mpn = a > b ? a : b;
+    }
+    if (ppl_trace_check_shapes(ctx, mt, mpn, "model")) return ppl_status(ctx);
+    return ppl_trace_check_shapes(ctx, gt, mpn, "guide");
+}
+
 static nn_status particle(ppl_ctx *ctx, struct ppl_elbo *e, struct acc *a, ppl_fn model, ppl_fn guide, void *args)
 {
     struct ppl_trace *gt = nn_ctx_alloc_meta(ctx->nn, sizeof *gt), *mt = nn_ctx_alloc_meta(ctx->nn, sizeof *mt);
@@ -190,8 +211,9 @@ static nn_status particle(ppl_ctx *ctx, struct ppl_elbo *e, struct acc *a, ppl_f
     e->model_trace = mt, e->guide_trace = gt;
     e->hint_guide = gt->n, e->hint_model = mt->n;
     if (ppl_trace_log_prob(ctx, gt) || ppl_trace_log_prob(ctx, mt)) return ppl_status(ctx);
+    if (e->check_shapes && check_shapes(ctx, e, mt, gt)) return ppl_status(ctx);
     if (collect_params(ctx, e, gt) || collect_params(ctx, e, mt)) return ppl_status(ctx);
-    return e->kind == PPL_TRACE_ELBO ? trace_elbo(ctx, a, mt, gt) : meanfield_elbo(ctx, a, mt, gt);
+    return e->kind == PPL_TRACE_MEANFIELD_ELBO ? meanfield_elbo(ctx, a, mt, gt) : trace_elbo(ctx, a, mt, gt);
 }
 
 static struct nn_tensor *list_sum(nn_ctx *nn, const struct term_list *l)
@@ -241,4 +263,34 @@ nn_status ppl_elbo_compute(ppl_ctx *ctx, struct ppl_elbo *e, ppl_fn model, ppl_f
         if (!*surrogate) return ppl_status(ctx);
     }
     return ppl_status(ctx);
+}
+
+/* the results of the last evaluation were in the step arenas just reset */
+static void forget(struct ppl_elbo *e)
+{
+    e->terms = NULL, e->nterms = 0, e->params = NULL, e->nparams = 0;
+    e->model_trace = e->guide_trace = NULL;
+    e->graph_trace = NULL;
+}
+
+float ppl_elbo_loss(ppl_ctx *ctx, struct ppl_elbo *e, ppl_fn model, ppl_fn guide, void *args)
+{
+    float loss = NAN;
+    nn_no_grad_enter(ctx->nn);
+    nn_status st = ppl_elbo_compute(ctx, e, model, guide, args, &loss, NULL);
+    nn_no_grad_exit(ctx->nn);
+    nn_ctx_step_reset(ctx->nn);
+    forget(e);
+    return st ? NAN : loss;
+}
+
+float ppl_elbo_loss_and_grads(ppl_ctx *ctx, struct ppl_elbo *e, ppl_fn model, ppl_fn guide, void *args)
+{
+    float loss = NAN;
+    struct nn_tensor *surr = NULL;
+    nn_status st = ppl_elbo_compute(ctx, e, model, guide, args, &loss, &surr);
+    if (!st && surr->requires_grad) st = nn_backward(ctx->nn, surr);
+    nn_ctx_step_reset(ctx->nn);
+    forget(e);
+    return st ? NAN : loss;
 }

@@ -17,8 +17,12 @@ static nn_status update(ppl_ctx *ctx, struct ppl_svi *svi)
     struct nn_err *err = &ctx->nn->err;
     for (int i = 0; i < svi->elbo.nparams; i++) {
         struct ppl_param_entry *p = svi->elbo.params[i];
-        if (!p->opt && ppl_store_attach_optim(p, svi->optim, &svi->optim_cfg, err)) return err->code;
-        if (nn_optim_step(p->opt, err)) return err->code;
+        if (!p->opt && !p->frozen) {
+            struct nn_adam_config cfg = svi->optim_cfg;
+            if (svi->optim_args && !svi->optim_args(svi->optim_user, p->name, &cfg)) p->frozen = true;
+            else if (ppl_store_attach_optim(p, svi->optim, &cfg, err)) return err->code;
+        }
+        if (!p->frozen && nn_optim_step(p->opt, err)) return err->code;
         nn_tensor_zero_grad_lazy(p->u); /* the next writer is backward */
     }
     return NN_OK;

@@ -42,6 +42,7 @@ void ppl_store_reset_optim(struct ppl_param_store *s)
         free(e->opt);
         e->opt = NULL;
         e->has_pend = false;
+        e->frozen = false;
     }
 }
 
@@ -203,6 +204,27 @@ nn_status ppl_store_get_host(const struct ppl_param_store *s, const char *name, 
     if (nn_tensor_to_host(e->u, dst, err)) return err->code;
     constrain_host(e->constraint, dst, n, e->u->ndim ? e->u->shape[e->u->ndim - 1] : 1);
     return NN_OK;
+}
+
+nn_status ppl_store_grad_host(const struct ppl_param_store *s, const char *name, float *dst,
+                              int64_t n, struct nn_err *err)
+{
+    struct ppl_param_entry *e = ppl_store_find(s, name);
+    if (!e) return nn_err_set(err, NN_INVALID, "param store: no parameter '%s'", name);
+    if (n != nn_numel(e->u))
+        return nn_err_set(err, NN_SHAPE, "param '%s': %lld gradient values asked, has %lld", name, (long long)n,
+                          (long long)nn_numel(e->u));
+    if (!e->u->grad) {
+        memset(dst, 0, (size_t)n * sizeof *dst);
+        return NN_OK;
+    }
+    return nn_tensor_grad_to_host(e->u, dst, err);
+}
+
+void ppl_store_zero_grad(struct ppl_param_store *s)
+{
+    for (int i = 0; i < s->n; i++)
+        if (s->e[i]->u->grad) nn_tensor_zero_grad_lazy(s->e[i]->u);
 }
 
 nn_status ppl_store_attach_optim(struct ppl_param_entry *e, enum nn_optim_kind kind,

@@ -34,6 +34,7 @@ struct ppl_param_entry {
     struct nn_tensor *u;          /* unconstrained, persistent, requires grad */
     bool borrowed;                /* registered by ppl_module: not freed here */
     struct nn_optim *opt;         /* NULL until an optimizer is attached */
+    bool frozen;                  /* SVI's optim_args froze it: never updated */
     /* optimizer state read by load before the optimizer exists */
     float *pend_m, *pend_v;
     float pend_step, pend_lr;
@@ -70,6 +71,13 @@ struct nn_tensor *ppl_store_get(nn_ctx *nn, const struct ppl_param_store *s, con
 /* Constrained values copied to host (n = numel); status. */
 nn_status ppl_store_get_host(const struct ppl_param_store *s, const char *name, float *dst,
                              int64_t n, struct nn_err *err);
+/* The gradient of the last backward with respect to the stored (unconstrained) tensor, copied
+ * to host (n = numel); zeros when no gradient has reached it. For PPL_REAL params this is the
+ * gradient of the value; for constrained ones multiply by the transform's derivative. */
+nn_status ppl_store_grad_host(const struct ppl_param_store *s, const char *name, float *dst,
+                              int64_t n, struct nn_err *err);
+/* Zeroes every parameter's gradient (gradients accumulate over backward calls, as torch's). */
+void ppl_store_zero_grad(struct ppl_param_store *s);
 /* Attaches an optimizer to an entry (applying state read by load). */
 nn_status ppl_store_attach_optim(struct ppl_param_entry *e, enum nn_optim_kind kind,
                                  const struct nn_adam_config *cfg, struct nn_err *err);
