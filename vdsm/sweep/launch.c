@@ -184,7 +184,7 @@ nn_status vdsm_sweep_run(const struct vdsm_sweep *sw, const struct vdsm_sweep_op
     int njobs = o->jobs > 0 ? o->jobs : 1, ranks_here = o->only >= 0 ? 1 : (o->local_ranks > 0 ? o->local_ranks : 1);
     memset(sum, 0, sizeof *sum);
     if (o->only >= sw->n) return nn_err_set(err, NN_INVALID, "%s: --only %d, but the sweep has points 0 to %d", sw->file, o->only, sw->n - 1);
-    l.tty = isatty(fileno(l.log));
+    l.tty = isatty(fileno(l.log)) && o->nranks <= 1; /* mpirun's forwarded output interleaves lines */
     if (o->nranks > 1 && o->only < 0) snprintf(l.who, sizeof l.who, "rank %d/%d: ", o->rank, o->nranks);
     l.threads = o->threads > 0 ? o->threads : cpu_count() / (njobs * ranks_here);
     if (l.threads < 1) l.threads = 1;
