@@ -183,6 +183,8 @@ Test(sweep, runs_failure_and_compare)
     free(s);
     cr_assert((s = run_file("s.yaml", "good,seed=1", "report.html")), "the run's report");
     free(s);
+    s = run_file("s.yaml", "good,seed=1", "spec.yaml.prev");
+    cr_assert(!s, "training rewrote the sweep's spec.yaml (the resolved spec does not read back the same)");
     /* again: the finished points are skipped, the failed ones tried again */
     rc = sh(out, sizeof out, "%s sweep %s", vdsm_bin, f);
     cr_assert_eq(rc, 1);
@@ -270,6 +272,7 @@ Test(sweep, resume_after_kill)
     cr_assert_eq(rc, 0, "%s", out);
     char *log = run_file("k.yaml", "base", "train.log");
     cr_assert(log && strstr(log, "stage 1: resuming from"), "%s", log ? log : "(none)");
+    cr_assert(!strstr(log, "different spec"), "%s", log);
     free(log);
     char *m = run_file("k.yaml", "base", "metrics.jsonl");
     int lines = 0;
