@@ -111,6 +111,12 @@ static double final_loss(const char *sweep, const char *point)
     return loss;
 }
 
+static bool exists(const char *p)
+{
+    struct stat st;
+    return !stat(p, &st);
+}
+
 TestSuite(sweep, .init = setup, .fini = teardown, .timeout = 240);
 
 Test(sweep, expansion_names_and_validation)
@@ -228,39 +234,60 @@ Test(sweep, runs_failure_and_compare)
     cr_assert(strstr(out, "| good | 2 | "), "%s", out);
 }
 
-static bool exists(const char *p)
+/* Starts `vdsm sweep f` in the background (output to tmp/k.out). */
+static pid_t start_sweep(const char *f)
 {
-    struct stat st;
-    return !stat(p, &st);
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        char logp[400];
+        snprintf(logp, sizeof logp, "%s/k.out", tmp);
+        if (!freopen(logp, "a", stdout) || !freopen(logp, "a", stderr)) _exit(126);
+        execl(vdsm_bin, "vdsm", "sweep", f, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Waits until the run has written checkpoint `ck` while a launcher trains it; returns the pid
+ * of its training process (from sweep.status). */
+static pid_t wait_training(const char *ck, const char *status)
+{
+    for (int i = 0; i < 6000; i++) {
+        if (exists(ck)) {
+            char *s = slurp(status);
+            pid_t pid = s && !strncmp(s, "running ", 8) ? (pid_t)atol(strrchr(s, ' ') + 1) : 0;
+            free(s);
+            if (pid) return pid;
+        }
+        usleep(10000);
+    }
+    cr_assert_fail("the run never reached %s", ck);
+    return 0;
+}
+
+static bool gone(pid_t pid)
+{
+    char p[64], st[512];
+    snprintf(p, sizeof p, "/proc/%ld/stat", (long)pid);
+    FILE *f = fopen(p, "r");
+    if (!f) return true;
+    size_t n = fread(st, 1, sizeof st - 1, f);
+    fclose(f);
+    st[n] = '\0';
+    const char *paren = strrchr(st, ')');
+    return paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X');
 }
 
 Test(sweep, resume_after_kill)
 {
     make_data();
-    const char *f = write_sweep("k.yaml", 5, "");
+    const char *f = write_sweep("k.yaml", 7, "");
     char out[16384], ck[600], status[600];
-    snprintf(ck, sizeof ck, "%s/out-k.yaml/base/checkpoints/ckpt-s1-e000002.safetensors", tmp);
     snprintf(status, sizeof status, "%s/out-k.yaml/base/sweep.status", tmp);
-    pid_t sweep = fork();
-    cr_assert(sweep >= 0);
-    if (sweep == 0) {
-        char logp[400];
-        snprintf(logp, sizeof logp, "%s/k.out", tmp);
-        if (!freopen(logp, "w", stdout) || !freopen(logp, "a", stderr)) _exit(126);
-        execl(vdsm_bin, "vdsm", "sweep", f, (char *)NULL);
-        _exit(127);
-    }
-    /* kill the run's training process (its pid is in sweep.status) after its second epoch */
-    pid_t train = 0;
-    for (int i = 0; i < 6000 && !train; i++) {
-        if (exists(ck)) {
-            char *s = slurp(status);
-            if (s && !strncmp(s, "running ", 8)) train = (pid_t)atol(strrchr(s, ' ') + 1);
-            free(s);
-        }
-        if (!train) usleep(10000);
-    }
-    cr_assert(train > 0, "the run never reached its second checkpoint");
+    /* 1: the run's training process is killed: the sweep reports it and exits 1 */
+    snprintf(ck, sizeof ck, "%s/out-k.yaml/base/checkpoints/ckpt-s1-e000002.safetensors", tmp);
+    pid_t sweep = start_sweep(f), train = wait_training(ck, status);
     cr_assert_eq(kill(train, SIGKILL), 0);
     int st;
     cr_assert_eq(waitpid(sweep, &st, 0), sweep);
@@ -268,17 +295,30 @@ Test(sweep, resume_after_kill)
     char *s = slurp(status);
     cr_assert(s && strstr(s, "failed killed by signal 9"), "%s", s ? s : "(none)");
     free(s);
+    /* 2: the launcher dies (a dead MPI rank): its training process goes with it */
+    snprintf(ck, sizeof ck, "%s/out-k.yaml/base/checkpoints/ckpt-s1-e000004.safetensors", tmp);
+    sweep = start_sweep(f);
+    train = wait_training(ck, status);
+    cr_assert_eq(kill(sweep, SIGKILL), 0);
+    cr_assert_eq(waitpid(sweep, &st, 0), sweep);
+    for (int i = 0; i < 500 && !gone(train); i++) usleep(10000);
+    cr_assert(gone(train), "the run's training outlived its launcher");
+    cr_assert_eq(sh(out, sizeof out, "%s sweep %s --list", vdsm_bin, f), 0);
+    cr_assert(strstr(out, "   0  pending  base  ") && strstr(out, "# interrupted (host pid: "), "%s", out);
+    /* 3: the next invocation resumes and finishes it */
     int rc = sh(out, sizeof out, "%s sweep %s", vdsm_bin, f);
     cr_assert_eq(rc, 0, "%s", out);
     char *log = run_file("k.yaml", "base", "train.log");
-    cr_assert(log && strstr(log, "stage 1: resuming from"), "%s", log ? log : "(none)");
+    int resumes = 0;
+    for (char *p = log; p && (p = strstr(p, "stage 1: resuming from")); p++) resumes++;
+    cr_assert_eq(resumes, 2, "%s", log);
     cr_assert(!strstr(log, "different spec"), "%s", log);
     free(log);
     char *m = run_file("k.yaml", "base", "metrics.jsonl");
     int lines = 0;
     for (char *p = m; p && (p = strchr(p, '\n')); p++) lines++;
-    cr_assert_eq(lines, 5, "one metrics line per epoch after the resume: %s", m);
-    cr_assert(strstr(m, "\"epoch\":4,"));
+    cr_assert_eq(lines, 7, "one metrics line per epoch after the resumes: %s", m);
+    cr_assert(strstr(m, "\"epoch\":6,"));
     free(m);
     s = slurp(status);
     cr_assert(s && !strncmp(s, "done ", 5));

@@ -95,9 +95,8 @@ static int list(const struct vdsm_sweep *sw)
     for (int i = 0; i < sw->n; i++) {
         char detail[600], *desc = vdsm_sweep_point_desc(&sw->pts[i]);
         enum vdsm_run_state s = vdsm_sweep_state(&sw->pts[i], detail, sizeof detail);
-        printf("%4d  %-8s %s  %s%s%s\n", i, states[s], sw->pts[i].name, desc ? desc : "",
-               s == VDSM_RUN_FAILED || s == VDSM_RUN_RUNNING ? "  # " : "",
-               s == VDSM_RUN_FAILED || s == VDSM_RUN_RUNNING ? detail : "");
+        printf("%4d  %-8s %s  %s%s%s\n", i, states[s], sw->pts[i].name, desc ? desc : "", *detail && s != VDSM_RUN_DONE ? "  # " : "",
+               s != VDSM_RUN_DONE ? detail : "");
         free(desc);
     }
     return 0;

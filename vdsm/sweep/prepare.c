@@ -13,8 +13,9 @@
 
 nn_status vdsm__sweep_write_atomic(const char *path, const char *text, struct nn_err *err)
 {
-    char tmp[VDSM_SWEEP_PATH + 32];
-    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+    char tmp[VDSM_SWEEP_PATH + 128], host[64] = "";
+    gethostname(host, sizeof host - 1); /* ranks on several hosts may share the directory */
+    snprintf(tmp, sizeof tmp, "%s.%s.%ld.tmp", path, host, (long)getpid());
     FILE *f = fopen(tmp, "w");
     if (!f) return nn_err_set(err, NN_IO, "%s: cannot write: %s", tmp, strerror(errno));
     bool bad = fputs(text, f) == EOF;
@@ -122,14 +123,17 @@ enum vdsm_run_state vdsm_sweep_state(const struct vdsm_sweep_point *p, char *det
     line[strcspn(line, "\n")] = '\0';
     const char *rest = strchr(line, ' ') ? strchr(line, ' ') + 1 : "";
     if (detail && n) snprintf(detail, n, "%s", rest);
-    if (!strncmp(line, "done ", 5))
-        return strtoull(rest, NULL, 16) == p->hash ? VDSM_RUN_DONE : VDSM_RUN_PENDING; /* the spec changed since */
+    if (!strncmp(line, "done ", 5)) {
+        if (strtoull(rest, NULL, 16) == p->hash) return VDSM_RUN_DONE;
+        if (detail && n) snprintf(detail, n, "its spec changed since it finished");
+        return VDSM_RUN_PENDING;
+    }
     if (!strncmp(line, "failed ", 7)) return VDSM_RUN_FAILED;
     if (!strncmp(line, "running ", 8)) {
         int fd = vdsm__sweep_lock(p); /* a launcher that died leaves the lock free */
         if (fd < 0) return VDSM_RUN_RUNNING;
         close(fd);
-        if (detail && n) snprintf(detail, n, "interrupted (%s)", rest);
+        if (detail && n) snprintf(detail, n, "interrupted (host pid: %s)", rest);
     }
     return VDSM_RUN_PENDING;
 }
