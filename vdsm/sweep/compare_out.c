@@ -121,12 +121,12 @@ static int list_curves(const struct vdsm_compare *c, struct curve *cv)
         bool any = false;
         for (int r = 0; r < c->nruns && !any; r++)
             for (int i = 0; i < c->runs[r].m.n && !any; i++) any = c->runs[r].m.rows[i].stage == stage;
-        if (!any) continue;
+        if (!any || n + 1 + VDSM_SCHED_COUNT > MAX_CURVES) continue;
         cv[n] = (struct curve){.stage = stage, .kind = 0};
         snprintf(cv[n].id, sizeof cv[n].id, "s%d_loss", stage);
         snprintf(cv[n++].title, sizeof cv[0].title, "stage %d: loss", stage);
         char col[300];
-        for (int k = 0; k < c->ncols && n < MAX_CURVES - VDSM_SCHED_COUNT; k++) {
+        for (int k = 0; k < c->ncols && n + VDSM_SCHED_COUNT < MAX_CURVES; k++) {
             snprintf(col, sizeof col, "s%d ", stage);
             if (strncmp(c->cols[k], col, strlen(col)) || !strcmp(c->cols[k] + strlen(col), "loss")) continue;
             cv[n] = (struct curve){.stage = stage, .kind = 1};
