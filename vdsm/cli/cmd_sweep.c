@@ -73,9 +73,12 @@ static int parse(int argc, char **argv, struct args *a)
         else if (!strcmp(s, "--sbatch") && a->nsbatch < MAX_SBATCH) a->sbatch[a->nsbatch++] = argv[++i];
         else if (s[0] != '-' && !a->file) a->file = s;
         else ok = false;
+        if (!ok && v && argv[i] == v) {
+            fprintf(stderr, "vdsm sweep: bad value '%s' for %s (vdsm sweep --help)\n", v, s);
+            return 2;
+        }
         if (!ok) {
-            fprintf(stderr, "vdsm sweep: bad argument '%s'%s%s\n", s, v && i < argc && argv[i] == v ? " " : "",
-                    v && i < argc && argv[i] == v ? v : "");
+            fprintf(stderr, "vdsm sweep: unexpected argument '%s'\n", s);
             usage(stderr);
             return 2;
         }
