@@ -159,6 +159,12 @@ Test(sweep, expansion_names_and_validation)
     cr_assert_neq(vdsm_sweep_load(f, NULL, &sw, &e), NN_OK);
     snprintf(want, sizeof want, "%s:17:5: model.z_dmi: unknown key (did you mean", f);
     cr_assert(strstr(e.msg, want), "got: %s", e.msg);
+    /* an unknown axis key: at the key, not at its first value */
+    nn_err_clear(&e);
+    f = write_sweep("bad4.yaml", 2, "axes:\n  stage1.lrr: [0.1]\n");
+    cr_assert_neq(vdsm_sweep_load(f, NULL, &sw, &e), NN_OK);
+    snprintf(want, sizeof want, "%s:16:3: stage1.lrr: unknown key (did you mean", f);
+    cr_assert(strstr(e.msg, want), "got: %s", e.msg);
     /* zip axes of different lengths; the CLI exits 2 and writes nothing */
     f = write_sweep("bad3.yaml", 2, "mode: zip\naxes:\n  stage1.lr: [0.002, 0.001]\n  stage1.batch_size: [2]\n");
     char out[4096];

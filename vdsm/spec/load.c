@@ -210,6 +210,7 @@ static nn_status apply_node(struct vdsm_node *root, const struct vdsm_spec_overr
     snprintf(key, sizeof key, "%s", o->key);
     struct vdsm_node *val = vdsm_node_clone(o->value);
     if (!val) return nn_err_set(err, NN_OOM, "out of memory");
+    if (o->kline > 0) val->kline = o->kline, val->kcol = o->kcol;
     return put_path(root, key, val, where, err);
 }
 

@@ -126,6 +126,7 @@ struct vdsm_node;
 struct vdsm_spec_override {
     const char *key;
     const struct vdsm_node *value;
+    int kline, kcol;  /* where the key was written, for "unknown key" (0: the value's own key position) */
 };
 nn_status vdsm_spec_load_over(const char *path, const struct vdsm_spec_override *ov, int nov, struct vdsm_spec *spec,
                               struct nn_err *err);

@@ -212,17 +212,19 @@ static nn_status parse_top(struct vdsm_sweep *sw, struct parsed *ps, size_t *com
     return parse_axes(axes, sw->mode, ps, combos, err);
 }
 
-static nn_status add_ov(struct vdsm_sweep_point *p, const char *key, const struct vdsm_node *v, struct nn_err *err)
+/* key_at: the node whose key position names the key (an axis's list for its values) */
+static nn_status add_ov(struct vdsm_sweep_point *p, const char *key, const struct vdsm_node *v, const struct vdsm_node *key_at,
+                        struct nn_err *err)
 {
     if (p->nov == VDSM_SWEEP_MAX_OVERRIDES) return nn_err_set(err, NN_PARSE, "more than %d overrides in a point", VDSM_SWEEP_MAX_OVERRIDES);
-    p->ov[p->nov++] = (struct vdsm_spec_override){.key = key, .value = v};
+    p->ov[p->nov++] = (struct vdsm_spec_override){.key = key, .value = v, .kline = key_at->kline, .kcol = key_at->kcol};
     return NN_OK;
 }
 
 static nn_status add_map(struct vdsm_sweep_point *p, const struct vdsm_node *m, struct nn_err *err)
 {
     for (size_t i = 0; m && m->kind == VDSM_NODE_MAP && i < m->n; i++)
-        if (add_ov(p, m->kids[i]->key, m->kids[i], err)) return err->code;
+        if (add_ov(p, m->kids[i]->key, m->kids[i], m->kids[i], err)) return err->code;
     return NN_OK;
 }
 
@@ -254,14 +256,14 @@ static nn_status make_point(struct vdsm_sweep *sw, struct vdsm_sweep_point *p, c
     if (variant && !(p->variant = strdup(variant->key))) return nn_err_set(err, NN_OOM, "out of memory");
     if (add_map(p, ps->set, err) || add_map(p, variant, err)) return err->code;
     for (int a = 0; a < ps->naxes; a++)
-        if (add_ov(p, ps->axes[a].key, ps->axes[a].vals->kids[pick[a]], err)) return err->code;
-    if (seed && add_ov(p, "runtime.seed", seed, err)) return err->code;
+        if (add_ov(p, ps->axes[a].key, ps->axes[a].vals->kids[pick[a]], ps->axes[a].vals, err)) return err->code;
+    if (seed && add_ov(p, "runtime.seed", seed, seed, err)) return err->code;
     if (name_point(sw, p, ps, pick, seed)) return nn_err_set(err, NN_OOM, "out of memory");
     struct vdsm_node *dir = vdsm_node_new(VDSM_NODE_SCALAR, p->dir, "the sweep's run directory", 0, 0);
     if (!dir) return nn_err_set(err, NN_OOM, "out of memory");
     dir->quoted = true;
     if (vdsm_node_append(sw->made, NULL, dir)) return nn_err_set(err, NN_OOM, "out of memory");
-    return add_ov(p, "output.run_dir", dir, err);
+    return add_ov(p, "output.run_dir", dir, dir, err);
 }
 
 static nn_status validate(struct vdsm_sweep_point *p, const char *spec_path, struct nn_err *err)
