@@ -13,6 +13,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: vdsm train SPEC [--set key.path=value]... [--run-dir DIR] [--quiet] [--max-steps N]\n"
+            "                  [--threads N]\n"
             "\n"
             "Trains the stages SPEC names (stages: [encdec, seq]) into a run directory (default\n"
             "output.run_dir, else runs/<name>): spec.yaml, metrics.jsonl, checkpoints/, train.log.\n"
@@ -21,7 +22,8 @@ static void usage(FILE *f)
             "  --set k=v      override a spec key (value read as YAML), e.g. --set stage1.epochs=5\n"
             "  --run-dir DIR  train into DIR\n"
             "  --quiet        no progress line, epoch lines only\n"
-            "  --max-steps N  stop after N SVI steps (as if interrupted; run again to resume)\n");
+            "  --max-steps N  stop after N SVI steps (as if interrupted; run again to resume)\n"
+            "  --threads N    CPU threads instead of runtime.threads (not part of the spec)\n");
 }
 
 int vdsm_cmd_train(int argc, char **argv)
@@ -51,6 +53,14 @@ int vdsm_cmd_train(int argc, char **argv)
                 fprintf(stderr, "vdsm train: --max-steps needs a positive integer, got '%s'\n", argv[i]);
                 return 2;
             }
+        } else if (!strcmp(a, "--threads") && i + 1 < argc) {
+            char *end;
+            long t = strtol(argv[++i], &end, 10);
+            if (*end || t < 1 || t > 1024) {
+                fprintf(stderr, "vdsm train: --threads needs an integer in [1, 1024], got '%s'\n", argv[i]);
+                return 2;
+            }
+            o.threads = (int)t;
         } else if (a[0] == '-' || spec_path) {
             fprintf(stderr, "vdsm train: unexpected argument '%s'\n", a);
             usage(stderr);

@@ -17,6 +17,8 @@
     X(report, "rebuild a run's HTML report (vdsm report --help)") \
     X(judge, "train/test the judge classifier of the judge protocol (vdsm judge --help)") \
     X(eval, "evaluation protocols over a run: judge, consistency, recon (vdsm eval --help)") \
+    X(sweep, "expand a sweep file into runs and train them: --jobs, mpirun, --emit slurm") \
+    X(compare, "tables and overlaid curves of a sweep's runs, mean +- std over seeds") \
     X(info, "the CPU threads and OpenBLAS kernel in use, and the CUDA backend's devices")
 
 #define VDSM_X(name, help) int vdsm_cmd_##name(int argc, char **argv);

@@ -155,17 +155,11 @@ static nn_status parse_value(const char *text, const char *name, struct vdsm_nod
     return NN_OK;
 }
 
-static nn_status apply_set(struct vdsm_node *root, const char *arg, struct nn_err *err)
+/* Puts val (owned) at the dotted path key of root, making sections on the way; label names
+ * the override in messages. key is modified. */
+static nn_status put_path(struct vdsm_node *root, char *key, struct vdsm_node *val, const char *label,
+                          struct nn_err *err)
 {
-    char label[PATH_LEN + 8], key[PATH_LEN];
-    snprintf(label, sizeof label, "--set %s", arg);
-    const char *eq = strchr(arg, '=');
-    if (!eq || eq == arg || (size_t)(eq - arg) >= sizeof key)
-        return nn_err_set(err, NN_PARSE, "%s: expected key.path=value", label);
-    memcpy(key, arg, (size_t)(eq - arg));
-    key[eq - arg] = '\0';
-    struct vdsm_node *val = NULL;
-    if (parse_value(eq + 1, label, &val, err)) return err->code;
     struct vdsm_node *map = root;
     char *save = NULL, *seg = strtok_r(key, ".", &save);
     char done[PATH_LEN] = "";
@@ -191,6 +185,34 @@ static nn_status apply_set(struct vdsm_node *root, const char *arg, struct nn_er
     }
     vdsm_node_free(val);
     return nn_err_set(err, NN_PARSE, "%s: empty key", label);
+}
+
+static nn_status apply_set(struct vdsm_node *root, const char *arg, struct nn_err *err)
+{
+    char label[PATH_LEN + 8], key[PATH_LEN];
+    snprintf(label, sizeof label, "--set %s", arg);
+    const char *eq = strchr(arg, '=');
+    if (!eq || eq == arg || (size_t)(eq - arg) >= sizeof key)
+        return nn_err_set(err, NN_PARSE, "%s: expected key.path=value", label);
+    memcpy(key, arg, (size_t)(eq - arg));
+    key[eq - arg] = '\0';
+    struct vdsm_node *val = NULL;
+    if (parse_value(eq + 1, label, &val, err)) return err->code;
+    return put_path(root, key, val, label, err);
+}
+
+/* An override given as a node (a value read from another file): a copy of it goes in, keeping
+ * its file, line and column for the messages of validation. */
+static nn_status apply_node(struct vdsm_node *root, const struct vdsm_spec_override *o, struct nn_err *err)
+{
+    char key[PATH_LEN], where[PATH_LEN];
+    vdsm_node_where(o->value, where, sizeof where);
+    if (!*o->key || strlen(o->key) >= sizeof key) return nn_err_set(err, NN_PARSE, "%s: bad key '%.80s'", where, o->key);
+    snprintf(key, sizeof key, "%s", o->key);
+    struct vdsm_node *val = vdsm_node_clone(o->value);
+    if (!val) return nn_err_set(err, NN_OOM, "out of memory");
+    if (o->kline > 0) val->kline = o->kline, val->kcol = o->kcol;
+    return put_path(root, key, val, where, err);
 }
 
 /* Every key of the tree must be in the schema. */
@@ -337,10 +359,11 @@ void vdsm_spec_free(struct vdsm_spec *spec)
 }
 
 static nn_status finish(struct vdsm_node *root, const char *source, const char *const *sets, int nsets,
-                        struct vdsm_spec *spec, struct nn_err *err)
+                        const struct vdsm_spec_override *ov, int nov, struct vdsm_spec *spec, struct nn_err *err)
 {
     nn_status s = NN_OK;
     for (int i = 0; i < nsets && !s; i++) s = apply_set(root, sets[i], err);
+    for (int i = 0; i < nov && !s; i++) s = apply_node(root, &ov[i], err);
     if (!s) s = check_keys(root, "", err);
     if (!s) s = resolve(root, spec, err);
     if (!s && !(spec->source = strdup(source))) s = nn_err_set(err, NN_OOM, "out of memory");
@@ -359,7 +382,7 @@ nn_status vdsm_spec_load(const char *path, const char *const *sets, int nsets, s
     nn_status s = load_tree(path, NULL, NULL, ch, &root, err);
     free(ch);
     if (s) return s;
-    return finish(root, path, sets, nsets, spec, err);
+    return finish(root, path, sets, nsets, NULL, 0, spec, err);
 }
 
 nn_status vdsm_spec_load_mem(const char *text, size_t len, const char *name, const char *base_dir,
@@ -377,5 +400,18 @@ nn_status vdsm_spec_load_mem(const char *text, size_t len, const char *name, con
     nn_status s = load_tree(name, tree, base_dir, ch, &root, err);
     free(ch);
     if (s) return s;
-    return finish(root, name, sets, nsets, spec, err);
+    return finish(root, name, sets, nsets, NULL, 0, spec, err);
+}
+
+nn_status vdsm_spec_load_over(const char *path, const struct vdsm_spec_override *ov, int nov, struct vdsm_spec *spec,
+                              struct nn_err *err)
+{
+    memset(spec, 0, sizeof *spec);
+    struct chain *ch = calloc(1, sizeof *ch);
+    if (!ch) return nn_err_set(err, NN_OOM, "out of memory");
+    struct vdsm_node *root = NULL;
+    nn_status s = load_tree(path, NULL, NULL, ch, &root, err);
+    free(ch);
+    if (s) return s;
+    return finish(root, path, NULL, 0, ov, nov, spec, err);
 }

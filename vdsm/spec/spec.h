@@ -132,6 +132,17 @@ nn_status vdsm_spec_load_mem(const char *text, size_t len, const char *name, con
                              struct nn_err *err);
 void vdsm_spec_free(struct vdsm_spec *spec);
 
+/* Overrides given as parsed YAML nodes (vdsm/spec/tree.h), e.g. the values of a sweep file:
+ * validation errors in them name their own file:line:col. key is a dotted path as in --set. */
+struct vdsm_node;
+struct vdsm_spec_override {
+    const char *key;
+    const struct vdsm_node *value;
+    int kline, kcol;  /* where the key was written, for "unknown key" (0: the value's own key position) */
+};
+nn_status vdsm_spec_load_over(const char *path, const struct vdsm_spec_override *ov, int nov, struct vdsm_spec *spec,
+                              struct nn_err *err);
+
 /* Resolved spec as YAML, every key in schema order. */
 nn_status vdsm_spec_write(const struct vdsm_spec *spec, FILE *f, struct nn_err *err);
 /* The same into a malloc'd string (caller frees); NULL on OOM. */

@@ -281,7 +281,7 @@ static nn_status trainer_open(struct trainer *tr, const struct vdsm_spec *spec, 
     inj = getenv("VDSM_INJECT_NAN_PARAMS_STEP");
     tr->inject_nan_params = inj ? atol(inj) : -1;
     vdsm_train_run_dir(spec, o, tr->dir, sizeof tr->dir);
-    set_threads(spec->runtime.threads);
+    set_threads(o->threads > 0 ? o->threads : spec->runtime.threads);
     enum nn_device dev;
     if (vdsm_open_device(spec, NULL, &dev, err)) return err->code;
     if (vdsm_dataset_open(spec->dataset.path, &tr->ds, err)) {

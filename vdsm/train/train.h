@@ -32,6 +32,8 @@ struct vdsm_train_opts {
     FILE *log;               /* NULL: stdout */
     bool quiet;              /* epoch lines only, no progress line */
     long max_steps;          /* > 0: stop (as if killed) after this many SVI steps in this call */
+    int threads;             /* > 0: CPU threads, instead of runtime.threads (a machine's
+                                share, as vdsm sweep gives each of its jobs) */
 };
 
 nn_status vdsm_train(const struct vdsm_spec *spec, const struct vdsm_train_opts *opts, struct nn_err *err);
