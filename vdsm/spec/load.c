@@ -113,6 +113,10 @@ static nn_status load_tree(const char *path, struct vdsm_node *parsed, const cha
     struct vdsm_node *tree = parsed;
     *out = NULL;
     if (!tree && vdsm_yaml_load_file(path, &tree, err)) return err->code;
+    if (!parsed && tree->kind == VDSM_NODE_MAP && tree->n == 0) {   /* a spec that says nothing trains nothing useful */
+        vdsm_node_free(tree);
+        return nn_err_set(err, NN_PARSE, "%s: the spec is empty", path);
+    }
     if (parsed) snprintf(dir, sizeof dir, "%s", base_dir ? base_dir : ".");
     else dir_of(path, dir, sizeof dir);
     if (!parsed && realpath(path, real)) snprintf(ch->paths[ch->n++], PATH_MAX, "%s", real);
@@ -228,6 +232,7 @@ static nn_status read_list(const struct vdsm_spec_key *k, const struct vdsm_node
                            struct nn_err *err)
 {
     if (n->kind != VDSM_NODE_SEQ) return vdsm_spec_fail(err, n, k->path, "expected a list of %s", k->choices);
+    if (n->n == 0) return vdsm_spec_fail(err, n, k->path, "empty: name at least one of %s", k->choices);
     *mask = 0;
     for (size_t i = 0; i < n->n; i++) {
         int idx;

@@ -406,6 +406,7 @@ static nn_status trainer_open(struct trainer *tr, const struct vdsm_spec *spec, 
                           spec->dataset.name == VDSM_DATA_PENDULUM ? " (make it with: vdsm data pendulum --out DIR)" : "");
     }
     tr->ds_ok = true;
+    if (vdsm_spec_check_data(spec, &tr->ds, err)) return err->code;
     /* nothing in the run directory changes before the lock is held and the spec is known to
      * fit the run's checkpoints */
     if (vdsm_run_lock(tr->dir, true, "vdsm train", &tr->lock, err)) return err->code;
