@@ -386,10 +386,25 @@ static nn_status check_values(const char *path, const struct parsed *p, size_t d
 
 /* Reads and checks a whole file: header, offsets covering the data exactly, the checksum when
  * the file has one, finite values. */
+static nn_status parse_buf(const char *path, struct parsed *p, struct nn_err *err);
+
 static nn_status parse_file(const char *path, struct parsed *p, struct nn_err *err)
 {
     memset(p, 0, sizeof *p);
-    if (read_regular(path, p, err)) goto fail;
+    if (read_regular(path, p, err)) {
+        parsed_free(p);
+        return err->code;
+    }
+    return parse_buf(path, p, err);
+}
+
+/* p->buf holds p->size bytes (owned by p) */
+static nn_status parse_buf(const char *path, struct parsed *p, struct nn_err *err)
+{
+    if (p->size < 8) {
+        nn_err_set(err, NN_PARSE, "%s: %zu bytes is not a safetensors file (truncated?)", path, p->size);
+        goto fail;
+    }
     uint64_t hl = 0;
     for (int i = 0; i < 8; i++) hl |= (uint64_t)p->buf[i] << (8 * i);
     if (hl > (uint64_t)p->size - 8) {
@@ -547,24 +562,29 @@ static nn_status apply_all(struct ppl_param_store *s, const char *path, const st
     return NN_OK;
 }
 
+/* checks a parsed file against the store, then writes it in; frees p */
+static nn_status load_parsed(struct ppl_param_store *s, const char *path, struct parsed *p, bool exact,
+                             struct nn_err *err)
+{
+    nn_status st = check_opt(path, p, err);
+    if (!st && exact) st = check_exact(s, path, p, err);
+    for (int i = 0; i < p->n && !st; i++) {   /* constraints are checked before anything is written too */
+        char key[320];
+        snprintf(key, sizeof key, "constraint.%s", p->w[i].name);
+        const cJSON *c = p->meta ? cJSON_GetObjectItemCaseSensitive(p->meta, key) : NULL;
+        if (p->w[i].kind < 0 && c && (!cJSON_IsString(c) || ppl_constraint_from_name(c->valuestring) < 0))
+            st = nn_err_set(err, NN_PARSE, "%s: unknown constraint for '%s'", path, p->w[i].name);
+    }
+    if (!st) st = apply_all(s, path, p, err);
+    parsed_free(p);
+    return st;
+}
+
 static nn_status load(struct ppl_param_store *s, const char *path, bool exact, struct nn_err *err)
 {
     struct parsed p;
     if (parse_file(path, &p, err)) return err->code;
-    nn_status st = check_opt(path, &p, err);
-    if (!st && exact) st = check_exact(s, path, &p, err);
-    if (!st) {   /* constraints are checked before anything is written too */
-        for (int i = 0; i < p.n && !st; i++) {
-            char key[320];
-            snprintf(key, sizeof key, "constraint.%s", p.w[i].name);
-            const cJSON *c = p.meta ? cJSON_GetObjectItemCaseSensitive(p.meta, key) : NULL;
-            if (p.w[i].kind < 0 && c && (!cJSON_IsString(c) || ppl_constraint_from_name(c->valuestring) < 0))
-                st = nn_err_set(err, NN_PARSE, "%s: unknown constraint for '%s'", path, p.w[i].name);
-        }
-    }
-    if (!st) st = apply_all(s, path, &p, err);
-    parsed_free(&p);
-    return st;
+    return load_parsed(s, path, &p, exact, err);
 }
 
 nn_status ppl_store_load(struct ppl_param_store *s, const char *path, struct nn_err *err)
@@ -585,4 +605,14 @@ nn_status ppl_store_verify(const struct ppl_param_store *s, const char *path, st
     if (!st && s) st = check_exact(s, path, &p, err);
     parsed_free(&p);
     return st;
+}
+
+nn_status ppl_store_load_mem(struct ppl_param_store *s, const void *buf, size_t size, const char *name,
+                             bool exact, struct nn_err *err)
+{
+    struct parsed p = {.buf = malloc(size + 1), .size = size};
+    if (!p.buf) return nn_err_set(err, NN_OOM, "%s: out of memory", name);
+    if (size) memcpy(p.buf, buf, size);
+    if (parse_buf(name, &p, err)) return err->code;
+    return load_parsed(s, name, &p, exact, err);
 }

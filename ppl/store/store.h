@@ -89,6 +89,9 @@ nn_status ppl_store_load(struct ppl_param_store *s, const char *path, struct nn_
  * (plus optimizer state): a parameter missing from the file, or a tensor the store does not
  * have, is an error naming the tensor and the file. */
 nn_status ppl_store_load_exact(struct ppl_param_store *s, const char *path, struct nn_err *err);
+/* A file's bytes already in memory (name is used in messages); exact as ppl_store_load_exact. */
+nn_status ppl_store_load_mem(struct ppl_param_store *s, const void *buf, size_t size, const char *name,
+                             bool exact, struct nn_err *err);
 /* Runs every check of a load without changing anything; with s non-NULL, also the exact
  * match with s's parameters (as ppl_store_load_exact). */
 nn_status ppl_store_verify(const struct ppl_param_store *s, const char *path, struct nn_err *err);
