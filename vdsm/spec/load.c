@@ -113,7 +113,7 @@ static nn_status load_tree(const char *path, struct vdsm_node *parsed, const cha
     struct vdsm_node *tree = parsed;
     *out = NULL;
     if (!tree && vdsm_yaml_load_file(path, &tree, err)) return err->code;
-    if (!parsed && tree->kind == VDSM_NODE_MAP && tree->n == 0) {   /* a spec that says nothing trains nothing useful */
+    if (!parsed && tree->kind == VDSM_NODE_MAP && tree->n == 0 && tree->line == 0) {   /* no document: a mistake */
         vdsm_node_free(tree);
         return nn_err_set(err, NN_PARSE, "%s: the spec is empty", path);
     }
