@@ -413,3 +413,52 @@ Test(e2e_harden, a_second_signal_stops_at_once, .init = make_data, .fini = clean
     cr_assert(msg && strstr(msg, "stopping after the current step"), "%s", msg ? msg : "(no stderr)");
     free(msg);
 }
+
+static void touch(const char *run, const char *name)
+{
+    char p[600];
+    snprintf(p, sizeof p, "%s/%s", run, name);
+    FILE *f = fopen(p, "w");
+    cr_assert(f, "%s", p);
+    fputs("partial", f);
+    fclose(f);
+}
+
+/* killed while the end-of-run images were made: the next run makes them, and removes the
+ * temporary files of the interrupted writes */
+Test(e2e_harden, missing_outputs_of_a_finished_run_are_made, .init = make_data, .fini = cleanup, .timeout = 300)
+{
+    struct vdsm_spec spec;
+    const char *one[] = {"stage1.epochs=1"};
+    load_spec(&spec, one, 1);
+    char run[400], p[1000];
+    snprintf(run, sizeof run, "%s/o", tmp);
+    train_ok(&spec, run);
+    snprintf(p, sizeof p, "rm -rf %s/images %s/report.html", run, run);
+    cr_assert_eq(system(p), 0);
+    snprintf(p, sizeof p, "%s/images", run);
+    cr_assert_eq(mkdir(p, 0755), 0);
+    touch(run, "images/.recon.png.tmp");
+    touch(run, "report.html.tmp");
+    train_ok(&spec, run);
+    char *log = file_in(run, "train.log");
+    cr_assert(strstr(log, "making them"), "%s", log);
+    free(log);
+    const char *made[] = {"report.html", "images/generate.json", "images/recon.png"};
+    const char *gone[] = {"images/.recon.png.tmp", "report.html.tmp"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s/%s", run, made[i]);
+        cr_assert(exists(p), "%s not made", p);
+    }
+    for (int i = 0; i < 2; i++) {
+        snprintf(p, sizeof p, "%s/%s", run, gone[i]);
+        cr_assert(!exists(p), "%s left", p);
+    }
+    /* complete outputs are left alone */
+    train_ok(&spec, run);
+    log = file_in(run, "train.log");
+    char *first = strstr(log, "making them");
+    cr_assert(first && !strstr(first + 1, "making them"), "made again:\n%s", log);
+    free(log);
+    vdsm_spec_free(&spec);
+}

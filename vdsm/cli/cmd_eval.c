@@ -167,6 +167,7 @@ int vdsm_cmd_eval(int argc, char **argv)
         return 1;
     }
     if (run.notes[0]) fprintf(stderr, "vdsm eval: note: %s", run.notes);
+    vdsm_run_clean(run_dir);
     if (!data) data = run.spec.dataset.path;
     if (vdsm_dataset_open(data, &ds, &e)) goto done;
     ds_open = true;

@@ -111,6 +111,7 @@ int vdsm_cmd_generate(int argc, char **argv)
         fprintf(stderr, "vdsm generate: %s\n", e.msg);
         return 1;
     }
+    vdsm_run_clean(run);
     nn_status st = vdsm_generate(run, &o, &info, &e);
     if (!st && info.notes[0]) fprintf(stderr, "vdsm generate: note: %s", info.notes);
     if (st) {

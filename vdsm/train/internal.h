@@ -46,6 +46,8 @@ void vdsm__progress(struct trainer *tr, int stage, long epoch, long epochs, long
 /* writes spec.yaml into the (locked) run directory, never over a different existing one
  * without keeping it as spec.yaml.prev, and opens train.log */
 nn_status vdsm__run_dir_prepare(struct trainer *tr, struct nn_err *err);
+/* RUN/report.html exists and RUN/images/generate.json was made from checkpoint ck */
+bool vdsm__outputs_current(struct trainer *tr, const struct vdsm_ckpt_info *ck);
 /* The run's checkpoints, if any, must load into this spec's model (ppl_store_verify against the
  * store): otherwise an error naming the keys that differ from the run's spec.yaml and what the
  * checkpoint says. Reads only. */

@@ -1,6 +1,7 @@
 /* The run directory's lock: flock on RUN/.lock, holder's PID inside. */
 #include "vdsm/train/lock.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -65,4 +66,26 @@ void vdsm_run_unlock(struct vdsm_run_lock *lk)
 {
     if (lk->fd >= 0) close(lk->fd);
     lk->fd = -1;
+}
+
+static void remove_tmp(const char *dir, bool dot_only)
+{
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t n = strlen(de->d_name);
+        if (n <= 4 || strcmp(de->d_name + n - 4, ".tmp") || (dot_only && de->d_name[0] != '.')) continue;
+        char p[VDSM_PATH_MAX];
+        struct stat sb;
+        if (vdsm_path_join(p, sizeof p, dir, de->d_name) && !lstat(p, &sb) && S_ISREG(sb.st_mode)) unlink(p);
+    }
+    closedir(d);
+}
+
+void vdsm_run_clean(const char *dir)
+{
+    char images[VDSM_PATH_MAX];
+    remove_tmp(dir, false);   /* report.html.tmp, metrics.jsonl.tmp, eval.json.tmp, ... */
+    if (vdsm_path_join(images, sizeof images, dir, "images")) remove_tmp(images, true);   /* generate's .NAME.tmp */
 }

@@ -27,5 +27,9 @@ struct vdsm_run_lock {
 nn_status vdsm_run_lock(const char *run_dir, bool create, const char *who, struct vdsm_run_lock *lk,
                         struct nn_err *err);
 void vdsm_run_unlock(struct vdsm_run_lock *lk);
+/* Removes the temporary files interrupted writes leave (RUN/NAME.tmp such as report.html.tmp,
+ * RUN/images/.NAME.tmp of generate; the checkpoints folder's NAME.tmp go when it is listed).
+ * For the lock holder only: another writer's temporary files are not leftovers. */
+void vdsm_run_clean(const char *run_dir);
 
 #endif

@@ -1,6 +1,7 @@
 /* The run directory: resolved spec, log, metrics.jsonl, progress display. */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,25 @@ static char *read_file(const char *path, size_t *len)
         *len = (size_t)n;
     }
     return buf;
+}
+
+/* ---- outputs and leftovers */
+
+bool vdsm__outputs_current(struct trainer *tr, const struct vdsm_ckpt_info *ck)
+{
+    char path[VDSM_PATH_MAX];
+    struct stat sb;
+    if (!vdsm_path_join(path, sizeof path, tr->dir, "report.html") || stat(path, &sb)) return false;
+    char gj[VDSM_PATH_MAX + 32];
+    snprintf(gj, sizeof gj, "%s/images/generate.json", tr->dir);
+    size_t len;
+    char *text = read_file(gj, &len);
+    cJSON *o = text ? cJSON_Parse(text) : NULL;
+    free(text);
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "stage"), *ep = cJSON_GetObjectItemCaseSensitive(o, "epoch");
+    bool ok = cJSON_IsNumber(st) && cJSON_IsNumber(ep) && st->valueint == ck->stage && (long)ep->valuedouble == ck->epoch;
+    cJSON_Delete(o);
+    return ok;
 }
 
 /* ---- compatibility of a spec with the run's checkpoints */
@@ -133,6 +153,7 @@ nn_status vdsm__run_dir_prepare(struct trainer *tr, struct nn_err *err)
         free(yaml);
         return nn_err_set(err, NN_OOM, "%s: cannot format the resolved spec", tr->dir);
     }
+    vdsm_run_clean(tr->dir);
     size_t old_len = 0;
     char *old = read_file(path, &old_len);
     if (old && strcmp(old, yaml)) { /* a different spec trained here before: keep it */

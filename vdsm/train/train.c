@@ -351,6 +351,12 @@ static nn_status run_stage(struct trainer *tr, int stage, bool *stopped, struct 
     if (stage_setup(tr, stage, &ck, &done, err)) return err->code;
     if (done) {
         vdsm__log(tr, "stage %d: already trained (%s)\n", stage, ck.path);
+        bool last = stage == 2 || !(tr->spec->stages & VDSM_STAGE_SEQ);
+        if (last && !vdsm__outputs_current(tr, &ck)) {   /* e.g. killed while they were made */
+            vdsm__log(tr, "stage %d: the run's images or report.html are missing or older than %s; making them\n",
+                      stage, ck.path);
+            outputs(tr);
+        }
         return NN_OK;
     }
     struct vdsm_loader_opts lo = vdsm_loader_defaults();
