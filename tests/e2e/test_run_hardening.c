@@ -462,3 +462,31 @@ Test(e2e_harden, missing_outputs_of_a_finished_run_are_made, .init = make_data, 
     free(log);
     vdsm_spec_free(&spec);
 }
+
+/* vdsm data stopped by a signal leaves no half-written frames.npy.tmp */
+Test(e2e_harden, a_stopped_data_command_removes_its_temporary_files, .init = make_data, .fini = cleanup, .timeout = 120)
+{
+    const char *bd = getenv("VDSM_BUILD_DIR");
+    cr_assert(bd, "VDSM_BUILD_DIR unset (run through ctest)");
+    char exe[400], out[400], frames_tmp[500];
+    snprintf(exe, sizeof exe, "%s/vdsm", bd);
+    snprintf(out, sizeof out, "%s/big", tmp);
+    snprintf(frames_tmp, sizeof frames_tmp, "%s/frames.npy.tmp", out);
+    char *argv[] = {exe, "data", "pendulum", "--sequences", "2000", "--frames", "20", "--out", out, NULL};
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    pid_t pid;
+    cr_assert_eq(posix_spawn(&pid, exe, &fa, NULL, argv, environ), 0);
+    posix_spawn_file_actions_destroy(&fa);
+    int status;
+    for (int i = 0; i < 3000 && !exists(frames_tmp); i++) {
+        cr_assert_eq(waitpid(pid, &status, WNOHANG), 0, "vdsm data ended early");
+        usleep(10000);
+    }
+    cr_assert(exists(frames_tmp), "no %s", frames_tmp);
+    cr_assert_eq(kill(pid, SIGTERM), 0);
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM, "status %d", status);
+    cr_assert(!exists(frames_tmp), "%s left behind", frames_tmp);
+}
