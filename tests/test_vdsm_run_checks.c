@@ -121,3 +121,12 @@ Test(run_checks, the_lock_names_its_holder_and_a_stale_one_does_not_block)
     cr_assert_eq(vdsm_run_lock(run, false, "vdsm eval", &b, &e), NN_OK, "%s", e.msg);
     vdsm_run_unlock(&b);
 }
+
+Test(run_checks, a_malformed_set_value_names_the_argument_and_the_problem)
+{
+    const char *sets[] = {"stage1.epochs=[1"};
+    struct vdsm_spec spec;
+    struct nn_err e = {0};
+    cr_assert_eq(vdsm_spec_load(tu_source_path("specs/quick.yaml"), sets, 1, &spec, &e), NN_PARSE);
+    cr_assert(strstr(e.msg, "--set stage1.epochs=[1: the value '[1' is not valid YAML ("), "%s", e.msg);
+}

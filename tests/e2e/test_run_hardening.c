@@ -490,3 +490,35 @@ Test(e2e_harden, a_stopped_data_command_removes_its_temporary_files, .init = mak
     cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM, "status %d", status);
     cr_assert(!exists(frames_tmp), "%s left behind", frames_tmp);
 }
+
+/* the error a run ends with is in its train.log too; vdsm report names a missing run */
+Test(e2e_harden, messages_reach_the_log_and_name_a_missing_run, .init = make_data, .fini = cleanup, .timeout = 120)
+{
+    struct vdsm_spec spec;
+    const char *sets[] = {"stage1.epochs=1", "runtime.nan_retries=0"};
+    load_spec(&spec, sets, 2);
+    char run[400];
+    snprintf(run, sizeof run, "%s/m", tmp);
+    setenv("VDSM_INJECT_NAN_STEP", "1", 1);
+    struct nn_err e = {0};
+    nn_status rc = train(&spec, run, &e);
+    unsetenv("VDSM_INJECT_NAN_STEP");
+    cr_assert_eq(rc, NN_NAN, "%s", e.msg);
+    char *log = file_in(run, "train.log");
+    char want[NN_ERR_MSG_LEN + 16];
+    snprintf(want, sizeof want, "error: %s", e.msg);
+    cr_assert(strstr(log, want), "%s", log);
+    free(log);
+    vdsm_spec_free(&spec);
+
+    const char *bd = getenv("VDSM_BUILD_DIR");
+    cr_assert(bd, "VDSM_BUILD_DIR unset (run through ctest)");
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "%s/vdsm report %s/none 2>%s/report.err", bd, tmp, tmp);
+    int status = system(cmd);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status %d", status);
+    snprintf(cmd, sizeof cmd, "%s/report.err", tmp);
+    char *msg = slurp(cmd);
+    cr_assert(msg && strstr(msg, "/none: no such run"), "%s", msg ? msg : "(none)");
+    free(msg);
+}

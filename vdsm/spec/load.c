@@ -148,9 +148,16 @@ static nn_status parse_value(const char *text, const char *name, struct vdsm_nod
     if (!doc) return nn_err_set(err, NN_OOM, "out of memory");
     snprintf(doc, len + 8, "v: %s\n", text);
     struct vdsm_node *tree = NULL;
-    nn_status s = vdsm_yaml_load_mem(doc, strlen(doc), name, &tree, err);
+    struct nn_err pe = {0};
+    nn_status s = vdsm_yaml_load_mem(doc, strlen(doc), name, &tree, &pe);
     free(doc);
-    if (s) return s;
+    if (s) {   /* positions in the wrapped "v: VALUE" document would mislead: say what is wrong */
+        const char *what = pe.msg;
+        size_t nl = strlen(name);
+        int used = 0, line, col;
+        if (!strncmp(what, name, nl) && sscanf(what + nl, ":%d:%d: %n", &line, &col, &used) == 2 && used) what += nl + used;
+        return nn_err_set(err, s, "%s: the value '%s' is not valid YAML (%s)", name, text, what);
+    }
     *out = vdsm_node_take(tree, "v");
     vdsm_node_free(tree);
     if (!*out) return nn_err_set(err, NN_PARSE, "%s: no value", name);

@@ -168,7 +168,7 @@ nn_status vdsm__run_dir_prepare(struct trainer *tr, struct nn_err *err)
     if (!old || strcmp(old, yaml)) {
         FILE *f = fopen(path, "w");
         if (!f || fputs(yaml, f) == EOF) st = nn_err_set(err, NN_IO, "%s: cannot write: %s", path, strerror(errno));
-        if (f && fclose(f) && !st) st = nn_err_set(err, NN_IO, "%s: cannot write", path);
+        if (f && fclose(f) && !st) st = nn_err_set(err, NN_IO, "%s: cannot write: %s", path, strerror(errno));
     }
     free(old);
     free(yaml);
@@ -244,8 +244,9 @@ nn_status vdsm__metrics_write(struct trainer *tr, int stage, long epoch, long st
     char path[VDSM_PATH_MAX];
     nn_status st = NN_OK;
     FILE *f = line && vdsm_path_join(path, sizeof path, tr->dir, "metrics.jsonl") ? fopen(path, "a") : NULL;
-    if (!f || fprintf(f, "%s\n", line) < 0 || fclose(f))
-        st = nn_err_set(err, NN_IO, "%s/metrics.jsonl: cannot append", tr->dir);
+    if (!f) st = nn_err_set(err, NN_IO, "%s/metrics.jsonl: cannot append: %s", tr->dir, strerror(errno));
+    else if ((fprintf(f, "%s\n", line) < 0) | (fclose(f) != 0))
+        st = nn_err_set(err, NN_IO, "%s/metrics.jsonl: cannot append: %s", tr->dir, strerror(errno));
     if (!st)
         vdsm__log(tr, "stage %d epoch %ld: loss %.6g  (%.3f s/step, temp %.3g, KL scales id %.3g pose %.3g dyn %.3g)\n",
                   stage, epoch + 1, loss, step_secs, a->temp, a->anneal_id, a->anneal_t, a->anneal_dyn);
@@ -264,7 +265,7 @@ nn_status vdsm__metrics_truncate(struct trainer *tr, int stage, long from, struc
     FILE *f = fopen(tmp, "w");
     if (!f) {
         free(text);
-        return nn_err_set(err, NN_IO, "%s: cannot write", tmp);
+        return nn_err_set(err, NN_IO, "%s: cannot write: %s", tmp, strerror(errno));
     }
     for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
         cJSON *o = cJSON_Parse(line);
@@ -276,6 +277,7 @@ nn_status vdsm__metrics_truncate(struct trainer *tr, int stage, long from, struc
         cJSON_Delete(o);
     }
     free(text);
-    if (fclose(f) || rename(tmp, path)) return nn_err_set(err, NN_IO, "%s: cannot rewrite", path);
+    if (fclose(f)) return nn_err_set(err, NN_IO, "%s: cannot write: %s", tmp, strerror(errno));
+    if (rename(tmp, path)) return nn_err_set(err, NN_IO, "%s: cannot rename to %s: %s", tmp, path, strerror(errno));
     return NN_OK;
 }
