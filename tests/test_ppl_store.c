@@ -104,7 +104,7 @@ Test(ppl_store, round_trip_carries_a_checksum)
     fclose(f);
     cr_assert(strstr(buf + 8, "\"ppl.checksum\":\""), "no checksum in the header: %s", buf + 8);
     struct nn_err e = {0};
-    cr_assert_eq(ppl_store_verify(t, p, &e), NN_OK, "%s", e.msg);
+    cr_assert_eq(ppl_store_verify(t, p, 0, &e), NN_OK, "%s", e.msg);
     nn_err_clear(&e);
     cr_assert_eq(ppl_store_load_exact(t, p, &e), NN_OK, "%s", e.msg);
     cr_assert_float_eq(value_a0(t), 1.0f, 0);
@@ -134,7 +134,7 @@ Test(ppl_store, a_truncated_file_names_the_tensor)
     save(s, p);
     cr_assert_eq(truncate(p, file_size(p) - 8), 0);
     struct nn_err e = {0};
-    cr_assert_neq(ppl_store_verify(NULL, p, &e), NN_OK);
+    cr_assert_neq(ppl_store_verify(NULL, p, 0, &e), NN_OK);
     cr_assert(strstr(e.msg, "tensor 'b'") && strstr(e.msg, "data_offsets"), "%s", e.msg);
     ppl_store_free(s);
     ppl_store_free(t);
@@ -175,7 +175,7 @@ Test(ppl_store, exact_load_refuses_missing_and_unknown_tensors)
     struct ppl_param_store *a32 = ppl_store_new();
     cr_assert(ppl_store_set(a32, "a", 2, (int64_t[]){3, 2}, (float[6]){0}, PPL_REAL, &e));
     nn_err_clear(&e);
-    cr_assert_eq(ppl_store_verify(a32, pa, &e), NN_SHAPE);
+    cr_assert_eq(ppl_store_verify(a32, pa, 0, &e), NN_SHAPE);
     cr_assert(strstr(e.msg, "tensor 'a' has shape [2, 3], the model's parameter [3, 2]") ||
               strstr(e.msg, "tensor 'a' has shape [2, 3]"), "%s", e.msg);
     /* the non-exact load still reads a file into an empty store */
@@ -196,11 +196,11 @@ Test(ppl_store, a_tensor_dropped_from_the_header_is_found)
     /* b's 16 bytes follow a's 24 in the data, but b is not in the header */
     craft(p, "{\"a\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,24]}}", 40);
     struct nn_err e = {0};
-    cr_assert_eq(ppl_store_verify(NULL, p, &e), NN_PARSE);
+    cr_assert_eq(ppl_store_verify(NULL, p, 0, &e), NN_PARSE);
     cr_assert(strstr(e.msg, "missing from the header"), "%s", e.msg);
     craft(p, "{\"b\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[24,40]}}", 40);
     nn_err_clear(&e);
-    cr_assert_eq(ppl_store_verify(NULL, p, &e), NN_PARSE);
+    cr_assert_eq(ppl_store_verify(NULL, p, 0, &e), NN_PARSE);
     cr_assert(strstr(e.msg, "tensor 'b' starts at byte 24"), "%s", e.msg);
 }
 
@@ -233,7 +233,7 @@ Test(ppl_store, incomplete_optimizer_state_is_refused)
     craft(p, "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
              "\"a.adam_m\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 8);
     struct nn_err e = {0};
-    cr_assert_eq(ppl_store_verify(NULL, p, &e), NN_PARSE);
+    cr_assert_eq(ppl_store_verify(NULL, p, 0, &e), NN_PARSE);
     cr_assert(strstr(e.msg, "optimizer state of 'a' is incomplete: no 'a.adam_v'"), "%s", e.msg);
 }
 
@@ -242,10 +242,10 @@ Test(ppl_store, a_fifo_is_refused_at_once)
     const char *p = path_in("fifo.safetensors");
     cr_assert_eq(mkfifo(p, 0644), 0);
     struct nn_err e = {0};
-    cr_assert_eq(ppl_store_verify(NULL, p, &e), NN_IO);   /* .timeout fails a hang */
+    cr_assert_eq(ppl_store_verify(NULL, p, 0, &e), NN_IO);   /* .timeout fails a hang */
     cr_assert(strstr(e.msg, "not a regular file"), "%s", e.msg);
     nn_err_clear(&e);
-    cr_assert_eq(ppl_store_verify(NULL, dir, &e), NN_IO);
+    cr_assert_eq(ppl_store_verify(NULL, dir, 0, &e), NN_IO);
 }
 
 Test(ppl_store, tensor_new_refuses_negative_and_overflowing_shapes)
@@ -274,5 +274,22 @@ Test(ppl_store, the_committed_seed_files_load)
     cr_assert_eq(ppl_store_load_exact(s, tu_source_path("fuzz/corpus/safetensors/ab_adam.safetensors"), &e), NN_OK,
                  "%s", e.msg);
     cr_assert(ppl_store_find(s, "a")->has_pend);
+    ppl_store_free(s);
+}
+
+Test(ppl_store, a_resume_needs_the_optimizer_state_of_trained_parameters)
+{
+    struct ppl_param_store *s = store_ab(1);
+    const char *p = path_in("noopt.safetensors");
+    save(s, p);   /* no optimizer attached: no state in the file */
+    struct nn_err e = {0};
+    cr_assert_eq(ppl_store_verify(s, p, 0, &e), NN_OK, "%s", e.msg);
+    cr_assert_eq(ppl_store_verify(s, p, PPL_VERIFY_OPTIM, &e), NN_SHAPE);
+    cr_assert(strstr(e.msg, "no optimizer state for the trained parameter 'a'") && strstr(e.msg, p), "%s", e.msg);
+    /* frozen parameters need none */
+    nn_tensor_freeze(ppl_store_find(s, "a")->u);
+    nn_tensor_freeze(ppl_store_find(s, "b")->u);
+    nn_err_clear(&e);
+    cr_assert_eq(ppl_store_verify(s, p, PPL_VERIFY_OPTIM, &e), NN_OK, "%s", e.msg);
     ppl_store_free(s);
 }

@@ -597,12 +597,30 @@ nn_status ppl_store_load_exact(struct ppl_param_store *s, const char *path, stru
     return load(s, path, true, err);
 }
 
-nn_status ppl_store_verify(const struct ppl_param_store *s, const char *path, struct nn_err *err)
+/* every trained parameter of s has its optimizer state in the file (groups are whole) */
+static nn_status check_trained_optim(const struct ppl_param_store *s, const char *path, const struct parsed *p,
+                                     struct nn_err *err)
+{
+    for (int i = 0; i < s->n; i++) {
+        if (!s->e[i]->u->requires_grad) continue;
+        bool found = false;
+        size_t nl = strlen(s->e[i]->name);
+        for (int j = 0; j < p->n && !found; j++)
+            found = p->w[j].kind == 0 && p->w[j].base_len == nl && !strncmp(p->w[j].name, s->e[i]->name, nl);
+        if (!found)
+            return nn_err_set(err, NN_SHAPE, "%s: no optimizer state for the trained parameter '%s' (no '%s.adam_m')",
+                              path, s->e[i]->name, s->e[i]->name);
+    }
+    return NN_OK;
+}
+
+nn_status ppl_store_verify(const struct ppl_param_store *s, const char *path, unsigned flags, struct nn_err *err)
 {
     struct parsed p;
     if (parse_file(path, &p, err)) return err->code;
     nn_status st = check_opt(path, &p, err);
     if (!st && s) st = check_exact(s, path, &p, err);
+    if (!st && s && (flags & PPL_VERIFY_OPTIM)) st = check_trained_optim(s, path, &p, err);
     parsed_free(&p);
     return st;
 }

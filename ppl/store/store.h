@@ -93,7 +93,10 @@ nn_status ppl_store_load_exact(struct ppl_param_store *s, const char *path, stru
 nn_status ppl_store_load_mem(struct ppl_param_store *s, const void *buf, size_t size, const char *name,
                              bool exact, struct nn_err *err);
 /* Runs every check of a load without changing anything; with s non-NULL, also the exact
- * match with s's parameters (as ppl_store_load_exact). */
-nn_status ppl_store_verify(const struct ppl_param_store *s, const char *path, struct nn_err *err);
+ * match with s's parameters (as ppl_store_load_exact), and with PPL_VERIFY_OPTIM in flags,
+ * optimizer state in the file for every parameter of s that is trained (requires grad), as a
+ * resumed run needs. */
+enum { PPL_VERIFY_OPTIM = 1 };
+nn_status ppl_store_verify(const struct ppl_param_store *s, const char *path, unsigned flags, struct nn_err *err);
 
 #endif

@@ -522,3 +522,38 @@ Test(e2e_harden, messages_reach_the_log_and_name_a_missing_run, .init = make_dat
     cr_assert(msg && strstr(msg, "/none: no such run"), "%s", msg ? msg : "(none)");
     free(msg);
 }
+
+/* a checkpoint past its stage's start without one trained parameter's optimizer state would
+ * resume with a fresh Adam for it: it is skipped */
+Test(e2e_harden, a_checkpoint_missing_optimizer_state_is_not_resumed, .init = make_data, .fini = cleanup,
+     .timeout = 300)
+{
+    struct vdsm_spec spec;
+    const char *two[] = {"stage1.epochs=2"};
+    load_spec(&spec, two, 1);
+    char run[400], c2[600];
+    snprintf(run, sizeof run, "%s/a", tmp);
+    train_ok(&spec, run);
+    ckpt_path(c2, sizeof c2, run, 2);
+    struct ppl_param_store *st = ppl_store_new();
+    struct nn_err e = {0};
+    cr_assert_eq(ppl_store_load(st, c2, &e), NN_OK, "%s", e.msg);
+    struct ppl_param_entry *enc = ppl_store_find(st, "vdsm.enc.encoder.0.weight");
+    cr_assert(enc && enc->has_pend, "no optimizer state for the encoder in %s", c2);
+    enc->has_pend = false;   /* saved without it, with a valid checksum */
+    struct vdsm_ckpt_info info;
+    cr_assert_eq(vdsm_ckpt_read_info(c2, &info, &e), NN_OK, "%s", e.msg);
+    info.epoch = 99;
+    cr_assert_eq(vdsm_ckpt_save(run, st, &info, 10, &e), NN_OK, "%s", e.msg);
+    ppl_store_free(st);
+    vdsm_spec_free(&spec);
+    const char *three[] = {"stage1.epochs=3"};
+    load_spec(&spec, three, 1);
+    train_ok(&spec, run);
+    char *log = file_in(run, "train.log");
+    cr_assert(strstr(log, "ckpt-s1-e000099.safetensors: no optimizer state for the trained parameter "
+                          "'vdsm.enc.encoder.0.weight'"), "%s", log);
+    cr_assert(strstr(log, "resuming from") && strstr(log, "ckpt-s1-e000002.safetensors (epoch 2"), "%s", log);
+    free(log);
+    vdsm_spec_free(&spec);
+}

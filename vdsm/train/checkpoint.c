@@ -186,7 +186,7 @@ static void note(char *notes, size_t len, const char *why)
     if (k < len) snprintf(notes + k, len - k, "skipped %s\n", why);
 }
 
-nn_status vdsm_ckpt_choose(const char *run_dir, int stage, const struct ppl_param_store *store,
+nn_status vdsm_ckpt_choose(const char *run_dir, int stage, const struct ppl_param_store *store, bool resume,
                            struct vdsm_ckpt_info *info, bool *found, char *notes, size_t notes_len,
                            struct nn_err *err)
 {
@@ -204,10 +204,14 @@ nn_status vdsm_ckpt_choose(const char *run_dir, int stage, const struct ppl_para
         struct nn_err why = {0};
         tried++;
         if (!vdsm_path_join(p, sizeof p, dir, e[i].name)) continue;
-        if (!vdsm_ckpt_read_info(p, info, &why) && !ppl_store_verify(store, p, &why)) {
+        if (vdsm_ckpt_read_info(p, info, &why)) goto skip;
+        /* past its first step a stage's checkpoint holds the optimizer state of what it trains */
+        unsigned flags = resume && info->step > 0 ? PPL_VERIFY_OPTIM : 0;
+        if (!ppl_store_verify(store, p, flags, &why)) {
             *found = true;
             break;
         }
+    skip:
         note(notes, notes_len, why.msg);   /* the message starts with the file's path */
         if (!first_why[0]) snprintf(first_why, sizeof first_why, "%s", why.msg);
     }
@@ -222,15 +226,15 @@ nn_status vdsm_ckpt_choose(const char *run_dir, int stage, const struct ppl_para
 nn_status vdsm_ckpt_find_latest(const char *run_dir, int stage, struct vdsm_ckpt_info *info, bool *found,
                                 struct nn_err *err)
 {
-    return vdsm_ckpt_choose(run_dir, stage, NULL, info, found, NULL, 0, err);
+    return vdsm_ckpt_choose(run_dir, stage, NULL, false, info, found, NULL, 0, err);
 }
 
 nn_status vdsm_ckpt_load(const char *path, struct ppl_param_store *store, struct vdsm_ckpt_info *info,
                          struct nn_err *err)
 {
     if (vdsm_ckpt_read_info(path, info, err)) return err->code;
-    /* checked whole before the store changes: a failure leaves values and optimizers as they were */
-    if (ppl_store_verify(store, path, err)) return err->code;
+    /* the load checks the whole file before it writes a value (after a failure the values are
+     * unchanged; the optimizers are reset) */
     ppl_store_reset_optim(store);
     return ppl_store_load_exact(store, path, err);
 }
@@ -250,7 +254,8 @@ nn_status vdsm_run_open(const char *run_dir, enum nn_device dev, struct vdsm_run
     if (vdsm_net_init(&run->net, &run->spec, dev, &rng, err) || vdsm_net_register(&run->net, run->store, err))
         goto fail;
     bool found;
-    if (vdsm_ckpt_choose(run_dir, 0, run->store, &run->ckpt, &found, run->notes, sizeof run->notes, err)) goto fail;
+    if (vdsm_ckpt_choose(run_dir, 0, run->store, false, &run->ckpt, &found, run->notes, sizeof run->notes, err))
+        goto fail;
     if (!found) {
         nn_err_set(err, NN_IO, "%s: no checkpoint in %s/checkpoints (train it first: vdsm train %s)", run_dir,
                    run_dir, spec_path);

@@ -48,22 +48,25 @@ struct vdsm_ckpt_info {
 
 nn_status vdsm_ckpt_save(const char *run_dir, const struct ppl_param_store *store, struct vdsm_ckpt_info *info,
                          int keep_last, struct nn_err *err);
-/* The newest loadable checkpoint of `stage` (0: of any stage; newest = highest stage, then
- * epoch). found = false and NN_OK when there is none. */
+/* vdsm_ckpt_choose without a store (every check but the match with a model): the newest
+ * usable checkpoint of `stage` (0: of any stage; newest = highest stage, then epoch, then
+ * batch). */
 nn_status vdsm_ckpt_find_latest(const char *run_dir, int stage, struct vdsm_ckpt_info *info, bool *found,
                                 struct nn_err *err);
 /* The newest usable checkpoint of `stage` (0: any), checked against `store` when it is
- * non-NULL; skipped files are listed in notes (one "skipped PATH: why" line each; notes may be NULL).
+ * non-NULL; with resume, a checkpoint past its stage's first step must also hold the optimizer
+ * state of every parameter the store trains (PPL_VERIFY_OPTIM). Skipped files are listed in
+ * notes (one "skipped PATH: why" line each; notes may be NULL).
  * found = false and NN_OK when there is no checkpoint at all; an error when there are some and
  * none is usable. */
-nn_status vdsm_ckpt_choose(const char *run_dir, int stage, const struct ppl_param_store *store,
+nn_status vdsm_ckpt_choose(const char *run_dir, int stage, const struct ppl_param_store *store, bool resume,
                            struct vdsm_ckpt_info *info, bool *found, char *notes, size_t notes_len,
                            struct nn_err *err);
 /* Reads the metadata only. */
 nn_status vdsm_ckpt_read_info(const char *path, struct vdsm_ckpt_info *info, struct nn_err *err);
 /* Loads values and optimizer state into the store (ppl_store_load_exact: every parameter must
  * be in the file and nothing else; optimizers are reset first, so the state comes from the file
- * only) and fills info. The file is checked whole before the store changes. */
+ * only) and fills info. The file is checked whole before a value changes. */
 nn_status vdsm_ckpt_load(const char *path, struct ppl_param_store *store, struct vdsm_ckpt_info *info,
                          struct nn_err *err);
 

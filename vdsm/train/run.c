@@ -126,7 +126,7 @@ nn_status vdsm__run_check_compatible(struct trainer *tr, struct nn_err *err)
     struct vdsm_ckpt_info info;
     bool found;
     struct nn_err why = {0};
-    if (!vdsm_ckpt_choose(tr->dir, 0, tr->store, &info, &found, NULL, 0, &why)) return NN_OK;
+    if (!vdsm_ckpt_choose(tr->dir, 0, tr->store, false, &info, &found, NULL, 0, &why)) return NN_OK;
     char path[VDSM_PATH_MAX], diff[1024] = "";
     size_t len = 0;
     char *old = vdsm_path_join(path, sizeof path, tr->dir, "spec.yaml") ? read_file(path, &len) : NULL;

@@ -55,10 +55,11 @@ static void on_step(void *user, long step, float loss, const struct ppl_site_ter
 /* ---- one stage */
 
 /* the newest usable checkpoint of a stage, loaded into the store; skipped files are logged */
-static nn_status load_newest(struct trainer *tr, int stage, struct vdsm_ckpt_info *ck, bool *found, struct nn_err *err)
+static nn_status load_newest(struct trainer *tr, int stage, bool resume, struct vdsm_ckpt_info *ck, bool *found,
+                             struct nn_err *err)
 {
     char notes[2048];
-    nn_status st = vdsm_ckpt_choose(tr->dir, stage, tr->store, ck, found, notes, sizeof notes, err);
+    nn_status st = vdsm_ckpt_choose(tr->dir, stage, tr->store, resume, ck, found, notes, sizeof notes, err);
     if (notes[0]) vdsm__log(tr, "%s", notes);
     if (st || !*found) return st;
     return vdsm_ckpt_load(ck->path, tr->store, ck, err);
@@ -70,7 +71,7 @@ static nn_status stage_setup(struct trainer *tr, int stage, struct vdsm_ckpt_inf
     bool found;
     *done = false;
     if (vdsm_net_set_stage(&tr->net, stage, err)) return err->code;
-    if (load_newest(tr, stage, ck, &found, err)) return err->code;
+    if (load_newest(tr, stage, true, ck, &found, err)) return err->code;
     if (found) {
         if (ck->spec_hash != tr->hash)
             vdsm__log(tr, "note: %s was written by a different spec (hash %016llx, now %016llx); continuing\n",
@@ -85,7 +86,7 @@ static nn_status stage_setup(struct trainer *tr, int stage, struct vdsm_ckpt_inf
     }
     if (stage == 2) {
         struct vdsm_ckpt_info s1;
-        if (load_newest(tr, 1, &s1, &found, err)) return err->code;
+        if (load_newest(tr, 1, false, &s1, &found, err)) return err->code;
         if (!found)
             return nn_err_set(err, NN_INVALID, "%s: stage 2 needs the stage-1 networks, and %s/checkpoints has no stage-1 checkpoint "
                               "(add encdec to the spec's stages)", tr->spec->source, tr->dir);
@@ -117,7 +118,7 @@ static nn_status rollback(struct trainer *tr, struct vdsm_ckpt_info *ck, long st
     double scale = ck->lr_scale * rt->nan_lr_factor;
     bool found;
     int stage = ck->stage;
-    if (load_newest(tr, stage, ck, &found, err)) return err->code;
+    if (load_newest(tr, stage, true, ck, &found, err)) return err->code;
     if (!found) return nn_err_set(err, NN_NAN, "stage %d, step %ld: %s; no checkpoint to roll back to", stage, step, why);
     char path[VDSM_PATH_MAX];
     snprintf(path, sizeof path, "%s", ck->path);
