@@ -414,15 +414,15 @@ static nn_status trainer_open(struct trainer *tr, const struct vdsm_spec *spec, 
     }
     tr->ds_ok = true;
     if (vdsm_spec_check_data(spec, &tr->ds, err)) return err->code;
-    /* nothing in the run directory changes before the lock is held and the spec is known to
-     * fit the run's checkpoints */
-    if (vdsm_run_lock(tr->dir, true, "vdsm train", &tr->lock, err)) return err->code;
     struct nn_ctx_config cfg = vdsm_ctx_config(spec, dev);
     tr->nn = nn_ctx_new(&cfg, err);
     tr->store = ppl_store_new();
     if (!tr->nn || !tr->store) return err->code ? err->code : nn_err_set(err, NN_OOM, "out of memory");
     if (vdsm_model_open(spec, dev, tr->nn, tr->store, &tr->ppl, &tr->net, err)) return err->code;
     tr->net_ok = true;
+    /* nothing in the run directory changes before the lock is held and the spec is known to
+     * fit the run's checkpoints */
+    if (vdsm_run_lock(tr->dir, true, "vdsm train", &tr->lock, err)) return err->code;
     if (vdsm__run_check_compatible(tr, err)) return err->code;
     return vdsm__run_dir_prepare(tr, err);
 }
