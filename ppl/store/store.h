@@ -16,7 +16,8 @@
  * every shape is a size whose byte count fits in memory, the tensors' data_offsets cover the
  * data exactly (no gap, no overlap, no missing tensor), optimizer state comes in whole groups
  * of four, every value is finite, and ppl.checksum (over the data's 64-bit words, then each
- * tensor's name, shape and offsets in data order; safetensors_check.c defines it) matches when the file has one.
+ * tensor's name, shape and offsets in data order; safetensors_check.c defines it) matches
+ * when the file has one.
  *
  * Errors: status with the detail in err (file, tensor, shapes); every check above runs before
  * the store is changed.
