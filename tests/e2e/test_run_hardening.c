@@ -440,17 +440,25 @@ Test(e2e_harden, missing_outputs_of_a_finished_run_are_made, .init = make_data, 
     cr_assert_eq(mkdir(p, 0755), 0);
     touch(run, "images/.recon.png.tmp");
     touch(run, "report.html.tmp");
+    touch(run, "checkpoints/ckpt-s1-e000002.safetensors.tmp");
+    /* a reader without the lock (vdsm report) may see another writer's file in progress */
+    struct vdsm_ckpt_info info;
+    bool found;
+    struct nn_err e = {0};
+    cr_assert_eq(vdsm_ckpt_find_latest(run, 0, &info, &found, &e), NN_OK, "%s", e.msg);
+    snprintf(p, sizeof p, "%s/checkpoints/ckpt-s1-e000002.safetensors.tmp", run);
+    cr_assert(exists(p), "a reader removed %s", p);
     train_ok(&spec, run);
     char *log = file_in(run, "train.log");
     cr_assert(strstr(log, "making them"), "%s", log);
     free(log);
     const char *made[] = {"report.html", "images/generate.json", "images/recon.png"};
-    const char *gone[] = {"images/.recon.png.tmp", "report.html.tmp"};
+    const char *gone[] = {"images/.recon.png.tmp", "report.html.tmp", "checkpoints/ckpt-s1-e000002.safetensors.tmp"};
     for (int i = 0; i < 3; i++) {
         snprintf(p, sizeof p, "%s/%s", run, made[i]);
         cr_assert(exists(p), "%s not made", p);
     }
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 3; i++) {
         snprintf(p, sizeof p, "%s/%s", run, gone[i]);
         cr_assert(!exists(p), "%s left", p);
     }

@@ -43,8 +43,8 @@ static int cmp_newest_first(const void *a, const void *b)
     return (y->batch > x->batch) - (y->batch < x->batch);
 }
 
-/* Lists checkpoints (newest first) and removes .tmp leftovers of interrupted writes (callers
- * hold the run directory's lock, or only read). */
+/* Lists checkpoints (newest first). A NAME.tmp is another writer's file in progress or a
+ * leftover; only the lock holder removes leftovers (vdsm_run_clean). */
 static int list_checkpoints(const char *dir, struct entry *out, int cap)
 {
     DIR *d = opendir(dir);
@@ -53,11 +53,6 @@ static int list_checkpoints(const char *dir, struct entry *out, int cap)
     struct dirent *de;
     while ((de = readdir(d))) {
         size_t len = strlen(de->d_name);
-        if (len > 4 && !strcmp(de->d_name + len - 4, ".tmp")) {
-            char p[VDSM_PATH_MAX];
-            if (vdsm_path_join(p, sizeof p, dir, de->d_name)) remove(p);
-            continue;
-        }
         if (n < cap && len < sizeof out[n].name && parse_name(de->d_name, &out[n].stage, &out[n].epoch, &out[n].batch)) {
             memcpy(out[n].name, de->d_name, len + 1);
             n++;

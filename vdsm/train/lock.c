@@ -85,7 +85,8 @@ static void remove_tmp(const char *dir, bool dot_only)
 
 void vdsm_run_clean(const char *dir)
 {
-    char images[VDSM_PATH_MAX];
+    char sub[VDSM_PATH_MAX];
     remove_tmp(dir, false);   /* report.html.tmp, metrics.jsonl.tmp, eval.json.tmp, ... */
-    if (vdsm_path_join(images, sizeof images, dir, "images")) remove_tmp(images, true);   /* generate's .NAME.tmp */
+    if (vdsm_path_join(sub, sizeof sub, dir, "images")) remove_tmp(sub, true);   /* generate's .NAME.tmp */
+    if (vdsm_path_join(sub, sizeof sub, dir, "checkpoints")) remove_tmp(sub, false);
 }

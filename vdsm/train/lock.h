@@ -28,7 +28,7 @@ nn_status vdsm_run_lock(const char *run_dir, bool create, const char *who, struc
                         struct nn_err *err);
 void vdsm_run_unlock(struct vdsm_run_lock *lk);
 /* Removes the temporary files interrupted writes leave (RUN/NAME.tmp such as report.html.tmp,
- * RUN/images/.NAME.tmp of generate; the checkpoints folder's NAME.tmp go when it is listed).
+ * RUN/images/.NAME.tmp of generate, RUN/checkpoints/NAME.tmp).
  * For the lock holder only: another writer's temporary files are not leftovers. */
 void vdsm_run_clean(const char *run_dir);
 
