@@ -245,8 +245,11 @@ nn_status vdsm__metrics_write(struct trainer *tr, int stage, long epoch, long st
     nn_status st = NN_OK;
     FILE *f = line && vdsm_path_join(path, sizeof path, tr->dir, "metrics.jsonl") ? fopen(path, "a") : NULL;
     if (!f) st = nn_err_set(err, NN_IO, "%s/metrics.jsonl: cannot append: %s", tr->dir, strerror(errno));
-    else if ((fprintf(f, "%s\n", line) < 0) | (fclose(f) != 0))
-        st = nn_err_set(err, NN_IO, "%s/metrics.jsonl: cannot append: %s", tr->dir, strerror(errno));
+    else {
+        bool bad = fprintf(f, "%s\n", line) < 0;
+        if (fclose(f)) bad = true;   /* closed either way */
+        if (bad) st = nn_err_set(err, NN_IO, "%s/metrics.jsonl: cannot append: %s", tr->dir, strerror(errno));
+    }
     if (!st)
         vdsm__log(tr, "stage %d epoch %ld: loss %.6g  (%.3f s/step, temp %.3g, KL scales id %.3g pose %.3g dyn %.3g)\n",
                   stage, epoch + 1, loss, step_secs, a->temp, a->anneal_id, a->anneal_t, a->anneal_dyn);
