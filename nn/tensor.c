@@ -2,6 +2,7 @@
 #include "nn/profile.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -260,6 +261,19 @@ struct nn_tensor *nn_tensor_new(enum nn_device dev, int ndim, const int64_t *sha
     }
     if (ndim < 0 || ndim > NN_MAX_DIMS) {
         nn_err_set(err, NN_SHAPE, "nn_tensor_new: %d dimensions (at most %d)", ndim, NN_MAX_DIMS);
+        return NULL;
+    }
+    /* a shape read from a file: negative or overflowing sizes are refused, not wrapped */
+    int64_t n = 1;
+    for (int i = 0; i < ndim; i++)
+        if (shape[i] < 0 || (shape[i] > 0 && n > INT64_MAX / (int64_t)sizeof(float) / shape[i])) {
+            nn_err_set(err, NN_SHAPE, "nn_tensor_new: invalid size %lld in dimension %d", (long long)shape[i], i);
+            return NULL;
+        } else {
+            n *= shape[i];
+        }
+    if ((uint64_t)n > SIZE_MAX / sizeof(float)) {
+        nn_err_set(err, NN_SHAPE, "nn_tensor_new: %lld elements do not fit in memory", (long long)n);
         return NULL;
     }
     struct nn_tensor *t = calloc(1, sizeof *t);

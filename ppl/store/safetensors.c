@@ -2,12 +2,18 @@
  * state, constraints in __metadata__. Load validates the whole header before changing
  * anything. */
 #include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ppl/core/primitives.h"
+#include "ppl/store/internal.h"
 #include "ppl/store/store.h"
 
 struct rec {
@@ -17,8 +23,6 @@ struct rec {
     int ndim;
     int64_t shape[NN_MAX_DIMS];
 };
-
-static const char *const opt_suffix[4] = {".adam_m", ".adam_v", ".adam_step", ".adam_lr"};
 
 static int collect(const struct ppl_param_store *s, struct rec *r)
 {
@@ -37,7 +41,7 @@ static int collect(const struct ppl_param_store *s, struct rec *r)
         }
         for (int j = 0; j < k; j++, n++) {
             if (!r) continue;
-            snprintf(r[n].name, sizeof r[n].name, "%s%s", e->name, j ? opt_suffix[j - 1] : "");
+            snprintf(r[n].name, sizeof r[n].name, "%s%s", e->name, j ? ppl__st_opt_suffix[j - 1] : "");
             r[n].t = ts[j], r[n].host = hs[j];
             bool scalar = j >= 3;
             r[n].ndim = scalar ? 1 : e->u->ndim;
@@ -56,7 +60,7 @@ static int64_t numel(const struct rec *r)
 }
 
 static char *header_json(const struct ppl_param_store *s, const struct rec *r, int n,
-                         const char *const *metadata)
+                         const char *const *metadata, uint64_t sum)
 {
     cJSON *root = cJSON_CreateObject(), *meta = cJSON_AddObjectToObject(root, "__metadata__");
     int64_t off = 0;
@@ -75,6 +79,8 @@ static char *header_json(const struct ppl_param_store *s, const struct rec *r, i
         snprintf(key, sizeof key, "constraint.%s", s->e[i]->name);
         cJSON_AddStringToObject(meta, key, ppl_constraint_name(s->e[i]->constraint));
     }
+    snprintf(key, sizeof key, "%016llx", (unsigned long long)sum);
+    cJSON_AddStringToObject(meta, "ppl.checksum", key);
     for (int i = 0; metadata && metadata[i] && metadata[i + 1]; i += 2)
         cJSON_AddStringToObject(meta, metadata[i], metadata[i + 1]);
     char *txt = cJSON_PrintUnformatted(root);
@@ -82,80 +88,76 @@ static char *header_json(const struct ppl_param_store *s, const struct rec *r, i
     return txt;
 }
 
+/* all the data in one host block, and its checksum (the same walk as a load's) */
+static uint8_t *gather(const struct rec *r, int n, size_t *len, uint64_t *sum, struct nn_err *err)
+{
+    size_t total = 0;
+    for (int i = 0; i < n; i++) total += (size_t)numel(&r[i]) * 4;
+    uint8_t *buf = malloc(total + 1);
+    struct ppl__st_view *w = calloc((size_t)n + 1, sizeof *w);
+    if (!buf || !w) {
+        free(buf);
+        free(w);
+        nn_err_set(err, NN_OOM, "out of memory for %zu bytes of parameters", total);
+        return NULL;
+    }
+    size_t off = 0;
+    for (int i = 0; i < n; i++) {
+        size_t m = (size_t)numel(&r[i]);
+        if (r[i].host) memcpy(buf + off, r[i].host, m * 4);
+        else if (nn_tensor_to_host(r[i].t, (float *)(void *)(buf + off), err)) {
+            free(buf);
+            free(w);
+            return NULL;
+        }
+        w[i] = (struct ppl__st_view){.name = r[i].name, .ndim = r[i].ndim, .n = (int64_t)m, .b = off, .e = off + m * 4};
+        memcpy(w[i].shape, r[i].shape, sizeof w[i].shape);
+        off += m * 4;
+    }
+    *sum = ppl__st_checksum(buf, total, w, n);
+    *len = total;
+    free(w);
+    return buf;
+}
+
 nn_status ppl_store_save(const struct ppl_param_store *s, const char *path,
                          const char *const *metadata, struct nn_err *err)
 {
     int n = collect(s, NULL);
     struct rec *r = calloc((size_t)n + 1, sizeof *r);
-    char *txt = r ? (collect(s, r), header_json(s, r, n, metadata)) : NULL;
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = txt ? fopen(tmp, "wb") : NULL;
+    size_t data_len = 0;
+    uint64_t sum = 0;
+    uint8_t *data = NULL;
+    char *txt = NULL, tmp[4096];
+    FILE *f = NULL;
     nn_status st = NN_OK;
-    if (!txt) st = nn_err_set(err, NN_OOM, "%s: out of memory", path);
-    else if (!f) st = nn_err_set(err, NN_IO, "%s: cannot open for writing", tmp);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    if (!r) st = nn_err_set(err, NN_OOM, "%s: out of memory", path);
+    else if (collect(s, r), !(data = gather(r, n, &data_len, &sum, err))) st = err->code;
+    else if (!(txt = header_json(s, r, n, metadata, sum))) st = nn_err_set(err, NN_OOM, "%s: out of memory", path);
+    else if (!(f = fopen(tmp, "wb"))) st = nn_err_set(err, NN_IO, "%s: cannot open for writing: %s", tmp, strerror(errno));
     if (st) goto done;
     size_t hl = strlen(txt), padded = (hl + 7) / 8 * 8;
     uint8_t len8[8];
     for (int i = 0; i < 8; i++) len8[i] = (uint8_t)((uint64_t)padded >> (8 * i));
     bool ok = fwrite(len8, 1, 8, f) == 8 && fwrite(txt, 1, hl, f) == hl;
     for (size_t i = hl; i < padded && ok; i++) ok = fputc(' ', f) != EOF;
-    for (int i = 0; i < n && ok; i++) {
-        int64_t m = numel(&r[i]);
-        float *buf = malloc((size_t)m * sizeof(float) + 1);
-        if (!buf) { ok = false; break; }
-        if (r[i].host) memcpy(buf, r[i].host, (size_t)m * sizeof(float));
-        else if (nn_tensor_to_host(r[i].t, buf, err)) ok = false;
-        ok = ok && fwrite(buf, sizeof(float), (size_t)m, f) == (size_t)m;  /* little-endian host */
-        free(buf);
-    }
+    ok = ok && fwrite(data, 1, data_len, f) == data_len;   /* little-endian host */
     /* flushed to disk before the rename, so a crash leaves the old file or the new one whole */
     ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    if (fclose(f) || !ok) st = nn_err_set(err, NN_IO, "%s: write failed", tmp);
-    else if (rename(tmp, path)) st = nn_err_set(err, NN_IO, "%s: cannot rename to %s", tmp, path);
+    int why = ok ? 0 : errno;
+    if (fclose(f) && ok) ok = false, why = errno;
+    if (!ok) st = nn_err_set(err, NN_IO, "%s: write failed: %s", tmp, why ? strerror(why) : "short write");
+    else if (rename(tmp, path)) st = nn_err_set(err, NN_IO, "%s: cannot rename to %s: %s", tmp, path, strerror(errno));
     if (st) remove(tmp);
 done:
+    free(data);
     free(txt);
     free(r);
     return st;
 }
 
-/* ---- load */
-
-static int opt_kind(const char *name, size_t *base_len)
-{
-    size_t n = strlen(name);
-    for (int k = 0; k < 4; k++) {
-        size_t m = strlen(opt_suffix[k]);
-        if (n > m && !strcmp(name + n - m, opt_suffix[k])) {
-            *base_len = n - m;
-            return k;
-        }
-    }
-    return -1;
-}
-
-/* checks one tensor entry; fills shape and data pointer */
-static nn_status check_entry(const char *path, const cJSON *o, const uint8_t *data, size_t data_len,
-                             int *ndim, int64_t *shape, const float **ptr, struct nn_err *err)
-{
-    const cJSON *dt = cJSON_GetObjectItemCaseSensitive(o, "dtype");
-    const cJSON *sh = cJSON_GetObjectItemCaseSensitive(o, "shape");
-    const cJSON *of = cJSON_GetObjectItemCaseSensitive(o, "data_offsets");
-    if (!cJSON_IsString(dt) || strcmp(dt->valuestring, "F32"))
-        return nn_err_set(err, NN_DTYPE, "%s: tensor '%s': dtype must be F32", path, o->string);
-    if (!cJSON_IsArray(sh) || cJSON_GetArraySize(sh) > NN_MAX_DIMS || !cJSON_IsArray(of) || cJSON_GetArraySize(of) != 2)
-        return nn_err_set(err, NN_PARSE, "%s: tensor '%s': bad shape or data_offsets", path, o->string);
-    int64_t n = 1;
-    *ndim = cJSON_GetArraySize(sh);
-    for (int i = 0; i < *ndim; i++) n *= shape[i] = (int64_t)cJSON_GetArrayItem(sh, i)->valuedouble;
-    double b = cJSON_GetArrayItem(of, 0)->valuedouble, e = cJSON_GetArrayItem(of, 1)->valuedouble;
-    if (b < 0 || e < b || e > (double)data_len || (int64_t)(e - b) != n * 4 || (int64_t)b % 4)
-        return nn_err_set(err, NN_PARSE, "%s: tensor '%s': data_offsets [%.0f, %.0f] invalid for %lld floats in %zu bytes",
-                          path, o->string, b, e, (long long)n, data_len);
-    *ptr = (const float *)(data + (size_t)b);
-    return NN_OK;
-}
+/* ---- load (the checks are in safetensors_check.c) */
 
 static nn_status apply_param(struct ppl_param_store *s, const char *name, int c, int ndim,
                              const int64_t *shape, const float *v, struct nn_err *err)
@@ -196,69 +198,91 @@ static nn_status apply_opt(struct ppl_param_store *s, const char *path, const ch
     return NN_OK;
 }
 
-static nn_status apply_all(struct ppl_param_store *s, const char *path, const cJSON *root,
-                           const uint8_t *data, size_t data_len, bool write, struct nn_err *err)
+/* floats of a view, aligned (the data section need not be) */
+static float *aligned_copy(const struct ppl__st_view *w)
 {
-    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(root, "__metadata__");
-    for (int pass = 0; pass < 2; pass++) {   /* parameters first, then their optimizer state */
-        const cJSON *o;
-        cJSON_ArrayForEach(o, root)
-        {
-            if (!strcmp(o->string, "__metadata__")) continue;
-            int ndim = 0;
-            int64_t shape[NN_MAX_DIMS];
-            const float *v = NULL;
-            if (check_entry(path, o, data, data_len, &ndim, shape, &v, err)) return err->code;
-            size_t bl;
-            int k = opt_kind(o->string, &bl);
-            if (!write || (k >= 0) != (pass == 1)) continue;
-            int64_t n = 1;
-            for (int i = 0; i < ndim; i++) n *= shape[i];
-            if (k >= 0 && apply_opt(s, path, o->string, bl, k, v, n, err)) return err->code;
-            if (k >= 0) continue;
-            char key[320];
-            snprintf(key, sizeof key, "constraint.%s", o->string);
-            const cJSON *c = meta ? cJSON_GetObjectItemCaseSensitive(meta, key) : NULL;
-            int ci = cJSON_IsString(c) ? ppl_constraint_from_name(c->valuestring) : PPL_REAL;
-            if (ci < 0) return nn_err_set(err, NN_PARSE, "%s: unknown constraint '%s' for '%s'", path, c->valuestring, o->string);
-            if (apply_param(s, o->string, ci, ndim, shape, v, err)) return err->code;
+    float *v = malloc((size_t)w->n * sizeof(float) + 1);
+    if (v) memcpy(v, w->v, (size_t)w->n * sizeof(float));
+    return v;
+}
+
+static nn_status apply_all(struct ppl_param_store *s, const char *path, const struct ppl__st_parsed *p, struct nn_err *err)
+{
+    for (int pass = 0; pass < 2; pass++)    /* parameters first, then their optimizer state */
+        for (int i = 0; i < p->n; i++) {
+            const struct ppl__st_view *w = &p->w[i];
+            if ((w->kind >= 0) != (pass == 1)) continue;
+            float *v = aligned_copy(w);
+            if (!v) return nn_err_set(err, NN_OOM, "%s: out of memory", path);
+            nn_status st;
+            if (w->kind >= 0) {
+                st = apply_opt(s, path, w->name, w->base_len, w->kind, v, w->n, err);
+            } else {
+                char key[320];
+                snprintf(key, sizeof key, "constraint.%s", w->name);
+                const cJSON *c = p->meta ? cJSON_GetObjectItemCaseSensitive(p->meta, key) : NULL;
+                int ci = cJSON_IsString(c) ? ppl_constraint_from_name(c->valuestring) : PPL_REAL;
+                st = ci < 0 ? nn_err_set(err, NN_PARSE, "%s: unknown constraint '%s' for '%s'", path, c->valuestring, w->name)
+                            : apply_param(s, w->name, ci, w->ndim, w->shape, v, err);
+            }
+            free(v);
+            if (st) return st;
         }
-    }
     return NN_OK;
+}
+
+/* checks a parsed file against the store, then writes it in; frees p */
+static nn_status load_parsed(struct ppl_param_store *s, const char *path, struct ppl__st_parsed *p, bool exact,
+                             struct nn_err *err)
+{
+    nn_status st = ppl__st_check_opt(path, p, err);
+    if (!st && exact) st = ppl__st_check_exact(s, path, p, err);
+    for (int i = 0; i < p->n && !st; i++) {   /* constraints are checked before anything is written too */
+        char key[320];
+        snprintf(key, sizeof key, "constraint.%s", p->w[i].name);
+        const cJSON *c = p->meta ? cJSON_GetObjectItemCaseSensitive(p->meta, key) : NULL;
+        if (p->w[i].kind < 0 && c && (!cJSON_IsString(c) || ppl_constraint_from_name(c->valuestring) < 0))
+            st = nn_err_set(err, NN_PARSE, "%s: unknown constraint for '%s'", path, p->w[i].name);
+    }
+    if (!st) st = apply_all(s, path, p, err);
+    ppl__st_parsed_free(p);
+    return st;
+}
+
+static nn_status load(struct ppl_param_store *s, const char *path, bool exact, struct nn_err *err)
+{
+    struct ppl__st_parsed p;
+    if (ppl__st_parse_file(path, &p, err)) return err->code;
+    return load_parsed(s, path, &p, exact, err);
 }
 
 nn_status ppl_store_load(struct ppl_param_store *s, const char *path, struct nn_err *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return nn_err_set(err, NN_IO, "%s: cannot open", path);
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *buf = size > 8 ? malloc((size_t)size) : NULL;
-    nn_status st = NN_OK;
-    cJSON *root = NULL;
-    if (!buf || fread(buf, 1, (size_t)size, f) != (size_t)size) {
-        st = nn_err_set(err, NN_IO, "%s: cannot read (%ld bytes)", path, size);
-        goto done;
-    }
-    uint64_t hl = 0;
-    for (int i = 0; i < 8; i++) hl |= (uint64_t)buf[i] << (8 * i);
-    if (hl > (uint64_t)size - 8) {
-        st = nn_err_set(err, NN_PARSE, "%s: header length %llu exceeds the file", path, (unsigned long long)hl);
-        goto done;
-    }
-    root = cJSON_ParseWithLength((const char *)buf + 8, (size_t)hl);
-    if (!cJSON_IsObject(root)) {
-        st = nn_err_set(err, NN_PARSE, "%s: header is not a JSON object", path);
-        goto done;
-    }
-    const uint8_t *data = buf + 8 + hl;
-    size_t data_len = (size_t)size - 8 - (size_t)hl;
-    st = apply_all(s, path, root, data, data_len, false, err);
-    if (!st) st = apply_all(s, path, root, data, data_len, true, err);
-done:
-    cJSON_Delete(root);
-    free(buf);
-    fclose(f);
+    return load(s, path, false, err);
+}
+
+nn_status ppl_store_load_exact(struct ppl_param_store *s, const char *path, struct nn_err *err)
+{
+    return load(s, path, true, err);
+}
+
+nn_status ppl_store_verify(const struct ppl_param_store *s, const char *path, unsigned flags, struct nn_err *err)
+{
+    struct ppl__st_parsed p;
+    if (ppl__st_parse_file(path, &p, err)) return err->code;
+    nn_status st = ppl__st_check_opt(path, &p, err);
+    if (!st && s) st = ppl__st_check_exact(s, path, &p, err);
+    if (!st && s && (flags & PPL_VERIFY_OPTIM)) st = ppl__st_check_trained_optim(s, path, &p, err);
+    ppl__st_parsed_free(&p);
     return st;
+}
+
+nn_status ppl_store_load_mem(struct ppl_param_store *s, const void *buf, size_t size, const char *name,
+                             bool exact, struct nn_err *err)
+{
+    struct ppl__st_parsed p = {.buf = malloc(size + 1), .size = size};
+    if (!p.buf) return nn_err_set(err, NN_OOM, "%s: out of memory", name);
+    if (size) memcpy(p.buf, buf, size);
+    if (ppl__st_parse_buf(name, &p, err)) return err->code;
+    return load_parsed(s, name, &p, exact, err);
 }

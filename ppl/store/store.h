@@ -8,11 +8,19 @@
  *
  * safetensors: an 8-byte little-endian header length, a JSON header {"<param>": {"dtype":
  * "F32", "shape": [...], "data_offsets": [b, e]}, "<param>.adam_m": ..., "__metadata__":
- * {"constraint.<param>": "positive", ...}} padded with spaces to 8 bytes, then the raw data.
- * Readable by the safetensors Python package (safetensors.numpy.load_file).
+ * {"constraint.<param>": "positive", "ppl.checksum": "<16 hex digits>", ...}} padded with
+ * spaces to 8 bytes, then the raw data. Readable by the safetensors Python package
+ * (safetensors.numpy.load_file).
  *
- * Errors: status with the detail in err (file, name, shapes); a failed load leaves the store
- * unchanged only for entries not yet read (load validates the header before writing).
+ * A file is read only if it is a regular file (a FIFO or device is refused without blocking),
+ * every shape is a size whose byte count fits in memory, the tensors' data_offsets cover the
+ * data exactly (no gap, no overlap, no missing tensor), optimizer state comes in whole groups
+ * of four, every value is finite, and ppl.checksum (over the data's 64-bit words, then each
+ * tensor's name, shape and offsets in data order; safetensors_check.c defines it) matches
+ * when the file has one.
+ *
+ * Errors: status with the detail in err (file, tensor, shapes); every check above runs before
+ * the store is changed.
  *
  *   struct ppl_param_store *s = ppl_store_new();
  *   ... SVI steps ...
@@ -86,5 +94,18 @@ nn_status ppl_store_attach_optim(struct ppl_param_entry *e, enum nn_optim_kind k
 nn_status ppl_store_save(const struct ppl_param_store *s, const char *path,
                          const char *const *metadata, struct nn_err *err);
 nn_status ppl_store_load(struct ppl_param_store *s, const char *path, struct nn_err *err);
+/* As ppl_store_load, but the file must hold exactly the store's parameters with their shapes
+ * (plus optimizer state): a parameter missing from the file, or a tensor the store does not
+ * have, is an error naming the tensor and the file. */
+nn_status ppl_store_load_exact(struct ppl_param_store *s, const char *path, struct nn_err *err);
+/* A file's bytes already in memory (name is used in messages); exact as ppl_store_load_exact. */
+nn_status ppl_store_load_mem(struct ppl_param_store *s, const void *buf, size_t size, const char *name,
+                             bool exact, struct nn_err *err);
+/* Runs every check of a load without changing anything; with s non-NULL, also the exact
+ * match with s's parameters (as ppl_store_load_exact), and with PPL_VERIFY_OPTIM in flags,
+ * optimizer state in the file for every parameter of s that is trained (requires grad), as a
+ * resumed run needs. */
+enum { PPL_VERIFY_OPTIM = 1 };
+nn_status ppl_store_verify(const struct ppl_param_store *s, const char *path, unsigned flags, struct nn_err *err);
 
 #endif

@@ -1,6 +1,7 @@
 /* End to end: vdsm train on a tiny pendulum set. The loss falls; an interrupted run (stopped
  * after some steps, or killed with SIGKILL at random moments, during checkpoint writes too)
- * resumes to exactly the uninterrupted run's losses; an injected NaN rolls back. */
+ * resumes to exactly the uninterrupted run's losses and final checkpoint; an injected NaN rolls
+ * back. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <signal.h>
@@ -237,6 +238,21 @@ Test(e2e_train, sigkill_at_random_moments_then_resume, .init = make_data, .fini 
     cr_assert_str_eq(lc, la, "after %d kills the losses differ:\n%s\nuninterrupted:\n%s", killed, lc, la);
     free(la);
     free(lc);
+    /* and the final checkpoints are the same to the bit (values, optimizer state, metadata) */
+    char pa[600], pc[600];
+    snprintf(pa, sizeof pa, "%s/checkpoints/ckpt-s2-e%06d.safetensors", a, spec.stage2.epochs);
+    snprintf(pc, sizeof pc, "%s/checkpoints/ckpt-s2-e%06d.safetensors", c, spec.stage2.epochs);
+    FILE *fa = fopen(pa, "rb"), *fc = fopen(pc, "rb");
+    cr_assert(fa && fc, "%s or %s missing", pa, pc);
+    long at = 0;
+    int ka, kc;
+    do {
+        ka = fgetc(fa), kc = fgetc(fc);
+        cr_assert_eq(ka, kc, "after %d kills the final checkpoints differ at byte %ld", killed, at);
+        at++;
+    } while (ka != EOF);
+    fclose(fa);
+    fclose(fc);
     vdsm_spec_free(&spec);
 }
 

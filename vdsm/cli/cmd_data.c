@@ -1,10 +1,12 @@
 /* vdsm/cli/cmd_data.c: `vdsm data <subcommand>`: dataset generators, converters, show and bench.
  * This file dispatches and implements `pendulum`; the others live in cmd_data_*.c. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "vdsm/cli/cmd_data.h"
 #include "vdsm/cli/commands.h"
@@ -21,6 +23,35 @@ const char *vdsm__opt(int argc, char **argv, int *i, const char *name, int *miss
         return NULL;
     }
     return argv[++*i];
+}
+
+/* The dataset writers write OUT/frames.npy.tmp, labels.npy.tmp and meta.yaml.tmp and rename
+ * them at the end; a SIGINT, SIGTERM or SIGHUP meanwhile removes them (a Sprites or MUG
+ * frames.npy.tmp is hundreds of megabytes) before the signal ends the process as it would. */
+static char tmp_paths[3][4200];
+
+static void on_data_signal(int sig)
+{
+    for (int i = 0; i < 3; i++)
+        if (tmp_paths[i][0]) unlink(tmp_paths[i]);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+void vdsm__data_remove_tmp_on_signal(const char *out)
+{
+    static const char *const names[3] = {"frames.npy.tmp", "labels.npy.tmp", "meta.yaml.tmp"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(tmp_paths[i], sizeof tmp_paths[i], "%s/%s", out, names[i]);
+        unlink(tmp_paths[i]);   /* left by a killed earlier run into the same folder */
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_data_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
 }
 
 int vdsm__parse_u64(const char *s, uint64_t *out)
@@ -102,6 +133,7 @@ static int data_pendulum(int argc, char **argv)
     struct nn_err e = {0};
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    vdsm__data_remove_tmp_on_signal(out);
     if (vdsm_pendulum_generate(out, &o, &e)) {
         fprintf(stderr, "vdsm data pendulum: %s\n", e.msg);
         return 1;

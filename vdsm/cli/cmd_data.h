@@ -13,6 +13,8 @@ const char *vdsm__opt(int argc, char **argv, int *i, const char *name, int *miss
 int vdsm__parse_size(const char *s, size_t lo, size_t hi, size_t *out);
 int vdsm__parse_u64(const char *s, uint64_t *out);
 int vdsm__is_help(const char *s);
+/* Removes OUT's leftover writer temporaries now, and on SIGINT/SIGTERM/SIGHUP before dying. */
+void vdsm__data_remove_tmp_on_signal(const char *out);
 
 int vdsm__data_show(int argc, char **argv);
 int vdsm__data_bench(int argc, char **argv);

@@ -63,6 +63,7 @@ int vdsm__data_mmnist(int argc, char **argv)
         return 1;
     }
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    vdsm__data_remove_tmp_on_signal(out);
     nn_status s = vdsm_mmnist_generate(out, &m, &o, &e);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     vdsm_mnist_free(&m);

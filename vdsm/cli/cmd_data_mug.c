@@ -71,6 +71,7 @@ int vdsm__data_mug(int argc, char **argv)
         return 2;
     }
     struct nn_err e = {0};
+    vdsm__data_remove_tmp_on_signal(out);
     if (vdsm_mug_convert(npz, labels, out, &o, &e)) {
         fprintf(stderr, "vdsm data mug: %s\n", e.msg);
         return 1;

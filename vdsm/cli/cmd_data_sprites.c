@@ -62,6 +62,7 @@ int vdsm__data_sprites(int argc, char **argv)
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     enum vdsm_sprites_variant var = strcmp(variant, "dsa") ? VDSM_SPRITES_LM : VDSM_SPRITES_DSA;
+    vdsm__data_remove_tmp_on_signal(out);
     if (vdsm_sprites_generate(out, var, lpc, seed, &e)) {
         fprintf(stderr, "vdsm data sprites: %s\n", e.msg);
         return 1;

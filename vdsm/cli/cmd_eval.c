@@ -9,6 +9,7 @@
 #include "vdsm/eval/judge.h"
 #include "vdsm/report/report.h"
 #include "vdsm/train/checkpoint.h"
+#include "vdsm/train/lock.h"
 
 enum { P_JUDGE = 1, P_CONS = 2, P_RECON = 4 };
 
@@ -163,11 +164,15 @@ int vdsm_cmd_eval(int argc, char **argv)
     cJSON *res = cJSON_CreateObject(), *root = NULL;
     char path[VDSM_PATH_MAX + 64], jbuf[VDSM_PATH_MAX + 64];
     int rc = 1;
-    if (vdsm_run_open(run_dir, NN_DEV_CPU, &run, &e)) {
+    struct vdsm_run_lock lock;
+    if (vdsm_run_lock(run_dir, false, "vdsm eval", &lock, &e) || vdsm_run_open(run_dir, NN_DEV_CPU, &run, &e)) {
         fprintf(stderr, "vdsm eval: %s\n", e.msg);
+        vdsm_run_unlock(&lock);
         cJSON_Delete(res);
         return 1;
     }
+    if (run.notes[0]) fprintf(stderr, "vdsm eval: note: %s", run.notes);
+    vdsm_run_clean(run_dir);
     if (!data) data = run.spec.dataset.path;
     if (vdsm_dataset_open(data, &ds, &e)) goto done;
     ds_open = true;
@@ -232,5 +237,6 @@ done:
     if (ctx) nn_ctx_free(ctx);
     if (ds_open) vdsm_dataset_close(&ds);
     vdsm_run_close(&run);
+    vdsm_run_unlock(&lock);
     return rc;
 }

@@ -8,6 +8,7 @@
 #include "vdsm/cli/commands.h"
 #include "vdsm/generate/generate.h"
 #include "vdsm/report/report.h"
+#include "vdsm/train/lock.h"
 
 static void usage(FILE *f)
 {
@@ -105,8 +106,17 @@ int vdsm_cmd_generate(int argc, char **argv)
     }
     struct nn_err e = {0};
     struct vdsm_generate_info info;
-    if (vdsm_generate(run, &o, &info, &e)) {
+    struct vdsm_run_lock lock;
+    if (vdsm_run_lock(run, false, "vdsm generate", &lock, &e)) {
         fprintf(stderr, "vdsm generate: %s\n", e.msg);
+        return 1;
+    }
+    vdsm_run_clean(run);
+    nn_status st = vdsm_generate(run, &o, &info, &e);
+    if (!st && info.notes[0]) fprintf(stderr, "vdsm generate: note: %s", info.notes);
+    if (st) {
+        fprintf(stderr, "vdsm generate: %s\n", e.msg);
+        vdsm_run_unlock(&lock);
         return 1;
     }
     printf("vdsm generate: stage %d checkpoint (epoch %ld), %d clips x %d frames, seed %llu, temperature %g\n",
@@ -115,9 +125,11 @@ int vdsm_cmd_generate(int argc, char **argv)
     if (report) {
         if (vdsm_report_write(run, &e)) {
             fprintf(stderr, "vdsm generate: report: %s\n", e.msg);
+            vdsm_run_unlock(&lock);
             return 1;
         }
         printf("  %s/report.html\n", run);
     }
+    vdsm_run_unlock(&lock);
     return 0;
 }

@@ -1,6 +1,7 @@
 /* vdsm report: rebuild a run's HTML report from its files. */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "vdsm/cli/commands.h"
 #include "vdsm/report/report.h"
@@ -35,6 +36,11 @@ int vdsm_cmd_report(int argc, char **argv)
         return 2;
     }
     struct nn_err e = {0};
+    struct stat sb;
+    if (stat(run, &sb) || !S_ISDIR(sb.st_mode)) {   /* not "cannot write report.html.tmp" */
+        fprintf(stderr, "vdsm report: %s: no such run (not a directory)\n", run);
+        return 1;
+    }
     if (vdsm_report_write(run, &e)) {
         fprintf(stderr, "vdsm report: %s\n", e.msg);
         return 1;

@@ -1,13 +1,44 @@
 /* vdsm train: train the stages a spec names, resuming from the run directory's checkpoints. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vdsm/cli/commands.h"
 #include "vdsm/spec/spec.h"
 #include "vdsm/train/train.h"
 
 #define MAX_SETS 64
+
+/* The first SIGINT, SIGTERM or SIGHUP asks the trainer to stop after the current step (it
+ * writes a checkpoint and returns); a second one ends the process at once. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+    if (stop_signal) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    stop_signal = sig;
+    static const char msg[] = "\nvdsm train: stopping after the current step (a checkpoint is written); "
+                              "signal again to stop at once\n";
+    ssize_t k = write(2, msg, sizeof msg - 1);
+    (void)k;
+}
+
+static void catch_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
 
 static void usage(FILE *f)
 {
@@ -23,7 +54,10 @@ static void usage(FILE *f)
             "  --run-dir DIR  train into DIR\n"
             "  --quiet        no progress line, epoch lines only\n"
             "  --max-steps N  stop after N SVI steps (as if interrupted; run again to resume)\n"
-            "  --threads N    CPU threads instead of runtime.threads (not part of the spec)\n");
+            "  --threads N    CPU threads instead of runtime.threads (not part of the spec)\n"
+            "\n"
+            "SIGINT, SIGTERM or SIGHUP: the current step finishes, a checkpoint is written and the\n"
+            "stop logged (exit status 128 + the signal's number); a second signal stops at once.\n");
 }
 
 int vdsm_cmd_train(int argc, char **argv)
@@ -79,8 +113,15 @@ int vdsm_cmd_train(int argc, char **argv)
         fprintf(stderr, "vdsm train: %s\n", err.msg);
         return 2;
     }
+    o.stop = &stop_signal;
+    catch_signals();
     nn_status st = vdsm_train(&spec, &o, &err);
     if (st) fprintf(stderr, "vdsm train: %s\n", err.msg);
     vdsm_spec_free(&spec);
+    if (!st && stop_signal) {
+        fprintf(stderr, "vdsm train: stopped by signal %d (%s); the run resumes from its checkpoint when trained again\n",
+                (int)stop_signal, strsignal(stop_signal));
+        return 128 + stop_signal;
+    }
     return st ? 1 : 0;
 }

@@ -210,6 +210,7 @@ static nn_status run(struct gen *g, const char *run_dir, struct nn_err *err)
     if (g->o->out_dir) snprintf(in->out_dir, sizeof in->out_dir, "%s", g->o->out_dir);
     else snprintf(in->out_dir, sizeof in->out_dir, "%s/images", run_dir);
     in->stage = g->run.ckpt.stage, in->epoch = g->run.ckpt.epoch;
+    snprintf(in->notes, sizeof in->notes, "%s", g->run.notes);
     in->seed = g->o->has_seed ? g->o->seed : (uint64_t)g->run.spec.runtime.seed;
     in->temperature = g->temp;
     if (load_clips(g, err)) return err->code;

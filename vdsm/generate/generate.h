@@ -54,6 +54,7 @@ struct vdsm_generate_info {
     double temperature;
     int nfiles;
     char files[VDSM_GENERATE_MAX_FILES][64];  /* names written into out_dir */
+    char notes[2048];      /* checkpoints skipped as damaged or unusable (vdsm_ckpt_choose) */
 };
 
 nn_status vdsm_generate(const char *run_dir, const struct vdsm_generate_opts *opts, struct vdsm_generate_info *info,

@@ -114,6 +114,10 @@ static nn_status load_tree(const char *path, struct vdsm_node *parsed, const cha
     struct vdsm_node *tree = parsed;
     *out = NULL;
     if (!tree && vdsm_yaml_load_file(path, &tree, err)) return err->code;
+    if (!parsed && tree->kind == VDSM_NODE_MAP && tree->n == 0 && tree->line == 0) {   /* no document: a mistake */
+        vdsm_node_free(tree);
+        return nn_err_set(err, NN_PARSE, "%s: the spec is empty", path);
+    }
     if (parsed) snprintf(dir, sizeof dir, "%s", base_dir ? base_dir : ".");
     else dir_of(path, dir, sizeof dir);
     if (!parsed && realpath(path, real)) snprintf(ch->paths[ch->n++], PATH_MAX, "%s", real);
@@ -145,9 +149,16 @@ static nn_status parse_value(const char *text, const char *name, struct vdsm_nod
     if (!doc) return nn_err_set(err, NN_OOM, "out of memory");
     snprintf(doc, len + 8, "v: %s\n", text);
     struct vdsm_node *tree = NULL;
-    nn_status s = vdsm_yaml_load_mem(doc, strlen(doc), name, &tree, err);
+    struct nn_err pe = {0};
+    nn_status s = vdsm_yaml_load_mem(doc, strlen(doc), name, &tree, &pe);
     free(doc);
-    if (s) return s;
+    if (s) {   /* positions in the wrapped "v: VALUE" document would mislead: say what is wrong */
+        const char *what = pe.msg;
+        size_t nl = strlen(name);
+        int used = 0, line, col;
+        if (!strncmp(what, name, nl) && sscanf(what + nl, ":%d:%d: %n", &line, &col, &used) == 2 && used) what += nl + used;
+        return nn_err_set(err, s, "%s: the value '%s' is not valid YAML (%s)", name, text, what);
+    }
     *out = vdsm_node_take(tree, "v");
     vdsm_node_free(tree);
     if (!*out) return nn_err_set(err, NN_PARSE, "%s: no value", name);
@@ -251,6 +262,7 @@ static nn_status read_list(const struct vdsm_spec_key *k, const struct vdsm_node
                            struct nn_err *err)
 {
     if (n->kind != VDSM_NODE_SEQ) return vdsm_spec_fail(err, n, k->path, "expected a list of %s", k->choices);
+    if (n->n == 0) return vdsm_spec_fail(err, n, k->path, "empty: name at least one of %s", k->choices);
     *mask = 0;
     for (size_t i = 0; i < n->n; i++) {
         int idx;

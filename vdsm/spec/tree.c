@@ -269,6 +269,7 @@ static nn_status parse_stream(struct builder *b, struct vdsm_node **out)
         yaml_mark_t m = {0};
         *out = new_at(b, VDSM_NODE_MAP, NULL, &m);
         if (!*out) goto fail;
+        (*out)->line = (*out)->col = 0;   /* no document at all (not `{}`): nowhere in the file */
     }
     if ((*out)->kind != VDSM_NODE_MAP) {
         char where[64];

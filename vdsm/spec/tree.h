@@ -42,7 +42,7 @@ struct vdsm_node {
 
 nn_status vdsm_yaml_load_file(const char *path, struct vdsm_node **out, struct nn_err *err);
 /* Parses len bytes; `name` is used as the file in positions and messages. An empty document
- * gives an empty mapping. */
+ * (nothing but comments) gives an empty mapping at line 0. */
 nn_status vdsm_yaml_load_mem(const char *buf, size_t len, const char *name, struct vdsm_node **out,
                              struct nn_err *err);
 void vdsm_node_free(struct vdsm_node *n);

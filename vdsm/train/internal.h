@@ -8,6 +8,7 @@
 #include "vdsm/data/dataset.h"
 #include "vdsm/model/vdsm.h"
 #include "vdsm/train/checkpoint.h"
+#include "vdsm/train/lock.h"
 #include "vdsm/train/train.h"
 
 /* per-site ELBO terms summed over an epoch */
@@ -37,13 +38,20 @@ struct trainer {
     bool resumed;               /* this stage continued from a checkpoint */
     double rollback_factor;     /* to apply to restored optimizers after a rollback */
     struct vdsm_terms acc;
+    struct vdsm_run_lock lock;  /* held from before the first write into dir */
 };
 
 void vdsm__log(struct trainer *tr, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void vdsm__progress(struct trainer *tr, int stage, long epoch, long epochs, long b, long nb, double loss, double secs);
-/* creates the run directory, writes spec.yaml (never over a different existing one without
- * keeping it as spec.yaml.prev) and opens train.log */
+/* writes spec.yaml into the (locked) run directory, never over a different existing one
+ * without keeping it as spec.yaml.prev, and opens train.log */
 nn_status vdsm__run_dir_prepare(struct trainer *tr, struct nn_err *err);
+/* RUN/report.html exists and RUN/images/generate.json was made from checkpoint ck */
+bool vdsm__outputs_current(struct trainer *tr, const struct vdsm_ckpt_info *ck);
+/* The run's checkpoints, if any, must load into this spec's model (ppl_store_verify against the
+ * store): otherwise an error naming the keys that differ from the run's spec.yaml and what the
+ * checkpoint says. Reads only. */
+nn_status vdsm__run_check_compatible(struct trainer *tr, struct nn_err *err);
 nn_status vdsm__metrics_write(struct trainer *tr, int stage, long epoch, long step, double loss,
                               const struct vdsm_args *a, double step_secs, struct nn_err *err);
 /* drops metrics lines of (stage, epoch >= from) and of later stages, for a resumed stage */

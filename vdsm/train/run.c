@@ -1,11 +1,13 @@
 /* The run directory: resolved spec, log, metrics.jsonl, progress display. */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "vdsm/spec/tree.h"
 #include "vdsm/train/internal.h"
 
 void vdsm__log(struct trainer *tr, const char *fmt, ...)
@@ -58,26 +60,115 @@ static char *read_file(const char *path, size_t *len)
     return buf;
 }
 
+/* ---- outputs and leftovers */
+
+bool vdsm__outputs_current(struct trainer *tr, const struct vdsm_ckpt_info *ck)
+{
+    char path[VDSM_PATH_MAX];
+    struct stat sb;
+    if (!vdsm_path_join(path, sizeof path, tr->dir, "report.html") || stat(path, &sb)) return false;
+    char gj[VDSM_PATH_MAX + 32];
+    snprintf(gj, sizeof gj, "%s/images/generate.json", tr->dir);
+    size_t len;
+    char *text = read_file(gj, &len);
+    cJSON *o = text ? cJSON_Parse(text) : NULL;
+    free(text);
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "stage"), *ep = cJSON_GetObjectItemCaseSensitive(o, "epoch");
+    bool ok = cJSON_IsNumber(st) && cJSON_IsNumber(ep) && st->valueint == ck->stage && (long)ep->valuedouble == ck->epoch;
+    cJSON_Delete(o);
+    return ok;
+}
+
+/* ---- compatibility of a spec with the run's checkpoints */
+
+static void diff_add(char *out, size_t n, const char *path, const char *a, const char *b)
+{
+    size_t k = strlen(out);
+    if (k + 8 >= n) return;
+    snprintf(out + k, n - k, "%s%s (%s -> %s)", k ? ", " : "", path, a ? a : "absent", b ? b : "absent");
+}
+
+static bool same_tree(const struct vdsm_node *a, const struct vdsm_node *b)
+{
+    if (!a || !b || a->kind != b->kind || a->n != b->n) return false;
+    if (a->kind == VDSM_NODE_SCALAR) return !strcmp(a->text, b->text);
+    for (size_t i = 0; i < a->n; i++) {
+        if (a->kind == VDSM_NODE_MAP && strcmp(a->kids[i]->key, b->kids[i]->key)) return false;
+        if (!same_tree(a->kids[i], b->kids[i])) return false;
+    }
+    return true;
+}
+
+/* "model.z_dim (8 -> 16), ..." for the keys whose values differ between two spec trees */
+static void tree_diff(const struct vdsm_node *a, const struct vdsm_node *b, const char *path, char *out, size_t n)
+{
+    if (a && b && a->kind == VDSM_NODE_MAP && b->kind == VDSM_NODE_MAP) {
+        char sub[512];
+        for (size_t i = 0; i < a->n; i++) {
+            snprintf(sub, sizeof sub, "%s%s%s", path, *path ? "." : "", a->kids[i]->key);
+            tree_diff(a->kids[i], vdsm_node_get(b, a->kids[i]->key), sub, out, n);
+        }
+        for (size_t i = 0; i < b->n; i++)
+            if (!vdsm_node_get(a, b->kids[i]->key)) {
+                snprintf(sub, sizeof sub, "%s%s%s", path, *path ? "." : "", b->kids[i]->key);
+                tree_diff(NULL, b->kids[i], sub, out, n);
+            }
+        return;
+    }
+    if (same_tree(a, b)) return;
+    const char *at = a && a->kind == VDSM_NODE_SCALAR ? a->text : a ? "[...]" : NULL;
+    const char *bt = b && b->kind == VDSM_NODE_SCALAR ? b->text : b ? "[...]" : NULL;
+    diff_add(out, n, path, at, bt);
+}
+
+nn_status vdsm__run_check_compatible(struct trainer *tr, struct nn_err *err)
+{
+    struct vdsm_ckpt_info info;
+    bool found;
+    struct nn_err why = {0};
+    if (!vdsm_ckpt_choose(tr->dir, 0, tr->store, false, &info, &found, NULL, 0, &why)) return NN_OK;
+    char path[VDSM_PATH_MAX], diff[1024] = "";
+    size_t len = 0;
+    char *old = vdsm_path_join(path, sizeof path, tr->dir, "spec.yaml") ? read_file(path, &len) : NULL;
+    char *now = vdsm_spec_to_yaml(tr->spec);
+    struct vdsm_node *a = NULL, *b = NULL;
+    struct nn_err quiet = {0};
+    if (old && now && !vdsm_yaml_load_mem(old, len, path, &a, &quiet) &&
+        !vdsm_yaml_load_mem(now, strlen(now), "spec", &b, &quiet))
+        tree_diff(a, b, "", diff, sizeof diff);
+    vdsm_node_free(a);
+    vdsm_node_free(b);
+    free(old);
+    free(now);
+    if (!diff[0]) return nn_err_set(err, why.code, "%s", why.msg);
+    return nn_err_set(err, why.code, "%s: this spec cannot continue the run; keys that differ from %s: %s (%s); "
+                      "nothing was changed", tr->dir, path, diff, why.msg);
+}
+
 nn_status vdsm__run_dir_prepare(struct trainer *tr, struct nn_err *err)
 {
     char path[VDSM_PATH_MAX], prev[VDSM_PATH_MAX + 8];
-    if (vdsm_mkdirs(tr->dir, err)) return err->code;
     char *yaml = vdsm_spec_to_yaml(tr->spec);
     if (!yaml || !vdsm_path_join(path, sizeof path, tr->dir, "spec.yaml")) {
         free(yaml);
         return nn_err_set(err, NN_OOM, "%s: cannot format the resolved spec", tr->dir);
     }
+    vdsm_run_clean(tr->dir);
     size_t old_len = 0;
     char *old = read_file(path, &old_len);
     if (old && strcmp(old, yaml)) { /* a different spec trained here before: keep it */
         snprintf(prev, sizeof prev, "%s.prev", path);
-        rename(path, prev);
+        if (rename(path, prev)) {
+            free(old);
+            free(yaml);
+            return nn_err_set(err, NN_IO, "%s: cannot rename to %s: %s", path, prev, strerror(errno));
+        }
     }
     nn_status st = NN_OK;
     if (!old || strcmp(old, yaml)) {
         FILE *f = fopen(path, "w");
         if (!f || fputs(yaml, f) == EOF) st = nn_err_set(err, NN_IO, "%s: cannot write: %s", path, strerror(errno));
-        if (f && fclose(f) && !st) st = nn_err_set(err, NN_IO, "%s: cannot write", path);
+        if (f && fclose(f) && !st) st = nn_err_set(err, NN_IO, "%s: cannot write: %s", path, strerror(errno));
     }
     free(old);
     free(yaml);
@@ -150,8 +241,12 @@ nn_status vdsm__metrics_write(struct trainer *tr, int stage, long epoch, long st
     char path[VDSM_PATH_MAX];
     nn_status st = NN_OK;
     FILE *f = line && vdsm_path_join(path, sizeof path, tr->dir, "metrics.jsonl") ? fopen(path, "a") : NULL;
-    if (!f || fprintf(f, "%s\n", line) < 0 || fclose(f))
-        st = nn_err_set(err, NN_IO, "%s/metrics.jsonl: cannot append", tr->dir);
+    if (!f) st = nn_err_set(err, NN_IO, "%s/metrics.jsonl: cannot append: %s", tr->dir, strerror(errno));
+    else {
+        bool bad = fprintf(f, "%s\n", line) < 0;
+        if (fclose(f)) bad = true;   /* closed either way */
+        if (bad) st = nn_err_set(err, NN_IO, "%s/metrics.jsonl: cannot append: %s", tr->dir, strerror(errno));
+    }
     if (!st) {
         char values[512] = "";
         for (int q = 0; q < VDSM_SCHED_COUNT; q++)
@@ -174,7 +269,7 @@ nn_status vdsm__metrics_truncate(struct trainer *tr, int stage, long from, struc
     FILE *f = fopen(tmp, "w");
     if (!f) {
         free(text);
-        return nn_err_set(err, NN_IO, "%s: cannot write", tmp);
+        return nn_err_set(err, NN_IO, "%s: cannot write: %s", tmp, strerror(errno));
     }
     for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
         cJSON *o = cJSON_Parse(line);
@@ -186,6 +281,7 @@ nn_status vdsm__metrics_truncate(struct trainer *tr, int stage, long from, struc
         cJSON_Delete(o);
     }
     free(text);
-    if (fclose(f) || rename(tmp, path)) return nn_err_set(err, NN_IO, "%s: cannot rewrite", path);
+    if (fclose(f)) return nn_err_set(err, NN_IO, "%s: cannot write: %s", tmp, strerror(errno));
+    if (rename(tmp, path)) return nn_err_set(err, NN_IO, "%s: cannot rename to %s: %s", tmp, path, strerror(errno));
     return NN_OK;
 }

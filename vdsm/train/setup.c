@@ -5,6 +5,8 @@
 
 #include "gpu/plugin.h"
 #include "vdsm/model/registry.h"
+#include "vdsm/spec/scalar.h"
+#include "vdsm/spec/tree.h"
 
 struct nn_ctx_config vdsm_ctx_config(const struct vdsm_spec *spec, enum nn_device dev)
 {
@@ -71,4 +73,61 @@ void vdsm_schedule_values(const struct vdsm_spec_stage *ss, long epoch, struct v
 {
     for (int q = 0; q < VDSM_SCHED_COUNT; q++)
         a->annealed[q] = (float)vdsm_schedule_value(&ss->schedules.at[q], epoch, ss->epochs);
+}
+
+/* the node of `path` in the spec file itself (NULL when the value came from a base spec, a
+ * --set or a default): for a file:line:col in the message */
+static const struct vdsm_node *node_of(const struct vdsm_node *root, const char *path)
+{
+    char key[128];
+    const struct vdsm_node *n = root;
+    for (const char *p = path; n && *p;) {
+        size_t k = strcspn(p, ".");
+        snprintf(key, sizeof key, "%.*s", (int)k, p);
+        n = n->kind == VDSM_NODE_MAP ? vdsm_node_get(n, key) : NULL;
+        p += k + (p[k] == '.');
+    }
+    return n;
+}
+
+static nn_status mismatch(struct nn_err *err, const struct vdsm_spec *spec, const struct vdsm_node *root,
+                          const char *path, int value, const char *what)
+{
+    const struct vdsm_node *n = node_of(root, path);
+    int64_t v;
+    /* the file's own line only when the value is the file's (not a --set's) */
+    if (n && n->kind == VDSM_NODE_SCALAR && vdsm_parse_int(n->text, &v) && v == value)
+        return vdsm_spec_fail(err, n, path, "%s", what);
+    return nn_err_set(err, NN_PARSE, "%s: %s: %s", spec->source ? spec->source : "spec", path, what);
+}
+
+nn_status vdsm_spec_check_data(const struct vdsm_spec *spec, const struct vdsm_dataset *ds, struct nn_err *err)
+{
+    struct vdsm_node *root = NULL;
+    struct nn_err quiet = {0};
+    if (spec->source) vdsm_yaml_load_file(spec->source, &root, &quiet);
+    char what[512];
+    nn_status st = NN_OK;
+    if ((size_t)spec->dataset.channels != ds->c) {
+        snprintf(what, sizeof what, "%d, but the frames of %s have %zu channel%s", spec->dataset.channels,
+                 spec->dataset.path, ds->c, ds->c == 1 ? "" : "s");
+        st = mismatch(err, spec, root, "dataset.channels", spec->dataset.channels, what);
+    } else if ((size_t)spec->dataset.image_size != ds->h || (size_t)spec->dataset.image_size != ds->w) {
+        snprintf(what, sizeof what, "%d, but the frames of %s are %zux%zu", spec->dataset.image_size,
+                 spec->dataset.path, ds->h, ds->w);
+        st = mismatch(err, spec, root, "dataset.image_size", spec->dataset.image_size, what);
+    }
+    for (int j = 1; j <= 2 && !st; j++) {
+        const struct vdsm_spec_stage *ss = j == 1 ? &spec->stage1 : &spec->stage2;
+        if (!(spec->stages & (j == 1 ? VDSM_STAGE_ENCDEC : VDSM_STAGE_SEQ))) continue;
+        if ((size_t)ss->seq_len > ds->t) {
+            char path[32];
+            snprintf(path, sizeof path, "stage%d.seq_len", j);
+            snprintf(what, sizeof what, "%d frames, longer than the clips of %s (%zu frames)", ss->seq_len,
+                     spec->dataset.path, ds->t);
+            st = mismatch(err, spec, root, path, ss->seq_len, what);
+        }
+    }
+    vdsm_node_free(root);
+    return st;
 }

@@ -12,6 +12,7 @@
 #ifndef VDSM_TRAIN_SETUP_H
 #define VDSM_TRAIN_SETUP_H
 
+#include "vdsm/data/dataset.h"
 #include "vdsm/model/vdsm.h"
 
 /* runtime.device: cpu, cuda or cuda:N (initialising the CUDA backend). precision NULL or
@@ -30,6 +31,10 @@ nn_status vdsm_model_open(const struct vdsm_spec *spec, enum nn_device dev, nn_c
  * each site's ELBO term every step (for metrics) and validate log-probs. */
 void vdsm_svi_setup(struct ppl_svi *svi, const struct vdsm_spec_stage *ss, int stage, double lr_scale,
                     bool site_terms);
+/* What the spec says of the data against the dataset itself (channels, image size, each trained
+ * stage's seq_len within the clips): an error naming the key (file:line:col when the spec file
+ * itself sets it) and the data, before anything is written. */
+nn_status vdsm_spec_check_data(const struct vdsm_spec *spec, const struct vdsm_dataset *ds, struct nn_err *err);
 /* every annealed quantity (vdsm/schedule/anneal.h) at `epoch` into a */
 void vdsm_schedule_values(const struct vdsm_spec_stage *ss, long epoch, struct vdsm_args *a);
 

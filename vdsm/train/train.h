@@ -7,7 +7,12 @@
  * the uninterrupted run's losses exactly (parameters, optimizer state, the random stream and
  * the loader position are all restored, and metrics lines past the checkpoint are dropped).
  *
- * A NaN or Inf loss rolls back to the newest checkpoint of the stage, multiplies the learning
+ * The run directory is locked (lock.h) for the whole call. Before anything in it is written the
+ * spec must fit the run's existing checkpoints (else an error naming the keys that differ from
+ * its spec.yaml). Checkpoints are chosen as checkpoint.h says: damaged ones are skipped with a
+ * note in the log.
+ *
+ * A NaN or Inf loss rolls back to the newest usable checkpoint of the stage, multiplies the learning
  * rate by runtime.nan_lr_factor, says so, and retries; after runtime.nan_retries rollbacks in a
  * stage it stops with an error. (Tests inject a NaN with the environment variable
  * VDSM_INJECT_NAN_STEP=k: the loss of global step k of the first attempt is treated as NaN.)
@@ -21,6 +26,7 @@
 #ifndef VDSM_TRAIN_TRAIN_H
 #define VDSM_TRAIN_TRAIN_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -34,6 +40,10 @@ struct vdsm_train_opts {
     long max_steps;          /* > 0: stop (as if killed) after this many SVI steps in this call */
     int threads;             /* > 0: CPU threads, instead of runtime.threads (a machine's
                                 share, as vdsm sweep gives each of its jobs) */
+    /* non-NULL: once *stop is non-zero (a signal handler sets it), the current step finishes,
+     * a checkpoint is written (inside an epoch: ckpt-s<S>-e<E>-b<B>), the stop is logged and
+     * vdsm_train returns NN_OK; running again resumes exactly there */
+    volatile sig_atomic_t *stop;
 };
 
 nn_status vdsm_train(const struct vdsm_spec *spec, const struct vdsm_train_opts *opts, struct nn_err *err);
