@@ -7,6 +7,7 @@
 #include "vdsm/cli/commands.h"
 #include "vdsm/eval/eval.h"
 #include "vdsm/eval/judge.h"
+#include "vdsm/io/file.h"
 #include "vdsm/report/report.h"
 #include "vdsm/train/checkpoint.h"
 #include "vdsm/train/lock.h"
@@ -66,19 +67,9 @@ static int parse_int(const char *opt, const char *v, int lo, int hi, int *out)
 
 static cJSON *read_json(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = n > 0 ? malloc((size_t)n + 1) : NULL;
-    cJSON *o = NULL;
-    if (s && fread(s, 1, (size_t)n, f) == (size_t)n) {
-        s[n] = 0;
-        o = cJSON_Parse(s);
-    }
+    char *s = vdsm_file_read(path, NULL);
+    cJSON *o = s ? cJSON_Parse(s) : NULL;
     free(s);
-    fclose(f);
     return cJSON_IsObject(o) ? o : (cJSON_Delete(o), NULL);
 }
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "vdsm/data/dataset.h"
+#include "vdsm/io/file.h"
 #include "vdsm/train/checkpoint.h"
 
 #define PATH_LEN 4200
@@ -19,28 +20,11 @@
 /* Reads a whole file; NULL with *missing = true when it does not exist. */
 static char *slurp(const char *path, size_t *len, bool *missing, struct nn_err *err)
 {
-    *missing = false;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        if (errno == ENOENT) *missing = true;
-        else nn_err_set(err, NN_IO, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    struct vdsm_buf b = {0};
-    char chunk[65536];
-    size_t got;
-    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) vdsm_buf_append(&b, chunk, got);
-    bool bad = ferror(f) || b.oom;
-    fclose(f);
-    if (bad) {
-        nn_err_set(err, b.oom ? NN_OOM : NN_IO, "%s: %s", path, b.oom ? "out of memory" : "read error");
-        vdsm_buf_free(&b);
-        return NULL;
-    }
-    if (!b.s) vdsm_buf_append(&b, "", 0);
-    if (b.oom) return NULL;
-    if (len) *len = b.len;
-    return b.s;
+    errno = 0;
+    char *s = vdsm_file_read(path, len);
+    *missing = !s && errno == ENOENT;
+    if (!s && !*missing) nn_err_set(err, NN_IO, "%s: %s", path, errno ? strerror(errno) : "read error");
+    return s;
 }
 
 static nn_status write_atomic(const char *path, const char *data, size_t len, struct nn_err *err)

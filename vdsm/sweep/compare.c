@@ -10,25 +10,9 @@
 #include <sys/stat.h>
 
 #include "vdsm/data/dataset.h"
+#include "vdsm/io/file.h"
 
 #define PATHLEN 4096
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    if (buf) buf[n] = '\0';
-    return buf;
-}
 
 static bool is_file(const char *dir, const char *name)
 {
@@ -98,7 +82,7 @@ static void eval_cols(struct vdsm_compare *c, struct vdsm_compare_run *r)
 {
     char p[PATHLEN];
     if (!vdsm_path_join(p, sizeof p, r->dir, "eval.json")) return;
-    char *text = slurp(p);
+    char *text = vdsm_file_read(p, NULL);
     cJSON *root = text ? cJSON_Parse(text) : NULL;
     free(text);
     if (!root) return;
@@ -112,7 +96,7 @@ static char *spec_key(const char *dir)
 {
     char p[PATHLEN];
     if (!vdsm_path_join(p, sizeof p, dir, "spec.yaml")) return NULL;
-    char *s = slurp(p);
+    char *s = vdsm_file_read(p, NULL);
     if (!s) return NULL;
     char *w = s;
     for (char *line = s; *line;) {
@@ -178,7 +162,7 @@ static nn_status add_sweep(struct vdsm_compare *c, const char *dir, char **keys,
 {
     char p[PATHLEN];
     if (!vdsm_path_join(p, sizeof p, dir, "sweep.json")) return nn_err_set(err, NN_INVALID, "%s: path too long", dir);
-    char *text = slurp(p);
+    char *text = vdsm_file_read(p, NULL);
     cJSON *root = text ? cJSON_Parse(text) : NULL;
     free(text);
     const cJSON *pts = cJSON_GetObjectItemCaseSensitive(root, "points"), *e;

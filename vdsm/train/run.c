@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "vdsm/io/file.h"
 #include "vdsm/spec/tree.h"
 #include "vdsm/train/internal.h"
 
@@ -40,26 +41,6 @@ void vdsm__progress(struct trainer *tr, int stage, long epoch, long epochs, long
     fflush(tr->log);
 }
 
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    if (buf) {
-        buf[n] = '\0';
-        *len = (size_t)n;
-    }
-    return buf;
-}
-
 /* ---- outputs and leftovers */
 
 bool vdsm__outputs_current(struct trainer *tr, const struct vdsm_ckpt_info *ck)
@@ -70,7 +51,7 @@ bool vdsm__outputs_current(struct trainer *tr, const struct vdsm_ckpt_info *ck)
     char gj[VDSM_PATH_MAX + 32];
     snprintf(gj, sizeof gj, "%s/images/generate.json", tr->dir);
     size_t len;
-    char *text = read_file(gj, &len);
+    char *text = vdsm_file_read(gj, &len);
     cJSON *o = text ? cJSON_Parse(text) : NULL;
     free(text);
     const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "stage"), *ep = cJSON_GetObjectItemCaseSensitive(o, "epoch");
@@ -129,7 +110,7 @@ nn_status vdsm__run_check_compatible(struct trainer *tr, struct nn_err *err)
     if (!vdsm_ckpt_choose(tr->dir, 0, tr->store, false, &info, &found, NULL, 0, &why)) return NN_OK;
     char path[VDSM_PATH_MAX], diff[1024] = "";
     size_t len = 0;
-    char *old = vdsm_path_join(path, sizeof path, tr->dir, "spec.yaml") ? read_file(path, &len) : NULL;
+    char *old = vdsm_path_join(path, sizeof path, tr->dir, "spec.yaml") ? vdsm_file_read(path, &len) : NULL;
     char *now = vdsm_spec_to_yaml(tr->spec);
     struct vdsm_node *a = NULL, *b = NULL;
     struct nn_err quiet = {0};
@@ -155,7 +136,7 @@ nn_status vdsm__run_dir_prepare(struct trainer *tr, struct nn_err *err)
     }
     vdsm_run_clean(tr->dir);
     size_t old_len = 0;
-    char *old = read_file(path, &old_len);
+    char *old = vdsm_file_read(path, &old_len);
     if (old && strcmp(old, yaml)) { /* a different spec trained here before: keep it */
         snprintf(prev, sizeof prev, "%s.prev", path);
         if (rename(path, prev)) {
@@ -263,7 +244,7 @@ nn_status vdsm__metrics_truncate(struct trainer *tr, int stage, long from, struc
     char path[VDSM_PATH_MAX], tmp[VDSM_PATH_MAX + 8];
     if (!vdsm_path_join(path, sizeof path, tr->dir, "metrics.jsonl")) return nn_err_set(err, NN_INVALID, "%s: path too long", tr->dir);
     size_t len;
-    char *text = read_file(path, &len);
+    char *text = vdsm_file_read(path, &len);
     if (!text) return NN_OK;
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *f = fopen(tmp, "w");
