@@ -20,7 +20,8 @@ nn_status vdsm_export_open(struct vdsm_export *x, const struct vdsm_eval_opts *o
     if (n_sets > MAX_SETS) return nn_err_set(err, NN_INTERNAL, "export: %d sets (at most %d)", n_sets, MAX_SETS);
     x->sets = sets, x->n_sets = n_sets, x->n = n;
     x->t = ds->t, x->c = ds->c, x->h = ds->h, x->w = ds->w, x->k = ds->k;
-    snprintf(x->dir, sizeof x->dir, "%s/%s-seed%d", o->export_dir, protocol, seed);
+    snprintf(x->dir, sizeof x->dir, "%s/%s-seed%llu", o->export_dir, protocol,
+             (unsigned long long)(o->seed + (uint64_t)seed));
     if (vdsm_mkdirs(x->dir, err)) return err->code;
     size_t shape[3][5] = {{n, ds->t, ds->h, ds->w, ds->c}, {n, ds->k}, {n, 2}};
     x->on = true;
