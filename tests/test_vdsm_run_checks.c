@@ -13,8 +13,8 @@
 #include "vdsm/data/dataset.h"
 #include "vdsm/data/pendulum.h"
 #include "vdsm/spec/spec.h"
-#include "vdsm/train/lock.h"
-#include "vdsm/train/setup.h"
+#include "vdsm/run/lock.h"
+#include "vdsm/run/setup.h"
 #include "vdsm/train/train.h"
 
 static char tmp[64];

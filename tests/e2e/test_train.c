@@ -17,7 +17,7 @@
 #include "vdsm/data/dataset.h"
 #include "vdsm/data/pendulum.h"
 #include "vdsm/spec/spec.h"
-#include "vdsm/train/checkpoint.h"
+#include "vdsm/run/checkpoint.h"
 #include "vdsm/train/train.h"
 
 extern char **environ;

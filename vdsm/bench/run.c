@@ -1,5 +1,5 @@
 /* vdsm bench SPEC: training steps at the spec's shapes on synthetic batches (see bench.h).
- * The SVI set-up is the trainer's (vdsm/train/setup.h): the same model/guide functions,
+ * The SVI set-up is the trainer's (vdsm/run/setup.h): the same model/guide functions,
  * optimizer kind and settings, ELBO kind, particles, and per-site terms and validation
  * switched on, so the step measured is the step trained. */
 #include "vdsm/bench/bench.h"
@@ -17,7 +17,7 @@
 #include "nn/blas.h"
 #include "nn/profile.h"
 #include "vdsm/model/vdsm.h"
-#include "vdsm/train/setup.h"
+#include "vdsm/run/setup.h"
 #include "gpu/plugin.h"
 
 struct bench {

@@ -9,8 +9,8 @@
 #include "vdsm/eval/judge.h"
 #include "vdsm/io/file.h"
 #include "vdsm/report/report.h"
-#include "vdsm/train/checkpoint.h"
-#include "vdsm/train/lock.h"
+#include "vdsm/run/checkpoint.h"
+#include "vdsm/run/lock.h"
 
 enum { P_JUDGE = 1, P_CONS = 2, P_RECON = 4 };
 

@@ -8,7 +8,7 @@
 #include "vdsm/cli/commands.h"
 #include "vdsm/generate/generate.h"
 #include "vdsm/report/report.h"
-#include "vdsm/train/lock.h"
+#include "vdsm/run/lock.h"
 
 static void usage(FILE *f)
 {

@@ -5,7 +5,7 @@
 
 #include "vdsm/cli/commands.h"
 #include "vdsm/io/png.h"
-#include "vdsm/schedule/plot.h"
+#include "vdsm/report/schedule_plot.h"
 #include "vdsm/spec/spec.h"
 
 #define MAX_SETS 64

@@ -8,7 +8,7 @@
 #include "vdsm/data/dataset.h"
 #include "vdsm/generate/generate.h"
 #include "vdsm/generate/grid.h"
-#include "vdsm/train/checkpoint.h"
+#include "vdsm/run/checkpoint.h"
 
 struct gen {
     struct vdsm_run run;

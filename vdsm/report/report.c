@@ -13,7 +13,7 @@
 
 #include "vdsm/data/dataset.h"
 #include "vdsm/io/file.h"
-#include "vdsm/train/checkpoint.h"
+#include "vdsm/run/checkpoint.h"
 
 #define PATH_LEN 4200
 

@@ -7,8 +7,8 @@
 #include "ppl/ppl.h"
 #include "vdsm/data/dataset.h"
 #include "vdsm/model/vdsm.h"
-#include "vdsm/train/checkpoint.h"
-#include "vdsm/train/lock.h"
+#include "vdsm/run/checkpoint.h"
+#include "vdsm/run/lock.h"
 #include "vdsm/train/train.h"
 
 /* per-site ELBO terms summed over an epoch */

@@ -13,9 +13,9 @@
 #include "vdsm/data/loader.h"
 #include "vdsm/generate/generate.h"
 #include "vdsm/report/report.h"
-#include "vdsm/train/checkpoint.h"
+#include "vdsm/run/checkpoint.h"
 #include "vdsm/train/internal.h"
-#include "vdsm/train/setup.h"
+#include "vdsm/run/setup.h"
 
 void vdsm_train_run_dir(const struct vdsm_spec *spec, const struct vdsm_train_opts *opts, char *out, size_t n)
 {

@@ -1,5 +1,5 @@
-/* vdsm/schedule/plot.c: line plots of the schedules in an RGB buffer. */
-#include "vdsm/schedule/plot.h"
+/* vdsm/report/schedule_plot.c: line plots of the schedules in an RGB buffer. */
+#include "vdsm/report/schedule_plot.h"
 
 #include <math.h>
 #include <stdio.h>

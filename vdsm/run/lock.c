@@ -1,5 +1,5 @@
 /* The run directory's lock: flock on RUN/.lock, holder's PID inside. */
-#include "vdsm/train/lock.h"
+#include "vdsm/run/lock.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "vdsm/data/dataset.h"
-#include "vdsm/train/checkpoint.h"
+#include "vdsm/run/checkpoint.h"
 
 /* "PID who" of the holder, or "" */
 static void holder(int fd, char *out, size_t n)

@@ -1,4 +1,4 @@
-/* vdsm/train/lock.h: one writer per run directory.
+/* vdsm/run/lock.h: one writer per run directory.
  *
  * train, generate and eval take an exclusive flock(2) on RUN/.lock before they write into the
  * run directory; a second process asking for it is refused at once, with the holder's PID (the
@@ -11,8 +11,8 @@
  *   ... write into run_dir ...
  *   vdsm_run_unlock(&lk);
  */
-#ifndef VDSM_TRAIN_LOCK_H
-#define VDSM_TRAIN_LOCK_H
+#ifndef VDSM_RUN_LOCK_H
+#define VDSM_RUN_LOCK_H
 
 #include <stdbool.h>
 

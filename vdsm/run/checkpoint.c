@@ -1,4 +1,4 @@
-#include "vdsm/train/checkpoint.h"
+#include "vdsm/run/checkpoint.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>

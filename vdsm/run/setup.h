@@ -1,4 +1,4 @@
-/* vdsm/train/setup.h: what training, benchmarking and generation set up the same way from a
+/* vdsm/run/setup.h: what training, benchmarking and generation set up the same way from a
  * spec: the device, the step context, the network, the SVI object of a stage, the schedule
  * values of an epoch.
  *
@@ -9,8 +9,8 @@
  *   struct vdsm_args a = {.net = &net};
  *   vdsm_schedule_values(&spec.stage1, epoch, &a);
  */
-#ifndef VDSM_TRAIN_SETUP_H
-#define VDSM_TRAIN_SETUP_H
+#ifndef VDSM_RUN_SETUP_H
+#define VDSM_RUN_SETUP_H
 
 #include "vdsm/data/dataset.h"
 #include "vdsm/model/vdsm.h"

@@ -1,4 +1,4 @@
-/* vdsm/train/checkpoint.h: a run's checkpoints, and opening a finished or running run.
+/* vdsm/run/checkpoint.h: a run's checkpoints, and opening a finished or running run.
  *
  * A checkpoint is one safetensors file, RUN/checkpoints/ckpt-s<stage>-e<epoch>.safetensors
  * (epoch = epochs completed in that stage), holding every parameter and the optimizer state
@@ -20,8 +20,8 @@
  *   if (vdsm_ckpt_find_latest("runs/quick", 0, &info, &found, &err)) ...;
  *   if (found) vdsm_ckpt_load(info.path, store, &info, &err);
  */
-#ifndef VDSM_TRAIN_CHECKPOINT_H
-#define VDSM_TRAIN_CHECKPOINT_H
+#ifndef VDSM_RUN_CHECKPOINT_H
+#define VDSM_RUN_CHECKPOINT_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-#include "vdsm/train/setup.h"
+#include "vdsm/run/setup.h"
 
 #include <stdio.h>
 #include <string.h>

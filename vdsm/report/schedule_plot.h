@@ -1,4 +1,4 @@
-/* vdsm/schedule/plot.h: a picture of a spec's schedules: one small panel per (stage, quantity),
+/* vdsm/report/schedule_plot.h: a picture of a spec's schedules: one small panel per (stage, quantity),
  * each with its own y range, drawn into an RGB image (no plotting library) for `vdsm schedule`
  * and the run report.
  *
@@ -8,8 +8,8 @@
  *   if (!vdsm_schedule_plot(&spec, &img, &err)) vdsm_png_write("schedules.png", &img, &err);
  *   vdsm_image_free(&img);
  */
-#ifndef VDSM_SCHEDULE_PLOT_H
-#define VDSM_SCHEDULE_PLOT_H
+#ifndef VDSM_REPORT_SCHEDULE_PLOT_H
+#define VDSM_REPORT_SCHEDULE_PLOT_H
 
 #include "nn/status.h"
 #include "vdsm/io/image.h"
