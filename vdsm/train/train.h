@@ -2,14 +2,14 @@
  *
  * A run directory holds: spec.yaml (the resolved spec), metrics.jsonl (one JSON object per
  * epoch: loss, each site's ELBO term, the schedule values, learning rate, step time, memory),
- * checkpoints/ (see checkpoint.h) and train.log. vdsm_train resumes by itself from the newest
+ * checkpoints/ (see vdsm/run/checkpoint.h) and train.log. vdsm_train resumes by itself from the newest
  * good checkpoint in the run directory, skipping finished stages; a resumed CPU run reproduces
  * the uninterrupted run's losses exactly (parameters, optimizer state, the random stream and
  * the loader position are all restored, and metrics lines past the checkpoint are dropped).
  *
- * The run directory is locked (lock.h) for the whole call. Before anything in it is written the
+ * The run directory is locked (vdsm/run/lock.h) for the whole call. Before anything in it is written the
  * spec must fit the run's existing checkpoints (else an error naming the keys that differ from
- * its spec.yaml). Checkpoints are chosen as checkpoint.h says: damaged ones are skipped with a
+ * its spec.yaml). Checkpoints are chosen as vdsm/run/checkpoint.h says: damaged ones are skipped with a
  * note in the log.
  *
  * A NaN or Inf loss rolls back to the newest usable checkpoint of the stage, multiplies the learning
