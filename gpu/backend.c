@@ -83,6 +83,27 @@ static nn_status gpu_sync(struct nn_err *err)
     return s;
 }
 
+/* nn_backend's precision slots: the three precisions are the GPU's own (the enums agree) */
+static nn_status gpu_set_precision(enum nn_precision p, struct nn_err *err)
+{
+    if ((unsigned)p >= NN_PREC_COUNT) return nn_err_set(err, NN_INVALID, "gpu: unknown precision %d", (int)p);
+    gpu_backend_set_precision((enum gpu_precision)p);
+    return NN_OK;
+}
+
+static enum nn_precision gpu_get_precision(void) { return (enum nn_precision)gpu__st.precision; }
+
+static const char *gpu_precision_detail(void)
+{
+    static const char *what[] = {"fp32 (cuBLAS and cuDNN in exact fp32)", "tf32 on tensor cores, fp32 accumulation",
+                                 "bf16 on tensor cores, fp32 accumulation"};
+    return what[gpu__st.precision];
+}
+
+_Static_assert((int)GPU_PREC_FP32 == (int)NN_PREC_FP32 && (int)GPU_PREC_TF32 == (int)NN_PREC_TF32 &&
+                   (int)GPU_PREC_BF16 == (int)NN_PREC_BF16,
+               "gpu_precision and nn_precision agree");
+
 static const struct nn_backend gpu_table = {
     .name = "cuda",
     .device = NN_DEV_CUDA,
@@ -93,6 +114,9 @@ static const struct nn_backend gpu_table = {
     .copy = gpu_copy,
     .memzero = gpu_memzero,
     .sync = gpu_sync,
+    .set_precision = gpu_set_precision,
+    .precision = gpu_get_precision,
+    .precision_detail = gpu_precision_detail,
 #define NN_KERNEL(name, params) .name = gpu_##name,
 #include "nn/kernels.def"
 #undef NN_KERNEL

@@ -47,6 +47,17 @@ struct nn_conv_desc {
     int64_t stride_h, stride_w, pad_h, pad_w;
 };
 
+/* The math of GEMMs and convolutions (nn_backend.set_precision). fp32: exact fp32, the default.
+ * tf32 (CUDA only): tensor-core TF32 inputs, fp32 accumulation. bf16: inputs rounded to
+ * bfloat16, products accumulated and outputs kept in fp32. Everything else (elementwise ops,
+ * reductions, optimizer state) stays fp32 whatever the setting. */
+enum nn_precision { NN_PREC_FP32, NN_PREC_TF32, NN_PREC_BF16, NN_PREC_COUNT };
+
+/* "fp32", "tf32", "bf16" */
+const char *nn_precision_name(enum nn_precision p);
+/* the precision named s, or -1 */
+int nn_precision_parse(const char *s);
+
 struct nn_adam_hparams {
     float lr, beta1, beta2, eps, weight_decay;
     float clip;  /* > 0: clamp each gradient element to [-clip, clip] first (ClippedAdam) */
@@ -71,6 +82,12 @@ struct nn_backend {
     /* Optional: conv2d_forward (beta 0) and blurpool_forward as one kernel, y [N, K, Ho, Wo];
      * false (nothing written) for a convolution it has no such kernel for, or no memory for,
      * which the op then runs as the two kernels over chunks of frames (nn_conv2d_blurpool) */
+    /* Sets the precision of the GEMM and convolution kernels for the whole process;
+     * NN_UNSUPPORTED, with a message saying what the device offers, for one it cannot do. */
+    nn_status (*set_precision)(enum nn_precision p, struct nn_err *err);
+    enum nn_precision (*precision)(void);
+    /* How the device does the current precision, one line: "bf16 on AMX (oneDNN 2.6.3)" */
+    const char *(*precision_detail)(void);
     bool (*conv2d_blurpool_forward)(const struct nn_conv_desc *d, const float *x, const float *w, float *y);
 #define NN_KERNEL(name, params) void(*name) params;
 #include "nn/kernels.def"

@@ -38,6 +38,12 @@ struct nn_conv_desc nn_bench_conv_describe(const struct nn_bench_conv_case *c);
 
 /* sgemm GFLOP/s for n x n x n (best of 5) on the current threads; -1 if out of memory */
 double nn_bench_sgemm_gflops(int n);
+/* the CPU backend's GEMM in bf16 at n x n x n, GFLOP/s (best of 5): the reference rate of bf16
+ * steps, as sgemm's is of fp32 ones; -1 if out of memory */
+double nn_bench_bf16_gflops(int n);
+/* "oneDNN 2.6.3 dispatches to AVX2; bf16 emulated (...)" */
+const char *nn_bench_onednn(void);
+
 /* copy, add and tanh over 256 MiB operands, in GB/s, with their ratio to the copy rate */
 int nn_bench_elementwise(FILE *out);
 

@@ -94,6 +94,25 @@ Test(cli_info, a_cuda_run_without_a_device_says_why)
 #endif
 }
 
+/* tf32 is a CUDA precision: on the CPU it is refused, naming the key, before the run directory
+ * exists; info says what bf16 runs on */
+Test(cli_info, a_precision_the_device_lacks_is_refused_before_anything_runs)
+{
+    cr_assert_eq(run("", "info"), 0, "stderr: %s", err);
+    cr_assert(strstr(out, "onednn: oneDNN ") && strstr(out, "; bf16 "), "%s", out);
+    const char *src = getenv("VDSM_SOURCE_DIR");
+    char args[8400];
+    snprintf(args, sizeof args, "train '%s/specs/quick.yaml' --set runtime.precision=tf32 --run-dir tf32run",
+             src ? src : ".");
+    cr_assert_eq(run("", args), 1, "stdout: %s\nstderr: %s", out, err);
+    cr_assert(strstr(err, "quick.yaml: runtime.precision tf32 on runtime.device 'cpu': precision tf32: the CPU offers "
+                          "fp32 and bf16"), "%s", err);
+    cr_assert(access("tf32run", F_OK) != 0, "no run directory was made");
+    snprintf(args, sizeof args, "bench '%s/specs/quick.yaml' --precision fp16 --steps 1", src ? src : ".");
+    cr_assert_eq(run("", args), 1, "stdout: %s\nstderr: %s", out, err);
+    cr_assert(strstr(err, "--precision 'fp16': expected fp32, tf32 or bf16"), "%s", err);
+}
+
 Test(cli_info, the_users_coretype_stands)
 {
     /* Prescott is the generic set vdsm would replace if it chose; set by the user, it stays */

@@ -11,6 +11,7 @@
 
 #include "nn/bench.h"
 #include "nn/cpu/cpu.h"
+#include "nn/cpu/onednn.h"
 
 static double now(void)
 {
@@ -105,6 +106,40 @@ double nn_bench_sgemm_gflops(int n)
     free(a), free(b), free(c);
     wait_until_idle();
     return 2.0 * n * (double)n * n / best * 1e-9;
+}
+
+double nn_bench_bf16_gflops(int n)
+{
+    size_t sz = (size_t)n * (size_t)n;
+    float *a = malloc(sz * sizeof *a), *b = malloc(sz * sizeof *b), *c = malloc(sz * sizeof *c);
+    if (!a || !b || !c) {
+        free(a), free(b), free(c);
+        return -1;
+    }
+    for (size_t i = 0; i < sz; i++) {
+        a[i] = (float)(i % 7) * 0.1f;
+        b[i] = (float)(i % 5) * 0.1f;
+    }
+    enum nn_precision was = nn_cpu_precision();
+    nn_cpu_set_precision(NN_PREC_BF16, NULL);
+    double best = 1e30;
+    for (int rep = 0; rep < 5; rep++) {
+        double t0 = now();
+        nn_cpu_gemm(0, 0, n, n, n, 1.0f, a, n, 0, b, n, 0, 0.0f, c, n, 0, 1);
+        double t = now() - t0;
+        if (t < best) best = t;
+    }
+    nn_cpu_set_precision(was, NULL);
+    free(a), free(b), free(c);
+    return 2.0 * n * (double)n * n / best * 1e-9;
+}
+
+const char *nn_bench_onednn(void)
+{
+    static char buf[160];
+    snprintf(buf, sizeof buf, "oneDNN %s dispatches to %s; bf16 %s", nn_onednn_version(), nn_onednn_isa(),
+             nn_onednn_bf16_native() ? "in hardware" : "emulated (no bf16 instructions: slower than fp32)");
+    return buf;
 }
 
 int nn_bench_elementwise(FILE *out)

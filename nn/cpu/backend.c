@@ -27,6 +27,9 @@ static const struct nn_backend cpu_backend = {
     .copy = cpu_copy,
     .memzero = cpu_memzero,
     .sync = cpu_sync,
+    .set_precision = nn_cpu_set_precision,
+    .precision = nn_cpu_precision,
+    .precision_detail = nn_cpu_precision_detail,
     .conv2d_blurpool_forward = nn_cpu_conv2d_blurpool_forward,
 #define NN_KERNEL(name, params) .name = nn_cpu_##name,
 #include "nn/kernels.def"

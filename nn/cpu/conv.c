@@ -8,7 +8,7 @@
  *
  * Threads. Chunks are spread over OpenMP threads, each running single-threaded sgemm on its
  * own workspace. A problem of one chunk runs serially, its GEMMs cut between the threads by
- * nn_cpu_gemm. OpenBLAS itself always runs on one thread (nn/cpu/gemm.c says why).
+ * nn_cpu_gemm_f32. OpenBLAS itself always runs on one thread (nn/cpu/gemm.c says why).
  * Workspace is bounded (WS_BUDGET floats per thread), which bounds the chunk size, not the
  * batch.
  */
@@ -348,7 +348,7 @@ static void scatter_frames(const struct conv_plan *pl, const float *m, int64_t n
 static void sgemm(int ta, int tb, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
                   const float *b, int64_t ldb, float beta, float *c, int64_t ldc)
 {
-    nn_cpu_gemm(ta, tb, m, n, k, 1.0f, a, lda, 0, b, ldb, 0, beta, c, ldc, 0, 1);
+    nn_cpu_gemm_f32(ta, tb, m, n, k, 1.0f, a, lda, 0, b, ldb, 0, beta, c, ldc, 0, 1);
 }
 
 /* ---- the three passes, one chunk (frames f0..f0+nb-1 of group g) at a time */
@@ -484,7 +484,7 @@ static void dense_group(const struct nn_conv_desc *d, int pass, const float *a, 
         sgemm(1, 0, k, crs, n, b + g * n * k, k, a + g * n * crs, crs, beta, out + g * k * crs, crs);
 }
 
-/* many small groups: one group per thread, single-threaded GEMMs; else nn_cpu_gemm's slices */
+/* many small groups: one group per thread, single-threaded GEMMs; else nn_cpu_gemm_f32's slices */
 static void dense_run(const struct nn_conv_desc *d, int pass, const float *a, const float *b,
                       float *out, float beta)
 {
@@ -517,7 +517,7 @@ static const struct nn_cpu_direct *direct_for(const struct nn_conv_desc *d, int 
     return k;
 }
 
-void nn_cpu_conv2d_forward(const struct nn_conv_desc *d, const float *x, const float *w, float *y,
+void nn_cpu_conv2d_forward_f32(const struct nn_conv_desc *d, const float *x, const float *w, float *y,
                            float beta)
 {
     const struct nn_cpu_direct *k;
@@ -537,11 +537,12 @@ void nn_cpu_conv2d_forward(const struct nn_conv_desc *d, const float *x, const f
 
 bool nn_cpu_conv2d_blurpool_forward(const struct nn_conv_desc *d, const float *x, const float *w, float *y)
 {
+    if (nn_cpu_precision() != NN_PREC_FP32) return false; /* an fp32 kernel */
     const struct nn_cpu_direct *k = direct_for(d, PASS_FORWARD);
     return k && d->p >= 3 && d->q >= 3 && k->forward_blurpool(d, x, w, y);
 }
 
-void nn_cpu_conv2d_backward_data(const struct nn_conv_desc *d, const float *dy, const float *w,
+void nn_cpu_conv2d_backward_data_f32(const struct nn_conv_desc *d, const float *dy, const float *w,
                                  float *dx, float beta)
 {
     const struct nn_cpu_direct *k;
@@ -643,7 +644,7 @@ static void filter_run(const struct conv_plan *pl, const struct conv_args *a)
     free(ws);
 }
 
-void nn_cpu_conv2d_backward_filter(const struct nn_conv_desc *d, const float *x, const float *dy,
+void nn_cpu_conv2d_backward_filter_f32(const struct nn_conv_desc *d, const float *x, const float *dy,
                                    float *dw, float beta)
 {
     const struct nn_cpu_direct *k;
@@ -669,14 +670,14 @@ void nn_cpu_conv2d_backward_filter(const struct nn_conv_desc *d, const float *x,
 /* Both passes that read x as columns, from one im2col per chunk: a transposed convolution's
  * backward (its input's gradient is this forward, its weight's gradient this filter pass).
  * dw may be w itself (see dw_is_w). */
-void nn_cpu_conv2d_forward_filter(const struct nn_conv_desc *d, const float *x, const float *w, float *y,
+void nn_cpu_conv2d_forward_filter_f32(const struct nn_conv_desc *d, const float *x, const float *w, float *y,
                                   float beta_y, const float *dy, float *dw, float beta_w)
 {
     /* no columns to share; the direct kernels make none (forward reads all of w before the
      * filter pass writes dw) */
     if (d->n == 0 || is_dense(d) || direct_for(d, PASS_FORWARD) || direct_for(d, PASS_FILTER)) {
-        nn_cpu_conv2d_forward(d, x, w, y, beta_y);
-        nn_cpu_conv2d_backward_filter(d, x, dy, dw, beta_w);
+        nn_cpu_conv2d_forward_f32(d, x, w, y, beta_y);
+        nn_cpu_conv2d_backward_filter_f32(d, x, dy, dw, beta_w);
         return;
     }
     struct conv_plan pl;

@@ -25,6 +25,29 @@
 #include "nn/kernels.def"
 #undef NN_KERNEL
 
+/* The fp32 implementations of the GEMM and convolution kernels (nn/cpu/gemm.c, conv.c). The
+ * kernels of the same names without _f32 (nn/cpu/precision.c) call them directly in fp32 and
+ * on copies of their inputs rounded to bf16 where bf16 is emulated. */
+void nn_cpu_gemm_f32(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                     int64_t lda, int64_t stride_a, const float *b, int64_t ldb, int64_t stride_b, float beta,
+                     float *c, int64_t ldc, int64_t stride_c, int64_t batch);
+void nn_cpu_conv2d_forward_f32(const struct nn_conv_desc *d, const float *x, const float *w, float *y, float beta);
+void nn_cpu_conv2d_backward_data_f32(const struct nn_conv_desc *d, const float *dy, const float *w, float *dx,
+                                     float beta);
+void nn_cpu_conv2d_backward_filter_f32(const struct nn_conv_desc *d, const float *x, const float *dy, float *dw,
+                                       float beta);
+void nn_cpu_conv2d_forward_filter_f32(const struct nn_conv_desc *d, const float *x, const float *w, float *y,
+                                      float beta_y, const float *dy, float *dw, float beta_w);
+
+/* The CPU backend's precision (nn_backend.set_precision): NN_PREC_FP32 or NN_PREC_BF16. */
+enum nn_precision nn_cpu_precision(void);
+nn_status nn_cpu_set_precision(enum nn_precision p, struct nn_err *err);
+const char *nn_cpu_precision_detail(void);
+/* x rounded to bf16 (round to nearest even; NaN stays NaN), as fp32 into y or as the upper 16
+ * bits into h; y may be x */
+void nn_cpu_bf16_round(const float *x, float *y, size_t n);
+void nn_cpu_bf16_pack(const float *x, uint16_t *h, size_t n);
+
 /* the optional nn_backend.conv2d_blurpool_forward: the direct kernels' (nn/cpu/conv.c) */
 bool nn_cpu_conv2d_blurpool_forward(const struct nn_conv_desc *d, const float *x, const float *w, float *y);
 

@@ -133,7 +133,7 @@ static bool sgemm_sliced_k(int ta, int tb, int64_t m, int64_t n, int64_t k, floa
     return true;
 }
 
-void nn_cpu_gemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+void nn_cpu_gemm_f32(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                  const float *a, int64_t lda, int64_t stride_a, const float *b, int64_t ldb,
                  int64_t stride_b, float beta, float *c, int64_t ldc, int64_t stride_c, int64_t batch)
 {

@@ -141,6 +141,7 @@ static nn_status bench_stage(struct bench *b, int stage, const struct vdsm_bench
     double *ratio = calloc((size_t)o->steps, sizeof *ratio);
     struct nn_profile *prof = o->profile ? nn_profile_new() : NULL;
     bool paired = b->dev == NN_DEV_CPU; /* a host sgemm after each timed step (see below) */
+    bool bf16 = paired && nn_backend_get(NN_DEV_CPU)->precision() == NN_PREC_BF16; /* ... a bf16 GEMM then */
     if (!frames || !secs || !ref || !ratio || (o->profile && !prof)) {
         free(frames);
         free(secs);
@@ -206,14 +207,14 @@ static nn_status bench_stage(struct bench *b, int stage, const struct vdsm_bench
              * per pair, so a slow minute slows both sides of its own ratio. */
             int j = i - warm;
             secs[j] = dt;
-            ref[j] = paired ? nn_bench_sgemm_gflops(2048) : sgemm;
+            ref[j] = !paired ? sgemm : bf16 ? nn_bench_bf16_gflops(2048) : nn_bench_sgemm_gflops(2048);
             ratio[j] = ref[j] > 0 ? f.work / dt / 1e9 / ref[j] : 0.0;
         }
         if (i < warm || !paired)
             fprintf(out, "  step %d%s: %.3f s, loss %.6g\n", i + 1, i < warm ? " (warm-up)" : "", dt, (double)loss);
         else
-            fprintf(out, "  step %d: %.3f s, loss %.6g; sgemm after it %.1f GFLOP/s, ratio %.2f\n", i + 1, dt,
-                    (double)loss, ref[i - warm], ratio[i - warm]);
+            fprintf(out, "  step %d: %.3f s, loss %.6g; %s after it %.1f GFLOP/s, ratio %.2f\n", i + 1, dt,
+                    (double)loss, bf16 ? "bf16 GEMM" : "sgemm", ref[i - warm], ratio[i - warm]);
         if (i == warm - 1 && b->nn->data.resized != resized && warm < o->warmup + 3) warm++;
         fflush(out);
     }
@@ -293,11 +294,17 @@ nn_status vdsm_bench_run(const struct vdsm_spec *spec, const struct vdsm_bench_o
                 spec->runtime.device ? spec->runtime.device : "cpu");
         /* bench_open has loaded the backend when the device is CUDA */
         const struct gpu_api *gpu = b->dev == NN_DEV_CUDA ? gpu_plugin(NULL) : NULL;
-        if (gpu) fprintf(out, " (%s; %s GEMMs and convolutions)", gpu->device_name(), gpu->precision_name(gpu->precision()));
+        if (gpu) fprintf(out, " (%s)", gpu->device_name());
         fprintf(out, ", %d thread%s; OpenBLAS kernel %s\n", threads, threads > 1 ? "s" : "",
                 vdsm_bench_blas_kernel(kernel, sizeof kernel));
+        const struct nn_backend *be = nn_backend_get(b->dev);
+        fprintf(out, "GEMMs and convolutions: %s; %s\n", be->precision_detail(), nn_bench_onednn());
         sgemm = nn_bench_sgemm_gflops(2048);
-        fprintf(out, "host sgemm 2048^3: %.1f GFLOP/s (the reference rate on CPU)\n", sgemm);
+        fprintf(out, "host sgemm 2048^3: %.1f GFLOP/s (the reference rate on CPU in fp32)\n", sgemm);
+        if (!gpu && be->precision() == NN_PREC_BF16) {
+            sgemm = nn_bench_bf16_gflops(2048);
+            fprintf(out, "host bf16 GEMM 2048^3: %.1f GFLOP/s (the reference rate on CPU in bf16)\n", sgemm);
+        }
         if (gpu) {
             double g = gpu->bench_sgemm_gflops(8192);
             if (g > 0) sgemm = g;

@@ -35,20 +35,28 @@ nn_status vdsm_open_device(const struct vdsm_spec *spec, const char *precision, 
                            struct nn_err *err)
 {
     const char *d = spec->runtime.device ? spec->runtime.device : "cpu";
+    int prec = spec->runtime.precision;
+    const char *from = "runtime.precision";
+    if (precision && (prec = nn_precision_parse(precision)) < 0)
+        return nn_err_set(err, NN_INVALID, "--precision '%s': expected fp32, tf32 or bf16", precision);
+    if (precision) from = "--precision";
     *dev = NN_DEV_CPU;
-    if (precision && strcmp(precision, "fp32") && strcmp(precision, "tf32") && strcmp(precision, "bf16"))
-        return nn_err_set(err, NN_INVALID, "precision '%s': expected fp32, tf32 or bf16", precision);
-    if (!strcmp(d, "cpu")) return NN_OK;
-    int index = 0;
-    if (strncmp(d, "cuda", 4) || (d[4] && (d[4] != ':' || sscanf(d + 5, "%d", &index) != 1)))
-        return nn_err_set(err, NN_INVALID, "%s: runtime.device '%s': expected cpu, cuda or cuda:N", spec->source, d);
+    if (strcmp(d, "cpu")) {
+        int index = 0;
+        if (strncmp(d, "cuda", 4) || (d[4] && (d[4] != ':' || sscanf(d + 5, "%d", &index) != 1)))
+            return nn_err_set(err, NN_INVALID, "%s: runtime.device '%s': expected cpu, cuda or cuda:N", spec->source, d);
+        struct nn_err why = {0};
+        const struct gpu_api *gpu = gpu_plugin(&why);
+        if (!gpu || gpu->backend_init(index, &why))
+            return nn_err_set(err, why.code, "%s: runtime.device '%s': %s", spec->source, d, why.msg);
+        *dev = NN_DEV_CUDA;
+    }
+    /* set every time, fp32 included: the setting is the process's, and a program may train
+     * several specs */
     struct nn_err why = {0};
-    const struct gpu_api *gpu = gpu_plugin(&why);
-    if (!gpu || gpu->backend_init(index, &why))
-        return nn_err_set(err, why.code, "%s: runtime.device '%s': %s", spec->source, d, why.msg);
-    *dev = NN_DEV_CUDA;
-    if (precision && strcmp(precision, "fp32"))
-        gpu->set_precision(!strcmp(precision, "tf32") ? GPU_PREC_TF32 : GPU_PREC_BF16);
+    if (nn_backend_get(*dev)->set_precision((enum nn_precision)prec, &why))
+        return nn_err_set(err, why.code, "%s: %s %s on runtime.device '%s': %s", spec->source, from,
+                          nn_precision_name((enum nn_precision)prec), d, why.msg);
     return NN_OK;
 }
 

@@ -120,6 +120,10 @@ const struct vdsm_spec_key vdsm_spec_keys[] = {
 
     INT("runtime.seed", runtime.seed, 0, 2147483647, "0", "Seed of every random stream (Philox)."),
     STR("runtime.device", runtime.device, "cpu", "cpu, cuda or cuda:N.", check_device),
+    ENUM("runtime.precision", runtime.precision, "fp32|tf32|bf16", "fp32",
+         "Math of the GEMMs, convolutions and LSTM products: fp32 (exact), bf16 (inputs rounded to bfloat16, "
+         "fp32 accumulation, fp32 weights, optimizer state and everything else; on CPUs without bf16 "
+         "instructions it is emulated and slower than fp32) or tf32 (CUDA only). docs/performance.md."),
     INT("runtime.threads", runtime.threads, 0, 1024, "0", "CPU threads (0 = all cores)."),
     INT("runtime.step_memory_mb", runtime.step_memory_mb, 16, 1048576, "8192",
         "Per-step arena for intermediate tensors, MiB: a bound (on the CPU it is reserved as address space, "

@@ -99,6 +99,7 @@ struct vdsm_spec_stage {
 struct vdsm_spec_runtime {
     int seed;
     char *device;        /* "cpu", "cuda" or "cuda:N" */
+    int precision;       /* enum nn_precision: fp32, tf32 (CUDA), bf16 */
     int threads;         /* 0 = all cores */
     int step_memory_mb, header_memory_mb, scratch_mb;
     int checkpoint_every, keep_last;

@@ -1,0 +1,168 @@
+/* The CPU backend's precision: the GEMM and convolution kernels in fp32 or bf16.
+ *
+ * fp32 (the default) runs the fp32 kernels (nn/cpu/gemm.c, conv.c) directly: the same code
+ * and the same numbers as before precisions existed.
+ *
+ * bf16 rounds each kernel's inputs to bfloat16 and accumulates in fp32 (nn/backend.h). Where
+ * the CPU has bf16 instructions (AMX, AVX512-BF16), oneDNN computes it (nn/cpu/onednn.h).
+ * Elsewhere, and for a case oneDNN has no implementation of, the kernel rounds copies of its
+ * inputs and runs the fp32 kernel on them: the same products (each exact in fp32), summed in
+ * another order, and slower than fp32 by the rounding passes. precision_detail says which. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/cpu/cpu.h"
+#include "nn/cpu/onednn.h"
+
+static enum nn_precision precision = NN_PREC_FP32;
+
+static const char *const names[NN_PREC_COUNT] = {"fp32", "tf32", "bf16"};
+
+const char *nn_precision_name(enum nn_precision p) { return (unsigned)p < NN_PREC_COUNT ? names[p] : "?"; }
+
+int nn_precision_parse(const char *s)
+{
+    for (int i = 0; s && i < NN_PREC_COUNT; i++)
+        if (!strcmp(s, names[i])) return i;
+    return -1;
+}
+
+enum nn_precision nn_cpu_precision(void) { return precision; }
+
+nn_status nn_cpu_set_precision(enum nn_precision p, struct nn_err *err)
+{
+    if (p != NN_PREC_FP32 && p != NN_PREC_BF16)
+        return nn_err_set(err, NN_UNSUPPORTED, "precision %s: the CPU offers fp32 and bf16", nn_precision_name(p));
+    precision = p;
+    return NN_OK;
+}
+
+const char *nn_cpu_precision_detail(void)
+{
+    static char buf[128];
+    if (precision == NN_PREC_FP32) return "fp32 (OpenBLAS sgemm and vdsm's kernels)";
+    if (nn_onednn_bf16_native())
+        snprintf(buf, sizeof buf, "bf16 on %s (oneDNN %s), fp32 accumulation", nn_onednn_isa(), nn_onednn_version());
+    else
+        snprintf(buf, sizeof buf, "bf16 emulated (no bf16 instructions; oneDNN sees %s): rounded inputs, fp32 "
+                 "kernels, slower than fp32", nn_onednn_isa());
+    return buf;
+}
+
+/* ---- rounding */
+
+static inline uint32_t bf16_bits(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (u | 0x00400000u) & 0xffff0000u; /* NaN stays (quiet) NaN */
+    return (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
+}
+
+void nn_cpu_bf16_round(const float *x, float *y, size_t n)
+{
+    NN_CPU_PAR_FOR(n > NN_CPU_PAR_MIN, "omp parallel for", for (size_t i = 0; i < n; i++) {
+        uint32_t u = bf16_bits(x[i]);
+        memcpy(&y[i], &u, sizeof u);
+    });
+}
+
+void nn_cpu_bf16_pack(const float *x, uint16_t *h, size_t n)
+{
+    NN_CPU_PAR_FOR(n > NN_CPU_PAR_MIN, "omp parallel for",
+                   for (size_t i = 0; i < n; i++) h[i] = (uint16_t)(bf16_bits(x[i]) >> 16););
+}
+
+/* ---- emulation: rounded copies in growable buffers, one per input */
+
+static float *copies[3];
+static size_t copy_n[3];
+
+/* x rounded into copy slot i, or NULL when out of memory */
+static const float *rounded(int i, const float *x, size_t n)
+{
+    if (n > copy_n[i]) {
+        free(copies[i]);
+        copies[i] = nn_cpu_alloc(n * sizeof(float));
+        copy_n[i] = copies[i] ? n : 0;
+        if (!copies[i]) return NULL;
+    }
+    nn_cpu_bf16_round(x, copies[i], n);
+    return copies[i];
+}
+
+static size_t span(int64_t batch, int64_t rows, int64_t cols, int trans, int64_t ld, int64_t stride)
+{
+    int64_t r = trans ? cols : rows, c = trans ? rows : cols;
+    return (size_t)((stride ? (batch - 1) * stride : 0) + (r - 1) * ld + c);
+}
+
+static size_t x_size(const struct nn_conv_desc *d) { return (size_t)(d->g * d->n * d->c * d->h * d->w); }
+static size_t w_size(const struct nn_conv_desc *d) { return (size_t)(d->g * d->k * d->c * d->r * d->s); }
+static size_t y_size(const struct nn_conv_desc *d) { return (size_t)(d->g * d->n * d->k * d->p * d->q); }
+
+/* Out of memory for a copy, the kernel computes in fp32: a run is not stopped for it. */
+
+void nn_cpu_gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
+                 int64_t sa, const float *b, int64_t ldb, int64_t sb, float beta, float *c, int64_t ldc, int64_t sc,
+                 int64_t batch)
+{
+    if (precision == NN_PREC_BF16 && m > 0 && n > 0 && k > 0 && batch > 0) {
+        if (nn_onednn_bf16_native() &&
+            nn_onednn_gemm(true, ta, tb, m, n, k, alpha, a, lda, sa, b, ldb, sb, beta, c, ldc, sc, batch))
+            return;
+        const float *ra = rounded(0, a, span(batch, m, k, ta, lda, sa));
+        const float *rb = rounded(1, b, span(batch, k, n, tb, ldb, sb));
+        if (ra && rb) a = ra, b = rb;
+    }
+    nn_cpu_gemm_f32(ta, tb, m, n, k, alpha, a, lda, sa, b, ldb, sb, beta, c, ldc, sc, batch);
+}
+
+void nn_cpu_conv2d_forward(const struct nn_conv_desc *d, const float *x, const float *w, float *y, float beta)
+{
+    if (precision == NN_PREC_BF16 && d->n > 0) {
+        if (nn_onednn_bf16_native() && nn_onednn_conv(NN_CONV_FORWARD, d, true, x, w, y, beta)) return;
+        const float *rx = rounded(0, x, x_size(d)), *rw = rounded(1, w, w_size(d));
+        if (rx && rw) x = rx, w = rw;
+    }
+    nn_cpu_conv2d_forward_f32(d, x, w, y, beta);
+}
+
+void nn_cpu_conv2d_backward_data(const struct nn_conv_desc *d, const float *dy, const float *w, float *dx,
+                                 float beta)
+{
+    if (precision == NN_PREC_BF16 && d->n > 0) {
+        if (nn_onednn_bf16_native() && nn_onednn_conv(NN_CONV_BACKWARD_DATA, d, true, dy, w, dx, beta)) return;
+        const float *rdy = rounded(0, dy, y_size(d)), *rw = rounded(1, w, w_size(d));
+        if (rdy && rw) dy = rdy, w = rw;
+    }
+    nn_cpu_conv2d_backward_data_f32(d, dy, w, dx, beta);
+}
+
+void nn_cpu_conv2d_backward_filter(const struct nn_conv_desc *d, const float *x, const float *dy, float *dw,
+                                   float beta)
+{
+    if (precision == NN_PREC_BF16 && d->n > 0) {
+        if (nn_onednn_bf16_native() && nn_onednn_conv(NN_CONV_BACKWARD_FILTER, d, true, x, dy, dw, beta)) return;
+        const float *rx = rounded(0, x, x_size(d)), *rdy = rounded(1, dy, y_size(d));
+        if (rx && rdy) x = rx, dy = rdy;
+    }
+    nn_cpu_conv2d_backward_filter_f32(d, x, dy, dw, beta);
+}
+
+/* dw may be w: oneDNN's forward has read all of w before its filter pass writes dw, and the
+ * emulation's w is a copy */
+void nn_cpu_conv2d_forward_filter(const struct nn_conv_desc *d, const float *x, const float *w, float *y,
+                                  float beta_y, const float *dy, float *dw, float beta_w)
+{
+    if (precision == NN_PREC_BF16 && d->n > 0) {
+        if (nn_onednn_bf16_native() && nn_onednn_conv(NN_CONV_FORWARD, d, true, x, w, y, beta_y)) {
+            nn_cpu_conv2d_backward_filter(d, x, dy, dw, beta_w);
+            return;
+        }
+        const float *rx = rounded(0, x, x_size(d)), *rw = rounded(1, w, w_size(d)), *rdy = rounded(2, dy, y_size(d));
+        if (rx && rw && rdy) x = rx, w = rw, dy = rdy;
+    }
+    nn_cpu_conv2d_forward_filter_f32(d, x, w, y, beta_y, dy, dw, beta_w);
+}
