@@ -181,6 +181,30 @@ Test(e2e_train, resume_reproduces_the_uninterrupted_losses, .init = make_data, .
     vdsm_spec_free(&spec);
 }
 
+/* In bf16 too a resumed run equals the uninterrupted one to the bit, and it is not the fp32 run */
+Test(e2e_train, resume_is_exact_in_bf16, .init = make_data, .fini = cleanup, .timeout = 300)
+{
+    struct vdsm_spec spec, spec32;
+    const char *bf16[] = {"runtime.precision=bf16"};
+    load_spec(&spec, bf16, 1);
+    load_spec(&spec32, NULL, 0);
+    char a[400], b[400], c[400];
+    snprintf(a, sizeof a, "%s/a16", tmp);
+    snprintf(b, sizeof b, "%s/b16", tmp);
+    snprintf(c, sizeof c, "%s/c32", tmp);
+    train(&spec, a, 0);
+    train(&spec, b, 3);
+    train(&spec, b, 4);
+    train(&spec, b, 0);
+    train(&spec32, c, 0);
+    char *la = losses(a), *lb = losses(b), *lc = losses(c);
+    cr_assert_str_eq(lb, la, "resumed bf16 run's losses differ:\n%s\nuninterrupted:\n%s", lb, la);
+    cr_assert_str_neq(lc, la, "the bf16 run's losses equal the fp32 run's: bf16 is not in effect");
+    free(la), free(lb), free(lc);
+    vdsm_spec_free(&spec);
+    vdsm_spec_free(&spec32);
+}
+
 static pid_t spawn_train(const char *run)
 {
     const char *bd = getenv("VDSM_BUILD_DIR");
