@@ -49,7 +49,8 @@ struct nn_conv_desc {
 
 /* The math of GEMMs and convolutions (nn_backend.set_precision). fp32: exact fp32, the default.
  * tf32 (CUDA only): tensor-core TF32 inputs, fp32 accumulation. bf16: inputs rounded to
- * bfloat16, products accumulated and outputs kept in fp32. Everything else (elementwise ops,
+ * bfloat16, products accumulated and outputs kept in fp32 (on the CPU, memory-bound products
+ * with two sides of at most 64 stay fp32: nn/cpu/precision.c). Everything else (elementwise ops,
  * reductions, optimizer state) stays fp32 whatever the setting. */
 enum nn_precision { NN_PREC_FP32, NN_PREC_TF32, NN_PREC_BF16, NN_PREC_COUNT };
 

@@ -381,6 +381,23 @@ Test(nn_precision, bf16_gemm_kernel_rounds_its_inputs)
     }
 }
 
+/* the expert blend's shape, [4, 8] x [8, 2^16]: memory-bound, it stays fp32 in bf16 */
+Test(nn_precision, bf16_leaves_the_streamed_blend_in_fp32)
+{
+    int64_t m = 4, k = 8, n = (int64_t)1 << 16;
+    float *a = malloc((size_t)(m * k) * 4), *b = malloc((size_t)(k * n) * 4);
+    float *c32 = malloc((size_t)(m * n) * 4), *c16 = malloc((size_t)(m * n) * 4);
+    tu_fill_uniform(a, m * k, -1, 1, 7);
+    tu_fill_uniform(b, k * n, -1, 1, 8);
+    const struct nn_backend *be = nn_backend_get(NN_DEV_CPU);
+    be->gemm(0, 0, m, n, k, 1.0f, a, k, 0, b, n, 0, 0.0f, c32, n, 0, 1);
+    set_precision(NN_PREC_BF16);
+    be->gemm(0, 0, m, n, k, 1.0f, a, k, 0, b, n, 0, 0.0f, c16, n, 0, 1);
+    set_precision(NN_PREC_FP32);
+    cr_assert(memcmp(c32, c16, (size_t)(m * n) * 4) == 0, "the blend is the fp32 product in bf16 too");
+    free(a), free(b), free(c32), free(c16);
+}
+
 /* ---- the autograd ops in bf16 against fp32 */
 
 static struct tu_array uniform_array(int ndim, const int64_t *shape, uint64_t seed)

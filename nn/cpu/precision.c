@@ -8,6 +8,7 @@
  * Elsewhere, and for a case oneDNN has no implementation of, the kernel rounds copies of its
  * inputs and runs the fp32 kernel on them: the same products (each exact in fp32), summed in
  * another order, and slower than fp32 by the rounding passes. precision_detail says which. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,11 +105,22 @@ static size_t y_size(const struct nn_conv_desc *d) { return (size_t)(d->g * d->n
 
 /* Out of memory for a copy, the kernel computes in fp32: a run is not stopped for it. */
 
+/* Products with two sides of at most 64 and a third of at least 2^16 (the mixture decoder's
+ * expert blend, [B, E] x [E, 2.1 M], and its gradients) stay fp32 in bf16: each reads its long
+ * operand once at a few multiply-adds per element, so bf16 arithmetic would save nothing, while
+ * rounding that operand would be one more pass over it and a copy as large (336 MB on Sprites). */
+static bool streamed(int64_t m, int64_t n, int64_t k)
+{
+    int thin = (m <= 64) + (n <= 64) + (k <= 64);
+    int64_t longest = m > n ? (m > k ? m : k) : (n > k ? n : k);
+    return thin >= 2 && longest >= ((int64_t)1 << 16);
+}
+
 void nn_cpu_gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
                  int64_t sa, const float *b, int64_t ldb, int64_t sb, float beta, float *c, int64_t ldc, int64_t sc,
                  int64_t batch)
 {
-    if (precision == NN_PREC_BF16 && m > 0 && n > 0 && k > 0 && batch > 0) {
+    if (precision == NN_PREC_BF16 && m > 0 && n > 0 && k > 0 && batch > 0 && !streamed(m, n, k)) {
         if (nn_onednn_bf16_native() &&
             nn_onednn_gemm(true, ta, tb, m, n, k, alpha, a, lda, sa, b, ldb, sb, beta, c, ldc, sc, batch))
             return;

@@ -230,8 +230,9 @@ static nn_status bench_stage(struct bench *b, int stage, const struct vdsm_bench
                 "issue convention %.1f GFLOP\n", f.work / 1e9, f.enc / 1e9, f.dec / 1e9, f.blend / 1e9, f.lstm / 1e9,
                 f.issue / 1e9);
         if (paired)
-            fprintf(out, "  achieved          %.1f GFLOP/s; sgemm after each step %.1f GFLOP/s (median; %.1f-%.1f); "
-                    "ratio %.2f (median of the steps' own ratios, %.2f-%.2f; target >= 0.5)\n", rate, med_ref, ref[0],
+            fprintf(out, "  achieved          %.1f GFLOP/s; %s after each step %.1f GFLOP/s (median; %.1f-%.1f); "
+                    "ratio %.2f (median of the steps' own ratios, %.2f-%.2f; target >= 0.5)\n", rate,
+                    bf16 ? "bf16 GEMM" : "sgemm", med_ref, ref[0],
                     ref[o->steps - 1], med_ratio, ratio[0], ratio[o->steps - 1]);
         else
             fprintf(out, "  achieved          %.1f GFLOP/s; sgemm %.1f GFLOP/s; ratio %.2f (target >= 0.5)\n", rate, sgemm,
