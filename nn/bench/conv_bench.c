@@ -74,9 +74,9 @@ enum engine { NATIVE, ONEDNN_F32, BF16, ENGINES };
 static bool run_pass(const struct nn_conv_desc *d, struct buffers *b, int pass, enum engine e)
 {
     if (e == ONEDNN_F32) {
-        if (pass == 0) return nn_onednn_conv(NN_CONV_FORWARD, d, false, b->x, b->w, b->y, 0.0f);
-        if (pass == 1) return nn_onednn_conv(NN_CONV_BACKWARD_DATA, d, false, b->y, b->w, b->x, 0.0f);
-        return nn_onednn_conv(NN_CONV_BACKWARD_FILTER, d, false, b->x, b->y, b->w, 0.0f);
+        if (pass == 0) return nn_onednn_conv(NN_CONV_FORWARD, d, false, b->x, b->w, b->y, 0.0f) == d->g;
+        if (pass == 1) return nn_onednn_conv(NN_CONV_BACKWARD_DATA, d, false, b->y, b->w, b->x, 0.0f) == d->g;
+        return nn_onednn_conv(NN_CONV_BACKWARD_FILTER, d, false, b->x, b->y, b->w, 0.0f) == d->g;
     }
     if (e == BF16) nn_cpu_set_precision(NN_PREC_BF16, NULL);
     if (pass == 0) nn_cpu_conv2d_forward(d, b->x, b->w, b->y, 0.0f);

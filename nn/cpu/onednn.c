@@ -326,10 +326,10 @@ static bool conv_run(struct entry *e, const float *in1, const float *in2, float 
     return true;
 }
 
-bool nn_onednn_conv(enum nn_conv_pass pass, const struct nn_conv_desc *d, bool bf16, const float *in1,
-                    const float *in2, float *out, float beta)
+int64_t nn_onednn_conv(enum nn_conv_pass pass, const struct nn_conv_desc *d, bool bf16, const float *in1,
+                       const float *in2, float *out, float beta)
 {
-    if (!engine_ready() || omp_in_parallel()) return false;
+    if (!engine_ready() || omp_in_parallel()) return 0;
     struct key k = {.kind = ENTRY_CONV, .pass = (int)pass, .bf16 = bf16,
                     .v = {d->n, d->c, d->h, d->w, d->k, d->r, d->s, d->p, d->q, d->stride_h, d->stride_w, d->pad_h,
                           d->pad_w}};
@@ -338,7 +338,7 @@ bool nn_onednn_conv(enum nn_conv_pass pass, const struct nn_conv_desc *d, bool b
         e = cache_slot();
         if (!conv_build(e, pass, d, bf16)) {
             entry_release(e);
-            return false;
+            return 0;
         }
         e->used = true;
         e->key = k;
@@ -349,15 +349,9 @@ bool nn_onednn_conv(enum nn_conv_pass pass, const struct nn_conv_desc *d, bool b
     if (pass == NN_CONV_FORWARD) step1 = x, step2 = w, step_out = y;
     else if (pass == NN_CONV_BACKWARD_DATA) step1 = y, step2 = w, step_out = x;
     else step1 = x, step2 = y, step_out = w;
-    for (int64_t g = 0; g < d->g; g++)
-        if (!conv_run(e, in1 + g * step1, in2 + g * step2, out + g * step_out, beta, (size_t)step_out)) {
-            /* a failure after the first group would leave a partial result: oneDNN does not fail
-             * on a primitive it has created once but for lack of memory, where the run cannot
-             * go on anyway */
-            if (g > 0) abort();
-            return false;
-        }
-    return true;
+    int64_t g = 0;
+    while (g < d->g && conv_run(e, in1 + g * step1, in2 + g * step2, out + g * step_out, beta, (size_t)step_out)) g++;
+    return g;
 }
 
 /* ---- GEMM as a matmul primitive */

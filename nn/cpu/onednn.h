@@ -9,8 +9,8 @@
  * kernels (nn/cpu/bf16.c): the same numbers, more slowly.
  *
  * The functions take fp32 pointers in the backend's layouts (struct nn_conv_desc; row-major
- * GEMMs as in nn/kernels.def) and return false, having written nothing, where oneDNN has no
- * implementation for the case. Primitives are created once per shape and kept (a cache of
+ * GEMMs as in nn/kernels.def) and say what they did not do (nothing written) where oneDNN has no
+ * implementation for the case or its run fails. Primitives are created once per shape and kept (a cache of
  * NN_ONEDNN_CACHE entries, the oldest replaced). They use oneDNN's default engine on the
  * OpenMP threads the rest of the backend runs on. Not thread-safe: call them from one thread,
  * outside parallel regions, as the backend's kernels are called.
@@ -41,8 +41,9 @@ const char *nn_onednn_version(void);
 /* true where the CPU runs bf16 in hardware (AMX or AVX512-BF16) */
 bool nn_onednn_bf16_native(void);
 
-/* out = beta out + pass(in1, in2) over all of d's weight groups */
-bool nn_onednn_conv(enum nn_conv_pass pass, const struct nn_conv_desc *d, bool bf16, const float *in1,
+/* out = beta out + pass(in1, in2) over d's weight groups, in order; returns how many groups it
+ * computed: d->g, or fewer (0 where oneDNN has no implementation) with the rest untouched */
+int64_t nn_onednn_conv(enum nn_conv_pass pass, const struct nn_conv_desc *d, bool bf16, const float *in1,
                     const float *in2, float *out, float beta);
 /* C = alpha op(A) op(B) + beta C, batched with strides (stride 0: the same matrix for every batch) */
 bool nn_onednn_gemm(bool bf16, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,

@@ -108,7 +108,8 @@ static size_t y_size(const struct nn_conv_desc *d) { return (size_t)(d->g * d->n
 /* Products with two sides of at most 64 and a third of at least 2^16 (the mixture decoder's
  * expert blend, [B, E] x [E, 2.1 M], and its gradients) stay fp32 in bf16: each reads its long
  * operand once at a few multiply-adds per element, so bf16 arithmetic would save nothing, while
- * rounding that operand would be one more pass over it and a copy as large (336 MB on Sprites). */
+ * rounding that operand would be one more pass over it and a copy as large (a Sprites stage-1
+ * step's resident set 3300 -> 3061 MiB without it). */
 static bool streamed(int64_t m, int64_t n, int64_t k)
 {
     int thin = (m <= 64) + (n <= 64) + (k <= 64);
@@ -131,46 +132,68 @@ void nn_cpu_gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, c
     nn_cpu_gemm_f32(ta, tb, m, n, k, alpha, a, lda, sa, b, ldb, sb, beta, c, ldc, sc, batch);
 }
 
+/* the part of a descriptor from weight group g on, and the offsets of its arrays */
+static struct nn_conv_desc groups_from(const struct nn_conv_desc *d, int64_t g, int64_t *ox, int64_t *ow, int64_t *oy)
+{
+    struct nn_conv_desc r = *d;
+    r.g = d->g - g;
+    *ox = g * d->n * d->c * d->h * d->w;
+    *ow = g * d->k * d->c * d->r * d->s;
+    *oy = g * d->n * d->k * d->p * d->q;
+    return r;
+}
+
+/* One pass in bf16: oneDNN where the CPU has bf16 instructions, the emulation for whatever
+ * weight groups it did not compute. */
+static void conv_pass(enum nn_conv_pass pass, const struct nn_conv_desc *d, const float *in1, const float *in2,
+                      float *out, float beta)
+{
+    int64_t done = nn_onednn_bf16_native() ? nn_onednn_conv(pass, d, true, in1, in2, out, beta) : 0;
+    if (done == d->g) return;
+    int64_t ox, ow, oy;
+    struct nn_conv_desc r = groups_from(d, done, &ox, &ow, &oy);
+    if (pass == NN_CONV_FORWARD) {
+        const float *x = in1 + ox, *w = in2 + ow, *rx = rounded(0, x, x_size(&r)), *rw = rounded(1, w, w_size(&r));
+        nn_cpu_conv2d_forward_f32(&r, rx && rw ? rx : x, rx && rw ? rw : w, out + oy, beta);
+    } else if (pass == NN_CONV_BACKWARD_DATA) {
+        const float *dy = in1 + oy, *w = in2 + ow, *rdy = rounded(0, dy, y_size(&r)), *rw = rounded(1, w, w_size(&r));
+        nn_cpu_conv2d_backward_data_f32(&r, rdy && rw ? rdy : dy, rdy && rw ? rw : w, out + ox, beta);
+    } else {
+        const float *x = in1 + ox, *dy = in2 + oy, *rx = rounded(0, x, x_size(&r)), *rdy = rounded(1, dy, y_size(&r));
+        nn_cpu_conv2d_backward_filter_f32(&r, rx && rdy ? rx : x, rx && rdy ? rdy : dy, out + ow, beta);
+    }
+}
+
 void nn_cpu_conv2d_forward(const struct nn_conv_desc *d, const float *x, const float *w, float *y, float beta)
 {
-    if (precision == NN_PREC_BF16 && d->n > 0) {
-        if (nn_onednn_bf16_native() && nn_onednn_conv(NN_CONV_FORWARD, d, true, x, w, y, beta)) return;
-        const float *rx = rounded(0, x, x_size(d)), *rw = rounded(1, w, w_size(d));
-        if (rx && rw) x = rx, w = rw;
-    }
-    nn_cpu_conv2d_forward_f32(d, x, w, y, beta);
+    if (precision == NN_PREC_BF16 && d->n > 0) conv_pass(NN_CONV_FORWARD, d, x, w, y, beta);
+    else nn_cpu_conv2d_forward_f32(d, x, w, y, beta);
 }
 
 void nn_cpu_conv2d_backward_data(const struct nn_conv_desc *d, const float *dy, const float *w, float *dx,
                                  float beta)
 {
-    if (precision == NN_PREC_BF16 && d->n > 0) {
-        if (nn_onednn_bf16_native() && nn_onednn_conv(NN_CONV_BACKWARD_DATA, d, true, dy, w, dx, beta)) return;
-        const float *rdy = rounded(0, dy, y_size(d)), *rw = rounded(1, w, w_size(d));
-        if (rdy && rw) dy = rdy, w = rw;
-    }
-    nn_cpu_conv2d_backward_data_f32(d, dy, w, dx, beta);
+    if (precision == NN_PREC_BF16 && d->n > 0) conv_pass(NN_CONV_BACKWARD_DATA, d, dy, w, dx, beta);
+    else nn_cpu_conv2d_backward_data_f32(d, dy, w, dx, beta);
 }
 
 void nn_cpu_conv2d_backward_filter(const struct nn_conv_desc *d, const float *x, const float *dy, float *dw,
                                    float beta)
 {
-    if (precision == NN_PREC_BF16 && d->n > 0) {
-        if (nn_onednn_bf16_native() && nn_onednn_conv(NN_CONV_BACKWARD_FILTER, d, true, x, dy, dw, beta)) return;
-        const float *rx = rounded(0, x, x_size(d)), *rdy = rounded(1, dy, y_size(d));
-        if (rx && rdy) x = rx, dy = rdy;
-    }
-    nn_cpu_conv2d_backward_filter_f32(d, x, dy, dw, beta);
+    if (precision == NN_PREC_BF16 && d->n > 0) conv_pass(NN_CONV_BACKWARD_FILTER, d, x, dy, dw, beta);
+    else nn_cpu_conv2d_backward_filter_f32(d, x, dy, dw, beta);
 }
 
-/* dw may be w: oneDNN's forward has read all of w before its filter pass writes dw, and the
- * emulation's w is a copy */
+/* dw may be w. With oneDNN: the forward pass has read all of w before the filter pass writes
+ * dw. Emulated: both passes from one set of rounded copies, w's among them, by the fp32 kernel
+ * that shares its columns between them. */
 void nn_cpu_conv2d_forward_filter(const struct nn_conv_desc *d, const float *x, const float *w, float *y,
                                   float beta_y, const float *dy, float *dw, float beta_w)
 {
     if (precision == NN_PREC_BF16 && d->n > 0) {
-        if (nn_onednn_bf16_native() && nn_onednn_conv(NN_CONV_FORWARD, d, true, x, w, y, beta_y)) {
-            nn_cpu_conv2d_backward_filter(d, x, dy, dw, beta_w);
+        if (nn_onednn_bf16_native()) {
+            conv_pass(NN_CONV_FORWARD, d, x, w, y, beta_y);
+            conv_pass(NN_CONV_BACKWARD_FILTER, d, x, dy, dw, beta_w);
             return;
         }
         const float *rx = rounded(0, x, x_size(d)), *rw = rounded(1, w, w_size(d)), *rdy = rounded(2, dy, y_size(d));
