@@ -80,11 +80,13 @@ static void *scratch_get(int slot, size_t bytes)
 
 enum entry_kind { ENTRY_CONV, ENTRY_GEMM };
 
+/* compared with memcmp: no padding (every member 8 bytes, or two floats together) */
 struct key {
-    int kind, pass, bf16;
+    int64_t kind, pass, bf16;
     int64_t v[16];
     float alpha, beta;
 };
+_Static_assert(sizeof(struct key) == 19 * sizeof(int64_t) + 2 * sizeof(float), "struct key has no padding");
 
 /* one tensor argument of a primitive: the backend's plain fp32 layout, oneDNN's chosen one, and
  * the reorder between them (NULL when they are the same) */
