@@ -1,4 +1,4 @@
-/* ppl/bench.h: per-site overhead of the runtime, for `vdsm bench --ppl` and docs/performance.md.
+/* ppl/bench.h: per-site overhead of the runtime, for examples/ppl_bench.c and docs/performance.md.
  *
  * Times SVI steps (Trace_ELBO, Adam) of two models: 1000 scalar Normal sites with a guide of
  * 1000 scalar Normal sites sharing two params, and one vectorised site of 1000 elements in a

@@ -11,7 +11,7 @@
 #define VDSM_COMMANDS(X)                                                           \
     X(train, "train a spec's stages into a run directory, resuming by itself")    \
     X(data, "generate, convert and inspect datasets (vdsm data --help)")          \
-    X(bench, "benchmarks: op throughput (--ops), ppl overhead (--ppl), data")     \
+    X(bench, "benchmarks: training steps of a spec (--precision), op throughput (--ops)") \
     X(schedule, "print and plot a spec's annealing schedules (vdsm schedule --help)") \
     X(generate, "reconstructions, swaps, prior samples, transfers (PNG, GIF) and the report") \
     X(report, "rebuild a run's HTML report (vdsm report --help)") \
