@@ -2,6 +2,7 @@
 #include <cblas.h>
 #include <dirent.h>
 #include <omp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,36 +80,9 @@ static void wait_until_idle(void)
     }
 }
 
-/* The reference rate: OpenBLAS's own square sgemm on as many threads as OpenMP has (the CPU
- * backend keeps OpenBLAS on one thread and cuts products itself, which on 2048^3 ran 0-10%
- * slower; the reference is the machine's best). The best of several runs, as a peak rate is. */
-double nn_bench_sgemm_gflops(int n)
-{
-    size_t sz = (size_t)n * (size_t)n;
-    float *a = malloc(sz * sizeof *a), *b = malloc(sz * sizeof *b), *c = malloc(sz * sizeof *c);
-    if (!a || !b || !c) {
-        free(a), free(b), free(c);
-        return -1;
-    }
-    for (size_t i = 0; i < sz; i++) {
-        a[i] = (float)(i % 7) * 0.1f;
-        b[i] = (float)(i % 5) * 0.1f;
-    }
-    double best = 1e30;
-    nn_cpu_blas_threads(omp_get_max_threads());
-    for (int rep = 0; rep < 5; rep++) {
-        double t0 = now();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
-        double t = now() - t0;
-        if (t < best) best = t;
-    }
-    nn_cpu_blas_single();
-    free(a), free(b), free(c);
-    wait_until_idle();
-    return 2.0 * n * (double)n * n / best * 1e-9;
-}
-
-double nn_bench_bf16_gflops(int n)
+/* A square product n x n x n timed 5 times, GFLOP/s of the best; bf16 through the backend's
+ * GEMM in bf16, else OpenBLAS's sgemm. -1 if out of memory. */
+static double square_gflops(int n, bool bf16)
 {
     size_t sz = (size_t)n * (size_t)n;
     float *a = malloc(sz * sizeof *a), *b = malloc(sz * sizeof *b), *c = malloc(sz * sizeof *c);
@@ -121,18 +95,29 @@ double nn_bench_bf16_gflops(int n)
         b[i] = (float)(i % 5) * 0.1f;
     }
     enum nn_precision was = nn_cpu_precision();
-    nn_cpu_set_precision(NN_PREC_BF16, NULL);
+    if (bf16) nn_cpu_set_precision(NN_PREC_BF16, NULL);
+    else nn_cpu_blas_threads(omp_get_max_threads());
     double best = 1e30;
     for (int rep = 0; rep < 5; rep++) {
         double t0 = now();
-        nn_cpu_gemm(0, 0, n, n, n, 1.0f, a, n, 0, b, n, 0, 0.0f, c, n, 0, 1);
+        if (bf16) nn_cpu_gemm(0, 0, n, n, n, 1.0f, a, n, 0, b, n, 0, 0.0f, c, n, 0, 1);
+        else cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
         double t = now() - t0;
         if (t < best) best = t;
     }
-    nn_cpu_set_precision(was, NULL);
+    if (bf16) nn_cpu_set_precision(was, NULL);
+    else nn_cpu_blas_single();
     free(a), free(b), free(c);
+    if (!bf16) wait_until_idle();
     return 2.0 * n * (double)n * n / best * 1e-9;
 }
+
+/* The reference rate: OpenBLAS's own square sgemm on as many threads as OpenMP has (the CPU
+ * backend keeps OpenBLAS on one thread and cuts products itself, which on 2048^3 ran 0-10%
+ * slower; the reference is the machine's best). The best of several runs, as a peak rate is. */
+double nn_bench_sgemm_gflops(int n) { return square_gflops(n, false); }
+
+double nn_bench_bf16_gflops(int n) { return square_gflops(n, true); }
 
 const char *nn_bench_onednn(void)
 {
