@@ -43,11 +43,8 @@ const char *nn_cpu_precision_detail(void)
 {
     static char buf[128];
     if (precision == NN_PREC_FP32) return "fp32 (OpenBLAS sgemm and vdsm's kernels)";
-    if (nn_onednn_bf16_native())
-        snprintf(buf, sizeof buf, "bf16 on %s (oneDNN %s), fp32 accumulation", nn_onednn_isa(), nn_onednn_version());
-    else
-        snprintf(buf, sizeof buf, "bf16 emulated (no bf16 instructions; oneDNN sees %s): rounded inputs, fp32 "
-                 "kernels, slower than fp32", nn_onednn_isa());
+    if (!nn_onednn_bf16_native()) return "bf16, emulated by rounding the inputs for the fp32 kernels";
+    snprintf(buf, sizeof buf, "bf16 on %s (oneDNN %s), fp32 accumulation", nn_onednn_isa(), nn_onednn_version());
     return buf;
 }
 
