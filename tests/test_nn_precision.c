@@ -306,7 +306,7 @@ static void check_bf16(const float *got, const double *ref_rounded, const double
     cr_assert(differs > 0, "%s: bf16 gave exactly the fp32 result everywhere", what);
 }
 
-Test(nn_precision, bf16_convolution_kernels_round_their_inputs)
+static void bf16_convolutions(void)
 {
     const struct nn_backend *be = nn_backend_get(NN_DEV_CPU);
     for (int ci = 0; ci < N_CONV_CASES; ci++) {
@@ -351,6 +351,17 @@ Test(nn_precision, bf16_convolution_kernels_round_their_inputs)
         free(w2), free(y), free(rx), free(rw), free(rdy), free(ref_r), free(mag_r), free(fp32);
         conv_data_free(&c);
     }
+}
+
+Test(nn_precision, bf16_convolution_kernels_round_their_inputs) { bf16_convolutions(); }
+
+/* the emulation in chunks of a few frames or groups (the filter pass summing its chunks) gives
+ * the same bf16 result; on a CPU with bf16 instructions this runs oneDNN again */
+Test(nn_precision, bf16_convolutions_in_small_chunks)
+{
+    nn_cpu_bf16_set_chunk(300);
+    bf16_convolutions();
+    nn_cpu_bf16_set_chunk(0);
 }
 
 Test(nn_precision, bf16_gemm_kernel_rounds_its_inputs)

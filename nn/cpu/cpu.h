@@ -47,6 +47,9 @@ const char *nn_cpu_precision_detail(void);
  * bits into h; y may be x */
 void nn_cpu_bf16_round(const float *x, float *y, size_t n);
 void nn_cpu_bf16_pack(const float *x, uint16_t *h, size_t n);
+/* The emulated bf16 convolutions' chunk: inputs of at most this many floats per rounded copy
+ * (default 2^22; 0 restores it). For tests, to cross chunk boundaries on small shapes. */
+void nn_cpu_bf16_set_chunk(int64_t floats);
 
 /* the optional nn_backend.conv2d_blurpool_forward: the direct kernels' (nn/cpu/conv.c) */
 bool nn_cpu_conv2d_blurpool_forward(const struct nn_conv_desc *d, const float *x, const float *w, float *y);

@@ -74,8 +74,8 @@ void nn_cpu_bf16_pack(const float *x, uint16_t *h, size_t n)
 
 /* ---- emulation: rounded copies in growable buffers, one per input */
 
-static float *copies[3];
-static size_t copy_n[3];
+static float *copies[2];
+static size_t copy_n[2];
 
 /* x rounded into copy slot i, or NULL when out of memory */
 static const float *rounded(int i, const float *x, size_t n)
@@ -140,6 +140,68 @@ static struct nn_conv_desc groups_from(const struct nn_conv_desc *d, int64_t g, 
     return r;
 }
 
+/* The emulation goes through the frames (one weight group) or the weight groups in chunks whose
+ * inputs are at most `chunk` floats each, so that its rounded copies are a bounded working set
+ * rather than copies of the largest activations (330-360 MiB more resident on Sprites and MUG). */
+static int64_t chunk = (int64_t)1 << 22; /* 16 MiB per copy */
+
+void nn_cpu_bf16_set_chunk(int64_t floats) { chunk = floats > 0 ? floats : (int64_t)1 << 22; }
+
+static int64_t max3(int64_t a, int64_t b, int64_t c) { return a > b ? (a > c ? a : c) : (b > c ? b : c); }
+
+/* pass on inputs rounded whole (fp32 if out of memory for the copies) */
+static void rounded_pass(enum nn_conv_pass pass, const struct nn_conv_desc *d, const float *in1, const float *in2,
+                         float *out, float beta)
+{
+    size_t n1 = pass == NN_CONV_BACKWARD_DATA ? y_size(d) : x_size(d);
+    size_t n2 = pass == NN_CONV_BACKWARD_FILTER ? y_size(d) : w_size(d);
+    const float *r1 = rounded(0, in1, n1), *r2 = rounded(1, in2, n2);
+    if (r1 && r2) in1 = r1, in2 = r2;
+    if (pass == NN_CONV_FORWARD) nn_cpu_conv2d_forward_f32(d, in1, in2, out, beta);
+    else if (pass == NN_CONV_BACKWARD_DATA) nn_cpu_conv2d_backward_data_f32(d, in1, in2, out, beta);
+    else nn_cpu_conv2d_backward_filter_f32(d, in1, in2, out, beta);
+}
+
+static void emulate(enum nn_conv_pass pass, const struct nn_conv_desc *d, const float *in1, const float *in2,
+                    float *out, float beta)
+{
+    int64_t fx = d->c * d->h * d->w, fy = d->k * d->p * d->q, fw = d->k * d->c * d->r * d->s;
+    int64_t s1 = pass == NN_CONV_BACKWARD_DATA ? fy : fx, s2 = pass == NN_CONV_BACKWARD_FILTER ? fy : fw;
+    int64_t so = pass == NN_CONV_FORWARD ? fy : pass == NN_CONV_BACKWARD_DATA ? fx : fw;
+    struct nn_conv_desc sub = *d;
+    if (d->g > 1) { /* whole groups: each a frame block and its own weights */
+        int64_t per = max3(d->n * fx, d->n * fy, fw), step = chunk / per > 1 ? chunk / per : 1;
+        for (int64_t g = 0; g < d->g; g += step) {
+            sub.g = d->g - g < step ? d->g - g : step;
+            int64_t f = g * d->n; /* frames before group g */
+            rounded_pass(pass, &sub, in1 + f * s1, in2 + (pass == NN_CONV_BACKWARD_FILTER ? f : g) * s2,
+                         out + (pass == NN_CONV_BACKWARD_FILTER ? g : f) * so, beta);
+        }
+        return;
+    }
+    /* one group: frames; the weights are one operand of every chunk (the forward and data
+     * passes), and the filter pass sums its chunks into dw */
+    int64_t per = pass == NN_CONV_BACKWARD_FILTER ? (fx > fy ? fx : fy) : s1;
+    int64_t step = chunk / per > 1 ? chunk / per : 1;
+    if (step >= d->n) {
+        rounded_pass(pass, d, in1, in2, out, beta);
+        return;
+    }
+    const float *rw = pass == NN_CONV_BACKWARD_FILTER ? NULL : rounded(1, in2, (size_t)fw);
+    for (int64_t f = 0; f < d->n; f += step) {
+        sub.n = d->n - f < step ? d->n - f : step;
+        const float *a = in1 + f * s1, *ra = rounded(0, a, (size_t)(sub.n * s1));
+        if (pass == NN_CONV_FORWARD)
+            nn_cpu_conv2d_forward_f32(&sub, ra && rw ? ra : a, ra && rw ? rw : in2, out + f * so, beta);
+        else if (pass == NN_CONV_BACKWARD_DATA)
+            nn_cpu_conv2d_backward_data_f32(&sub, ra && rw ? ra : a, ra && rw ? rw : in2, out + f * so, beta);
+        else {
+            const float *b = in2 + f * s2, *rb = rounded(1, b, (size_t)(sub.n * s2));
+            nn_cpu_conv2d_backward_filter_f32(&sub, ra && rb ? ra : a, ra && rb ? rb : b, out, f ? 1.0f : beta);
+        }
+    }
+}
+
 /* One pass in bf16: oneDNN where the CPU has bf16 instructions, the emulation for whatever
  * weight groups it did not compute. */
 static void conv_pass(enum nn_conv_pass pass, const struct nn_conv_desc *d, const float *in1, const float *in2,
@@ -149,16 +211,10 @@ static void conv_pass(enum nn_conv_pass pass, const struct nn_conv_desc *d, cons
     if (done == d->g) return;
     int64_t ox, ow, oy;
     struct nn_conv_desc r = groups_from(d, done, &ox, &ow, &oy);
-    if (pass == NN_CONV_FORWARD) {
-        const float *x = in1 + ox, *w = in2 + ow, *rx = rounded(0, x, x_size(&r)), *rw = rounded(1, w, w_size(&r));
-        nn_cpu_conv2d_forward_f32(&r, rx && rw ? rx : x, rx && rw ? rw : w, out + oy, beta);
-    } else if (pass == NN_CONV_BACKWARD_DATA) {
-        const float *dy = in1 + oy, *w = in2 + ow, *rdy = rounded(0, dy, y_size(&r)), *rw = rounded(1, w, w_size(&r));
-        nn_cpu_conv2d_backward_data_f32(&r, rdy && rw ? rdy : dy, rdy && rw ? rw : w, out + ox, beta);
-    } else {
-        const float *x = in1 + ox, *dy = in2 + oy, *rx = rounded(0, x, x_size(&r)), *rdy = rounded(1, dy, y_size(&r));
-        nn_cpu_conv2d_backward_filter_f32(&r, rx && rdy ? rx : x, rx && rdy ? rdy : dy, out + ow, beta);
-    }
+    const float *a = in1 + (pass == NN_CONV_BACKWARD_DATA ? oy : ox);
+    const float *b = in2 + (pass == NN_CONV_BACKWARD_FILTER ? oy : ow);
+    float *o = out + (pass == NN_CONV_FORWARD ? oy : pass == NN_CONV_BACKWARD_DATA ? ox : ow);
+    emulate(pass, &r, a, b, o, beta);
 }
 
 void nn_cpu_conv2d_forward(const struct nn_conv_desc *d, const float *x, const float *w, float *y, float beta)
@@ -181,20 +237,15 @@ void nn_cpu_conv2d_backward_filter(const struct nn_conv_desc *d, const float *x,
     else nn_cpu_conv2d_backward_filter_f32(d, x, dy, dw, beta);
 }
 
-/* dw may be w. With oneDNN: the forward pass has read all of w before the filter pass writes
- * dw. Emulated: both passes from one set of rounded copies, w's among them, by the fp32 kernel
- * that shares its columns between them. */
+/* dw may be w: the forward pass has read all of w (oneDNN) or its rounded copies are made
+ * (emulation) before the filter pass writes dw */
 void nn_cpu_conv2d_forward_filter(const struct nn_conv_desc *d, const float *x, const float *w, float *y,
                                   float beta_y, const float *dy, float *dw, float beta_w)
 {
     if (precision == NN_PREC_BF16 && d->n > 0) {
-        if (nn_onednn_bf16_native()) {
-            conv_pass(NN_CONV_FORWARD, d, x, w, y, beta_y);
-            conv_pass(NN_CONV_BACKWARD_FILTER, d, x, dy, dw, beta_w);
-            return;
-        }
-        const float *rx = rounded(0, x, x_size(d)), *rw = rounded(1, w, w_size(d)), *rdy = rounded(2, dy, y_size(d));
-        if (rx && rw && rdy) x = rx, w = rw, dy = rdy;
+        conv_pass(NN_CONV_FORWARD, d, x, w, y, beta_y);
+        conv_pass(NN_CONV_BACKWARD_FILTER, d, x, dy, dw, beta_w);
+        return;
     }
     nn_cpu_conv2d_forward_filter_f32(d, x, w, y, beta_y, dy, dw, beta_w);
 }
