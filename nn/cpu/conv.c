@@ -535,9 +535,8 @@ void nn_cpu_conv2d_forward_f32(const struct nn_conv_desc *d, const float *x, con
     free(pl.taps);
 }
 
-bool nn_cpu_conv2d_blurpool_forward(const struct nn_conv_desc *d, const float *x, const float *w, float *y)
+bool nn_cpu_conv2d_blurpool_forward_f32(const struct nn_conv_desc *d, const float *x, const float *w, float *y)
 {
-    if (nn_cpu_precision() != NN_PREC_FP32) return false; /* an fp32 kernel */
     const struct nn_cpu_direct *k = direct_for(d, PASS_FORWARD);
     return k && d->p >= 3 && d->q >= 3 && k->forward_blurpool(d, x, w, y);
 }

@@ -44,15 +44,17 @@ enum nn_precision nn_cpu_precision(void);
 nn_status nn_cpu_set_precision(enum nn_precision p, struct nn_err *err);
 const char *nn_cpu_precision_detail(void);
 /* x rounded to bf16 (round to nearest even; NaN stays NaN), as fp32 into y or as the upper 16
- * bits into h; y may be x */
+ * bits into h; y may be x (nn/cpu/bf16.c) */
 void nn_cpu_bf16_round(const float *x, float *y, size_t n);
 void nn_cpu_bf16_pack(const float *x, uint16_t *h, size_t n);
 /* The emulated bf16 convolutions' chunk: inputs of at most this many floats per rounded copy
  * (default 2^22; 0 restores it). For tests, to cross chunk boundaries on small shapes. */
 void nn_cpu_bf16_set_chunk(int64_t floats);
 
-/* the optional nn_backend.conv2d_blurpool_forward: the direct kernels' (nn/cpu/conv.c) */
+/* the optional nn_backend.conv2d_blurpool_forward (nn/cpu/precision.c: fp32 only), and the
+ * direct kernels' that it calls (nn/cpu/conv.c) */
 bool nn_cpu_conv2d_blurpool_forward(const struct nn_conv_desc *d, const float *x, const float *w, float *y);
+bool nn_cpu_conv2d_blurpool_forward_f32(const struct nn_conv_desc *d, const float *x, const float *w, float *y);
 
 /* BlurPool's definition, shared by its kernels (nn/cpu/blurpool.c) and the direct
  * convolution that blurs its own output (nn/cpu/conv_direct_impl.h): the 1-D taps, the

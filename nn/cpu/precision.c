@@ -48,30 +48,6 @@ const char *nn_cpu_precision_detail(void)
     return buf;
 }
 
-/* ---- rounding */
-
-static inline uint32_t bf16_bits(float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    if ((u & 0x7fffffffu) > 0x7f800000u) return (u | 0x00400000u) & 0xffff0000u; /* NaN stays (quiet) NaN */
-    return (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
-}
-
-void nn_cpu_bf16_round(const float *x, float *y, size_t n)
-{
-    NN_CPU_PAR_FOR(n > NN_CPU_PAR_MIN, "omp parallel for", for (size_t i = 0; i < n; i++) {
-        uint32_t u = bf16_bits(x[i]);
-        memcpy(&y[i], &u, sizeof u);
-    });
-}
-
-void nn_cpu_bf16_pack(const float *x, uint16_t *h, size_t n)
-{
-    NN_CPU_PAR_FOR(n > NN_CPU_PAR_MIN, "omp parallel for",
-                   for (size_t i = 0; i < n; i++) h[i] = (uint16_t)(bf16_bits(x[i]) >> 16););
-}
-
 /* ---- emulation: rounded copies in growable buffers, one per input */
 
 static float *copies[2];
@@ -235,6 +211,12 @@ void nn_cpu_conv2d_backward_filter(const struct nn_conv_desc *d, const float *x,
 {
     if (precision == NN_PREC_BF16 && d->n > 0) conv_pass(NN_CONV_BACKWARD_FILTER, d, x, dy, dw, beta);
     else nn_cpu_conv2d_backward_filter_f32(d, x, dy, dw, beta);
+}
+
+/* the fused conv + BlurPool is an fp32 kernel: in bf16 the op runs the two kernels instead */
+bool nn_cpu_conv2d_blurpool_forward(const struct nn_conv_desc *d, const float *x, const float *w, float *y)
+{
+    return precision == NN_PREC_FP32 && nn_cpu_conv2d_blurpool_forward_f32(d, x, w, y);
 }
 
 /* dw may be w: the forward pass has read all of w (oneDNN) or its rounded copies are made
