@@ -173,6 +173,15 @@ static bool any_md(dnnl_memory_desc_t *md, int64_t a, int64_t b, int64_t c, int6
     return dnnl_memory_desc_init_by_tag(md, 4, dims, dt, dnnl_format_tag_any) == dnnl_success;
 }
 
+/* oneDNN's reference implementations (impl "ref:...") are plain loops, many times slower than the
+ * backend's own kernels: a case that only they cover is left to the backend */
+static bool optimised(const_dnnl_primitive_desc_t pd)
+{
+    const char *impl = NULL;
+    return dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl &&
+           strncmp(impl, "ref", 3) != 0;
+}
+
 static bool make_reorder(const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to, dnnl_primitive_t *r)
 {
     dnnl_primitive_desc_t pd;
@@ -267,6 +276,7 @@ static bool conv_build(struct entry *e, enum nn_conv_pass pass, const struct nn_
         q[0] = dnnl_query_src_md, q[1] = dnnl_query_diff_dst_md, q[2] = dnnl_query_diff_weights_md;
         args[0] = DNNL_ARG_SRC, args[1] = DNNL_ARG_DIFF_DST, args[2] = DNNL_ARG_DIFF_WEIGHTS;
     }
+    if (!optimised(pd)) goto done;
     for (int i = 0; i < 2; i++)
         if (!arg_init(&e->in[i], args[i], u[i], dnnl_primitive_desc_query_md(pd, q[i], 0), true)) goto done;
     const dnnl_memory_desc_t *out_inner = dnnl_primitive_desc_query_md(pd, q[2], 0);
@@ -391,7 +401,7 @@ static bool gemm_build(struct entry *e, bool bf16, int ta, int tb, int64_t m, in
             dnnl_primitive_attr_set_post_ops(attr, po) != dnnl_success)
             goto done;
     }
-    if (dnnl_primitive_desc_create(&pd, &md, attr, engine, NULL) != dnnl_success) goto done;
+    if (dnnl_primitive_desc_create(&pd, &md, attr, engine, NULL) != dnnl_success || !optimised(pd)) goto done;
     ok = dnnl_memory_create(&e->gemm_mem[0], &a_md, engine, DNNL_MEMORY_NONE) == dnnl_success &&
          dnnl_memory_create(&e->gemm_mem[1], &b_md, engine, DNNL_MEMORY_NONE) == dnnl_success &&
          dnnl_memory_create(&e->gemm_mem[2], &c_md, engine, DNNL_MEMORY_NONE) == dnnl_success &&

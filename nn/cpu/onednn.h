@@ -10,7 +10,7 @@
  *
  * The functions take fp32 pointers in the backend's layouts (struct nn_conv_desc; row-major
  * GEMMs as in nn/kernels.def) and say what they did not do (nothing written) where oneDNN has no
- * implementation for the case or its run fails. Primitives are created once per shape and kept (a cache of
+ * implementation for the case but its slow reference loops ("ref:"), or its run fails. Primitives are created once per shape and kept (a cache of
  * NN_ONEDNN_CACHE entries, the oldest replaced). They use oneDNN's default engine on the
  * OpenMP threads the rest of the backend runs on. Not thread-safe: call them from one thread,
  * outside parallel regions, as the backend's kernels are called.
