@@ -278,31 +278,6 @@ Test(nn_conv, grouped_conv_transpose2d_gradcheck)
 /* ---- kernels against a direct loop, at sizes that use several chunks per thread */
 
 /* mode 0: y = conv(x, w); 1: dx = conv^T(dy, w); 2: dw = sum dy x, all in double */
-static void reference(const struct nn_conv_desc *d, int mode, const float *x, const float *w,
-                      const float *dy, double *out)
-{
-    int64_t n_out = mode == 0 ? d->g * d->n * d->k * d->p * d->q
-                  : mode == 1 ? d->g * d->n * d->c * d->h * d->w : d->g * d->k * d->c * d->r * d->s;
-    memset(out, 0, (size_t)n_out * sizeof(double));
-    for (int64_t f = 0; f < d->g * d->n; f++)
-        for (int64_t k = 0; k < d->k; k++)
-            for (int64_t c = 0; c < d->c; c++)
-                for (int64_t r = 0; r < d->r; r++)
-                    for (int64_t s = 0; s < d->s; s++)
-                        for (int64_t p = 0; p < d->p; p++)
-                            for (int64_t q = 0; q < d->q; q++) {
-                                int64_t ih = p * d->stride_h - d->pad_h + r;
-                                int64_t iw = q * d->stride_w - d->pad_w + s;
-                                if (ih < 0 || ih >= d->h || iw < 0 || iw >= d->w) continue;
-                                int64_t xi = ((f * d->c + c) * d->h + ih) * d->w + iw;
-                                int64_t wi = (((f / d->n) * d->k + k) * d->c + c) * d->r * d->s + r * d->s + s;
-                                int64_t yi = ((f * d->k + k) * d->p + p) * d->q + q;
-                                if (mode == 0) out[yi] += (double)x[xi] * w[wi];
-                                else if (mode == 1) out[xi] += (double)dy[yi] * w[wi];
-                                else out[wi] += (double)dy[yi] * x[xi];
-                            }
-}
-
 static void kernel_case(struct nn_conv_desc d, const char *what)
 {
     const struct nn_backend *be = nn_backend_get(NN_DEV_CPU);
@@ -316,7 +291,7 @@ static void kernel_case(struct nn_conv_desc d, const char *what)
         int64_t n = sizes[mode];
         double *ref = malloc((size_t)n * sizeof(double));
         float *got = malloc((size_t)n * 4), *want = malloc((size_t)n * 4);
-        reference(&d, mode, x, w, dy, ref);
+        tu_conv_reference(&d, mode, x, w, dy, ref, NULL);
         for (int beta = 0; beta < 2; beta++) {
             /* beta 1 accumulates onto 0.5; beta 0 must ignore (NaN) garbage */
             for (int64_t i = 0; i < n; i++) {
@@ -337,7 +312,7 @@ static void kernel_case(struct nn_conv_desc d, const char *what)
     /* forward + filter in one pass: the two calls' results to the bit, also when dw is the very
      * buffer of w (a transposed convolution's backward reuses it) */
     double *ref_dw = malloc((size_t)nw * sizeof(double));
-    reference(&d, 2, x, w, dy, ref_dw);
+    tu_conv_reference(&d, 2, x, w, dy, ref_dw, NULL);
     float *y1 = malloc((size_t)ny * 4), *y2 = malloc((size_t)ny * 4), *dw1 = malloc((size_t)nw * 4);
     float *dw2 = malloc((size_t)nw * 4), *wa = malloc((size_t)nw * 4);
     for (int beta = 0; beta < 2; beta++) {

@@ -58,36 +58,6 @@ Test(nn_precision, bf16_rounding_is_round_to_nearest_even)
 
 enum { FWD, DATA, FILTER };
 
-/* out[i] = sum of products, and mag[i] = sum of their magnitudes, for pass `mode` */
-static void conv_reference(const struct nn_conv_desc *d, int mode, const float *x, const float *w, const float *dy,
-                           double *out, double *mag)
-{
-    int64_t n_out = mode == FWD ? d->g * d->n * d->k * d->p * d->q
-                  : mode == DATA ? d->g * d->n * d->c * d->h * d->w : d->g * d->k * d->c * d->r * d->s;
-    memset(out, 0, (size_t)n_out * sizeof(double));
-    memset(mag, 0, (size_t)n_out * sizeof(double));
-    for (int64_t f = 0; f < d->g * d->n; f++)
-        for (int64_t k = 0; k < d->k; k++)
-            for (int64_t c = 0; c < d->c; c++)
-                for (int64_t r = 0; r < d->r; r++)
-                    for (int64_t s = 0; s < d->s; s++)
-                        for (int64_t p = 0; p < d->p; p++)
-                            for (int64_t q = 0; q < d->q; q++) {
-                                int64_t ih = p * d->stride_h - d->pad_h + r, iw = q * d->stride_w - d->pad_w + s;
-                                if (ih < 0 || ih >= d->h || iw < 0 || iw >= d->w) continue;
-                                int64_t xi = ((f * d->c + c) * d->h + ih) * d->w + iw;
-                                int64_t wi = (((f / d->n) * d->k + k) * d->c + c) * d->r * d->s + r * d->s + s;
-                                int64_t yi = ((f * d->k + k) * d->p + p) * d->q + q;
-                                double t;
-                                int64_t o;
-                                if (mode == FWD) t = (double)x[xi] * w[wi], o = yi;
-                                else if (mode == DATA) t = (double)dy[yi] * w[wi], o = xi;
-                                else t = (double)dy[yi] * x[xi], o = wi;
-                                out[o] += t;
-                                mag[o] += fabs(t);
-                            }
-}
-
 struct conv_case {
     const char *name;
     struct nn_conv_desc d;
@@ -158,7 +128,7 @@ Test(nn_precision, onednn_fp32_convolutions_match_a_double_loop)
         struct conv_data c;
         conv_data_init(&c, d, 10 + (uint64_t)ci);
         for (int mode = 0; mode < 3; mode++) {
-            conv_reference(d, mode, c.x, c.w, c.dy, c.ref, c.mag);
+            tu_conv_reference(d, mode, c.x, c.w, c.dy, c.ref, c.mag);
             for (int beta = 0; beta < 2; beta++) {
                 prefill(c.got, c.size[mode], beta);
                 const float *in1 = mode == DATA ? c.dy : c.x, *in2 = mode == FILTER ? c.dy : c.w;
@@ -320,8 +290,8 @@ static void bf16_convolutions(void)
         double *ref_r = malloc((size_t)most * 8), *mag_r = malloc((size_t)most * 8);
         float *fp32 = malloc((size_t)most * 4);
         for (int mode = 0; mode < 3; mode++) {
-            conv_reference(d, mode, c.x, c.w, c.dy, c.ref, c.mag);
-            conv_reference(d, mode, rx, rw, rdy, ref_r, mag_r);
+            tu_conv_reference(d, mode, c.x, c.w, c.dy, c.ref, c.mag);
+            tu_conv_reference(d, mode, rx, rw, rdy, ref_r, mag_r);
             for (int beta = 0; beta < 2; beta++) {
                 char what[160];
                 snprintf(what, sizeof what, "%s pass %d beta %d", conv_cases[ci].name, mode, beta);
@@ -344,9 +314,9 @@ static void bf16_convolutions(void)
         set_precision(NN_PREC_BF16);
         be->conv2d_forward_filter(d, c.x, w2, y, 0.0f, c.dy, w2, 0.0f);
         set_precision(NN_PREC_FP32);
-        conv_reference(d, FWD, rx, rw, rdy, ref_r, mag_r);
+        tu_conv_reference(d, FWD, rx, rw, rdy, ref_r, mag_r);
         assert_near(y, ref_r, c.size[FWD], 0, 1e-5, 1e-4, "forward_filter: y");
-        conv_reference(d, FILTER, rx, rw, rdy, ref_r, mag_r);
+        tu_conv_reference(d, FILTER, rx, rw, rdy, ref_r, mag_r);
         assert_near(w2, ref_r, c.size[FILTER], 0, 1e-5, 1e-4, "forward_filter: dw in w");
         free(w2), free(y), free(rx), free(rw), free(rdy), free(ref_r), free(mag_r), free(fp32);
         conv_data_free(&c);

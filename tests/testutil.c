@@ -294,3 +294,32 @@ void tu_sha256_hex(struct tu_sha256 *s, char hex[65])
     tu_sha256_update(s, pad, n + 8);
     for (int i = 0; i < 8; i++) snprintf(hex + 8 * i, 9, "%08x", s->h[i]);
 }
+
+void tu_conv_reference(const struct nn_conv_desc *d, int mode, const float *x, const float *w, const float *dy,
+                       double *out, double *mag)
+{
+    int64_t n_out = mode == 0 ? d->g * d->n * d->k * d->p * d->q
+                  : mode == 1 ? d->g * d->n * d->c * d->h * d->w : d->g * d->k * d->c * d->r * d->s;
+    memset(out, 0, (size_t)n_out * sizeof(double));
+    if (mag) memset(mag, 0, (size_t)n_out * sizeof(double));
+    for (int64_t f = 0; f < d->g * d->n; f++)
+        for (int64_t k = 0; k < d->k; k++)
+            for (int64_t c = 0; c < d->c; c++)
+                for (int64_t r = 0; r < d->r; r++)
+                    for (int64_t s = 0; s < d->s; s++)
+                        for (int64_t p = 0; p < d->p; p++)
+                            for (int64_t q = 0; q < d->q; q++) {
+                                int64_t ih = p * d->stride_h - d->pad_h + r, iw = q * d->stride_w - d->pad_w + s;
+                                if (ih < 0 || ih >= d->h || iw < 0 || iw >= d->w) continue;
+                                int64_t xi = ((f * d->c + c) * d->h + ih) * d->w + iw;
+                                int64_t wi = (((f / d->n) * d->k + k) * d->c + c) * d->r * d->s + r * d->s + s;
+                                int64_t yi = ((f * d->k + k) * d->p + p) * d->q + q;
+                                double t;
+                                int64_t o;
+                                if (mode == 0) t = (double)x[xi] * w[wi], o = yi;
+                                else if (mode == 1) t = (double)dy[yi] * w[wi], o = xi;
+                                else t = (double)dy[yi] * x[xi], o = wi;
+                                out[o] += t;
+                                if (mag) mag[o] += fabs(t);
+                            }
+}

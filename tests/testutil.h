@@ -58,6 +58,12 @@ void tu_fill_uniform(float *x, int64_t n, float lo, float hi, uint64_t seed);
 
 nn_ctx *tu_ctx(void); /* a CPU context; cr_asserts on failure */
 
+/* A convolution pass in double by direct loops (struct nn_conv_desc's layouts): mode 0 y from
+ * (x, w), 1 dx from (dy, w), 2 dw from (x, dy). out gets the sums; mag, unless NULL, the sums of
+ * the products' magnitudes. */
+void tu_conv_reference(const struct nn_conv_desc *d, int mode, const float *x, const float *w, const float *dy,
+                       double *out, double *mag);
+
 /* SHA-256 (FIPS 180-4), for checking built data against published checksums. */
 struct tu_sha256 {
     uint32_t h[8];
