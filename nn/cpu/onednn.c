@@ -131,12 +131,6 @@ static void entry_release(struct entry *e)
     memset(e, 0, sizeof *e);
 }
 
-void nn_onednn_cache_clear(void)
-{
-    for (int i = 0; i < NN_ONEDNN_CACHE; i++)
-        if (cache[i].used) entry_release(&cache[i]);
-}
-
 static struct entry *cache_find(const struct key *k)
 {
     for (int i = 0; i < NN_ONEDNN_CACHE; i++)

@@ -50,7 +50,4 @@ bool nn_onednn_gemm(bool bf16, int trans_a, int trans_b, int64_t m, int64_t n, i
                     const float *a, int64_t lda, int64_t stride_a, const float *b, int64_t ldb, int64_t stride_b,
                     float beta, float *c, int64_t ldc, int64_t stride_c, int64_t batch);
 
-/* Drops every cached primitive (tests; a process need not call it). */
-void nn_onednn_cache_clear(void);
-
 #endif
