@@ -740,12 +740,9 @@ static void report(const char *who, const struct lstm_case *c, const struct timi
     printf("\n");
 }
 
-static void time_ours(struct ours *o, const struct lstm_case *c, const float *x, int reps, struct timing *r)
+/* best and median of the forward and backward times (sorts f and b) */
+static void summarise(double *f, double *b, int reps, struct timing *r)
 {
-    double f[MAX_REPS], b[MAX_REPS];
-    for (int i = 0; i < 2; i++) ours_step(o, c, x, &f[0], &b[0]);
-    for (int i = 0; i < reps; i++) ours_step(o, c, x, &f[i], &b[i]);
-    r->w = 0;
     r->bf = r->bb = 1e30;
     for (int i = 0; i < reps; i++) {
         if (f[i] < r->bf) r->bf = f[i];
@@ -753,6 +750,15 @@ static void time_ours(struct ours *o, const struct lstm_case *c, const float *x,
     }
     r->f = median(f, reps);
     r->b = median(b, reps);
+}
+
+static void time_ours(struct ours *o, const struct lstm_case *c, const float *x, int reps, struct timing *r)
+{
+    double f[MAX_REPS], b[MAX_REPS];
+    for (int i = 0; i < 2; i++) ours_step(o, c, x, &f[0], &b[0]);
+    for (int i = 0; i < reps; i++) ours_step(o, c, x, &f[i], &b[i]);
+    r->w = 0;
+    summarise(f, b, reps, r);
 }
 
 static void time_onednn(struct onednn *n, int reps, struct timing *r)
@@ -771,13 +777,7 @@ static void time_onednn(struct onednn *n, int reps, struct timing *r)
         f[i] = t2 - t1;
         b[i] = t3 - t2;
     }
-    r->bf = r->bb = 1e30;
-    for (int i = 0; i < reps; i++) {
-        if (f[i] < r->bf) r->bf = f[i];
-        if (b[i] < r->bb) r->bb = b[i];
-    }
-    r->f = median(f, reps);
-    r->b = median(b, reps);
+    summarise(f, b, reps, r);
     r->w = median(w, reps);
 }
 
