@@ -46,8 +46,8 @@ TestSuite(vdsm_spec, .init = setup);
 
 Test(vdsm_spec, shipped_specs_load)
 {
-    static const char *const names[] = {"pendulum", "mug", "sprites", "mmnist", "quick"};
-    for (int i = 0; i < 5; i++) {
+    static const char *const names[] = {"pendulum", "mug", "sprites", "sprites-lm", "mmnist", "quick"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         char rel[64];
         snprintf(rel, sizeof rel, "specs/%s.yaml", names[i]);
         struct vdsm_spec s;
