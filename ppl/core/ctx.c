@@ -7,7 +7,6 @@
 #include <gsl/gsl_errno.h>
 
 #include "ppl/core/ctx.h"
-#include "ppl/core/plate.h"
 #include "ppl/core/primitives.h"
 #include "ppl/dist/dist.h"
 #include "ppl/store/store.h"
@@ -223,6 +222,32 @@ static void default_plate(ppl_ctx *ctx, struct ppl_msg *msg)
     msg->value = nn_from_host(ctx->nn, 1, &m, idx);
 }
 
+/* Pyro's SubsampleMessenger._postprocess_message for params: dim (plate dim - event_dim) must
+ * have the plate's full size (or 1), and is indexed by the minibatch */
+static void param_subsample(ppl_ctx *ctx, struct ppl_msg *msg)
+{
+    nn_ctx *nn = ctx->nn;
+    for (int i = 0; i < msg->nframes && msg->value; i++) {
+        const struct ppl_frame *f = &msg->frames[i];
+        struct nn_tensor *v = msg->value;
+        int d = v->ndim + f->dim - msg->event_dim;
+        if (d < 0 || v->shape[d] == 1) continue;
+        if (v->shape[d] != f->full_size) {
+            char s[96];
+            nn_ctx_fail(nn, NN_SHAPE, "param '%s' (event_dim %d) inside plate '%s' (size %lld, dim %d): shape %s",
+                        msg->name, msg->event_dim, f->name, (long long)f->full_size, f->dim, nn_shape_str(v, s, sizeof s));
+            msg->value = NULL;
+            return;
+        }
+        if (!f->indices) continue;
+        int64_t shape[NN_MAX_DIMS], ishape[NN_MAX_DIMS];
+        for (int k = 0; k < v->ndim; k++) shape[k] = v->shape[k], ishape[k] = 1;
+        shape[d] = ishape[d] = f->size;
+        struct nn_tensor *idx = nn_expand(nn, nn_reshape(nn, f->indices, v->ndim, ishape), v->ndim, shape);
+        msg->value = nn_gather(nn, v, d, idx);
+    }
+}
+
 struct nn_tensor *ppl_apply_stack(ppl_ctx *ctx, struct ppl_msg *msg)
 {
     if (ppl_status(ctx)) return NULL;
@@ -240,7 +265,7 @@ struct nn_tensor *ppl_apply_stack(ppl_ctx *ctx, struct ppl_msg *msg)
         else if (msg->type == PPL_MSG_PARAM) default_param(ctx, msg);
         else default_plate(ctx, msg);
     }
-    if (msg->type == PPL_MSG_PARAM && msg->nframes && msg->value) ppl__param_subsample(ctx, msg);
+    if (msg->type == PPL_MSG_PARAM && msg->nframes && msg->value) param_subsample(ctx, msg);
     if (!msg->value || ppl_status(ctx)) return NULL;
     for (int j = i; j < ctx->depth; j++) {
         struct ppl_messenger *m = ctx->stack[j];

@@ -1,5 +1,6 @@
 /* pyro.plate: a messenger that adds a frame (and the subsample rescaling) to sample sites. */
 #include <math.h>
+#include <string.h>
 
 #include "ppl/core/plate.h"
 
@@ -16,32 +17,6 @@ static void plate_process(struct ppl_messenger *m, ppl_ctx *ctx, struct ppl_msg 
     msg->frames[msg->nframes++] = (struct ppl_frame){p->name, p->subsample_size, p->size, p->dim, p->vectorized,
                                                      sub ? p->indices : NULL, p->vectorized ? 0 : p->pos};
     if (sub && !param) msg->scale *= (float)((double)p->size / (double)p->subsample_size);
-}
-
-/* Pyro's SubsampleMessenger._postprocess_message for params: dim (plate dim - event_dim) must
- * have the plate's full size (or 1), and is indexed by the minibatch */
-void ppl__param_subsample(ppl_ctx *ctx, struct ppl_msg *msg)
-{
-    nn_ctx *nn = ctx->nn;
-    for (int i = 0; i < msg->nframes && msg->value; i++) {
-        const struct ppl_frame *f = &msg->frames[i];
-        struct nn_tensor *v = msg->value;
-        int d = v->ndim + f->dim - msg->event_dim;
-        if (d < 0 || v->shape[d] == 1) continue;
-        if (v->shape[d] != f->full_size) {
-            char s[96];
-            nn_ctx_fail(nn, NN_SHAPE, "param '%s' (event_dim %d) inside plate '%s' (size %lld, dim %d): shape %s",
-                        msg->name, msg->event_dim, f->name, (long long)f->full_size, f->dim, nn_shape_str(v, s, sizeof s));
-            msg->value = NULL;
-            return;
-        }
-        if (!f->indices) continue;
-        int64_t shape[NN_MAX_DIMS], ishape[NN_MAX_DIMS];
-        for (int k = 0; k < v->ndim; k++) shape[k] = v->shape[k], ishape[k] = 1;
-        shape[d] = ishape[d] = f->size;
-        struct nn_tensor *idx = nn_expand(nn, nn_reshape(nn, f->indices, v->ndim, ishape), v->ndim, shape);
-        msg->value = nn_gather(nn, v, d, idx);
-    }
 }
 
 /* The subsample site: replayable, so a model sees its guide's minibatch. */
@@ -154,4 +129,24 @@ bool ppl_plate_seq_next(ppl_ctx *ctx, struct ppl_plate *p, int64_t *i)
     if (ppl_push(ctx, &p->m)) return false;
     ctx->stack_info[ctx->depth - 1].name = p->name;
     return true;
+}
+
+static bool in_frames(const struct ppl_msg *m, const char *name)
+{
+    for (int i = 0; i < m->nframes; i++)
+        if (m->frames[i].name == name || !strcmp(m->frames[i].name, name)) return true;
+    return false;
+}
+
+struct nn_tensor *ppl__sum_to(ppl_ctx *ctx, struct nn_tensor *v, const struct ppl_msg *src, const struct ppl_msg *target)
+{
+    nn_ctx *nn = ctx->nn;
+    for (int i = 0; v && i < src->nframes; i++) {
+        const struct ppl_frame *f = &src->frames[i];
+        int d = v->ndim + f->dim;
+        if (!f->vectorized || in_frames(target, f->name) || d < 0 || v->shape[d] == 1) continue;
+        v = nn_sum(nn, v, d, true);
+    }
+    while (v && v->ndim && v->shape[0] == 1) v = nn_squeeze(nn, v, 0);
+    return v;
 }

@@ -58,11 +58,13 @@ bool ppl_plate_seq_next(ppl_ctx *ctx, struct ppl_plate *p, int64_t *i);
 #define PPL__PLATE_SUB(ctx, var, name, size, indices, dim, st)                                   \
     for (struct ppl_plate st, *var = ppl_plate_enter_subsample((ctx), &st, (name), (size), (indices), (dim)); \
          var; ppl_plate_exit((ctx), var), var = NULL)
-/* internal: index a param message's value by the subsampled plates in its frames */
-void ppl__param_subsample(ppl_ctx *ctx, struct ppl_msg *msg);
 #define PPL_PLATE_SEQ(ctx, var, name, size, i) PPL__PLATE_SEQ(ctx, var, name, size, i, PPL__U(ppl_pl_))
 #define PPL__PLATE_SEQ(ctx, var, name, size, i, st)                                             \
     for (struct ppl_plate st, *var = ppl_plate_seq_begin((ctx), &st, (name), (size), 0); var; var = NULL) \
         for (int64_t i = 0; ppl_plate_seq_next((ctx), var, &i);)
+
+/* Pyro's MultiFrameTensor.sum_to: v (shaped by src's plates) summed over the vectorised plates
+ * of src that target is not in, leading 1-dims dropped */
+struct nn_tensor *ppl__sum_to(ppl_ctx *ctx, struct nn_tensor *v, const struct ppl_msg *src, const struct ppl_msg *target);
 
 #endif

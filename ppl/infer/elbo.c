@@ -71,26 +71,6 @@ static nn_status push(ppl_ctx *ctx, struct acc *a, struct nn_tensor *t, bool elb
     return NN_OK;
 }
 
-static bool in_frames(const struct ppl_msg *m, const char *name)
-{
-    for (int i = 0; i < m->nframes; i++)
-        if (m->frames[i].name == name || !strcmp(m->frames[i].name, name)) return true;
-    return false;
-}
-
-struct nn_tensor *ppl__sum_to(ppl_ctx *ctx, struct nn_tensor *v, const struct ppl_msg *src, const struct ppl_msg *target)
-{
-    nn_ctx *nn = ctx->nn;
-    for (int i = 0; v && i < src->nframes; i++) {
-        const struct ppl_frame *f = &src->frames[i];
-        int d = v->ndim + f->dim;
-        if (!f->vectorized || in_frames(target, f->name) || d < 0 || v->shape[d] == 1) continue;
-        v = nn_sum(nn, v, d, true);
-    }
-    while (v && v->ndim && v->shape[0] == 1) v = nn_squeeze(nn, v, 0);
-    return v;
-}
-
 /* Pyro's _compute_log_r(...).sum_to(target's plates): detached, summed over other plates */
 static struct nn_tensor *log_r_sum_to(ppl_ctx *ctx, struct ppl_trace *mt, struct ppl_trace *gt,
                                       const struct ppl_msg *target)

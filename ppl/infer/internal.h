@@ -2,11 +2,9 @@
 #ifndef PPL_INFER_INTERNAL_H
 #define PPL_INFER_INTERNAL_H
 
+#include "ppl/core/plate.h"
 #include "ppl/infer/infer.h"
 
-/* Pyro's MultiFrameTensor.sum_to: v (shaped by src's plates) summed over the vectorised plates
- * of src that target is not in, leading 1-dims dropped */
-struct nn_tensor *ppl__sum_to(ppl_ctx *ctx, struct nn_tensor *v, const struct ppl_msg *src, const struct ppl_msg *target);
 /* TraceGraph_ELBO: the detached downstream cost of guide site k (summed to its plates), less
  * its decaying-average baseline when the site asks for one (the baseline is updated) */
 struct nn_tensor *ppl__downstream_cost(ppl_ctx *ctx, struct ppl_elbo *e, struct ppl_trace *mt, struct ppl_trace *gt,
