@@ -1,4 +1,4 @@
-/* The CUDA backend's table, memory functions, error recording and set-up, and the module's
+/* The CUDA backend's table, memory functions and set-up, and the module's
  * export (gpu_plugin_api, gpu/plugin.h).
  *
  * All work goes to one non-blocking stream, so it is ordered without host waits; the host
@@ -7,29 +7,11 @@
  * caller may free its buffer at once.
  */
 #include <cublas_v2.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "gpu/internal.h"
 #include "gpu/plugin.h"
-
-struct gpu_state gpu__st;
-
-void gpu__fail(nn_status code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    nn_err_vset(&gpu__st.err, code, fmt, ap);
-    va_end(ap);
-}
-
-int gpu__cuda_ok(cudaError_t e, const char *what)
-{
-    if (e == cudaSuccess) return 1;
-    gpu__fail(NN_CUDA, "%s: %s (%s)", what, cudaGetErrorString(e), cudaGetErrorName(e));
-    return 0;
-}
 
 static void *gpu_alloc(size_t bytes)
 {
