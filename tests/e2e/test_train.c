@@ -162,22 +162,29 @@ Test(e2e_train, quick_spec_trains_both_stages_and_loss_falls, .init = make_data,
     vdsm_spec_free(&spec);
 }
 
+/* Trains spec into tmp/<tag>-a uninterrupted and into tmp/<tag>-b stopped mid-epoch, mid-stage and
+ * across the stage boundary, asserts the two runs' losses are the same to the bit and returns
+ * them (free it) */
+static char *resume_matches_uninterrupted(const struct vdsm_spec *spec, const char *tag)
+{
+    char a[400], b[400];
+    snprintf(a, sizeof a, "%s/%s-a", tmp, tag);
+    snprintf(b, sizeof b, "%s/%s-b", tmp, tag);
+    train(spec, a, 0);
+    train(spec, b, 3);
+    train(spec, b, 4);
+    train(spec, b, 0);
+    char *la = losses(a), *lb = losses(b);
+    cr_assert_str_eq(lb, la, "%s: resumed run's losses differ:\n%s\nuninterrupted:\n%s", tag, lb, la);
+    free(lb);
+    return la;
+}
+
 Test(e2e_train, resume_reproduces_the_uninterrupted_losses, .init = make_data, .fini = cleanup, .timeout = 300)
 {
     struct vdsm_spec spec;
     load_spec(&spec, NULL, 0);
-    char a[400], b[400];
-    snprintf(a, sizeof a, "%s/a", tmp);
-    snprintf(b, sizeof b, "%s/b", tmp);
-    train(&spec, a, 0);
-    /* stop mid-epoch, mid-stage, and across the stage boundary */
-    train(&spec, b, 3);
-    train(&spec, b, 4);
-    train(&spec, b, 0);
-    char *la = losses(a), *lb = losses(b);
-    cr_assert_str_eq(lb, la, "resumed run's losses differ:\n%s\nuninterrupted:\n%s", lb, la);
-    free(la);
-    free(lb);
+    free(resume_matches_uninterrupted(&spec, "fp32"));
     vdsm_spec_free(&spec);
 }
 
@@ -188,19 +195,13 @@ Test(e2e_train, resume_is_exact_in_bf16, .init = make_data, .fini = cleanup, .ti
     const char *bf16[] = {"runtime.precision=bf16"};
     load_spec(&spec, bf16, 1);
     load_spec(&spec32, NULL, 0);
-    char a[400], b[400], c[400];
-    snprintf(a, sizeof a, "%s/a16", tmp);
-    snprintf(b, sizeof b, "%s/b16", tmp);
-    snprintf(c, sizeof c, "%s/c32", tmp);
-    train(&spec, a, 0);
-    train(&spec, b, 3);
-    train(&spec, b, 4);
-    train(&spec, b, 0);
+    char *l16 = resume_matches_uninterrupted(&spec, "bf16");
+    char c[400];
+    snprintf(c, sizeof c, "%s/fp32", tmp);
     train(&spec32, c, 0);
-    char *la = losses(a), *lb = losses(b), *lc = losses(c);
-    cr_assert_str_eq(lb, la, "resumed bf16 run's losses differ:\n%s\nuninterrupted:\n%s", lb, la);
-    cr_assert_str_neq(lc, la, "the bf16 run's losses equal the fp32 run's: bf16 is not in effect");
-    free(la), free(lb), free(lc);
+    char *l32 = losses(c);
+    cr_assert_str_neq(l32, l16, "the bf16 run's losses equal the fp32 run's: bf16 is not in effect");
+    free(l16), free(l32);
     vdsm_spec_free(&spec);
     vdsm_spec_free(&spec32);
 }
