@@ -1,4 +1,5 @@
-/* pyro.plate: a messenger that adds a frame (and the subsample rescaling) to sample sites. */
+/* pyro.plate: a messenger that adds a frame (and the subsample rescaling) to sample sites, and
+ * the sum of a value over the plates one site is in and another is not (ppl__sum_to). */
 #include <math.h>
 #include <string.h>
 
