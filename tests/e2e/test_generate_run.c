@@ -177,6 +177,30 @@ Test(generate_e2e, outputs_sizes_determinism_report, .init = train_tiny, .fini =
     snprintf(b, sizeof b, "%s/recon.png", other);
     cr_assert(same_file(a, b), "reconstructions do not depend on the seed");
 
+    /* --clips naming the first N test clips (sequences 36-38 of 40) draws the same grids as the
+     * default; a clip outside the test split, or a count that disagrees, is refused */
+    char named[400];
+    snprintf(named, sizeof named, "%s/named", tmp);
+    const long first[N] = {36, 37, 38};
+    struct vdsm_generate_opts o3 = o;
+    o3.out_dir = named, o3.n = 0, o3.clips = first, o3.n_clips = N;
+    cr_assert_eq(vdsm_generate(run_dir, &o3, &info2, &e), NN_OK, "%s", e.msg);
+    cr_assert_eq(info2.n, N);
+    for (int i = 0; i < 5; i++) {
+        snprintf(a, sizeof a, "%s/%s.png", images, names[i]);
+        snprintf(b, sizeof b, "%s/%s.png", named, names[i]);
+        cr_assert(same_file(a, b), "%s.png: --clips 36,37,38 differs from the first 3 test clips", names[i]);
+    }
+    const long outside[2] = {39, 5};
+    o3.clips = outside, o3.n_clips = 2;
+    e = (struct nn_err){0};
+    cr_assert_eq(vdsm_generate(run_dir, &o3, &info2, &e), NN_INVALID);
+    cr_assert(strstr(e.msg, "clip 5 is not in the test split (sequences 36 to 39)"), "%s", e.msg);
+    o3.n = 3;
+    e = (struct nn_err){0};
+    cr_assert_eq(vdsm_generate(run_dir, &o3, &info2, &e), NN_INVALID);
+    cr_assert(strstr(e.msg, "2 clips named but 3 asked for"), "%s", e.msg);
+
     /* a failing generate (too many frames) leaves the previous outputs as they were */
     snprintf(a, sizeof a, "%s/recon.png", images);
     size_t before_len;

@@ -12,8 +12,8 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: vdsm generate RUN [--out DIR] [--n N] [--seed S] [--frames T] [--temp X] [--data DIR]\n"
-               "                    [--no-report]\n"
+    fprintf(f, "usage: vdsm generate RUN [--out DIR] [--n N | --clips I,J,...] [--seed S] [--frames T] [--temp X]\n"
+               "                    [--data DIR] [--no-report]\n"
                "  From the run's newest checkpoint and the first N clips of its test split, writes into\n"
                "  RUN/images (or DIR) as PNG grids and GIFs: recon (real above reconstruction), swap\n"
                "  (identity swap), identity_transfer, and once stage 2 trained prior (sequences from the\n"
@@ -21,6 +21,8 @@ static void usage(FILE *f)
                "  The same options and seed give the same files. docs/outputs.md describes each output.\n"
                "  --out DIR     write the images here instead of RUN/images\n"
                "  --n N         clips per output (default: the spec's output.num_test_ids)\n"
+               "  --clips LIST  these test clips instead, in this order: dataset sequence indices, as the\n"
+               "                grids label them (#I), comma-separated, at most 64\n"
                "  --seed S      seed of the prior samples (default: the spec's runtime.seed)\n"
                "  --frames T    frames per sequence (default: the longest training window, at least 16,\n"
                "                at most the dataset's)\n"
@@ -28,6 +30,24 @@ static void usage(FILE *f)
                "  --data DIR    dataset directory (default: the spec's dataset.path)\n"
                "  --no-report   do not rewrite RUN/report.html\n"
                "exit status: 0 done, 1 failed (nothing already written is replaced), 2 usage error\n");
+}
+
+/* "I,J,..." -> clips[0..n); at most cap entries, each a non-negative integer. */
+static int parse_clips(const char *s, long *clips, int cap, int *n)
+{
+    *n = 0;
+    for (const char *p = s;;) {
+        char *end;
+        errno = 0;
+        long v = strtol(p, &end, 10);
+        if (errno || end == p || *p == '-' || *p == '+' || v < 0 || (*end && *end != ',') || *n == cap) {
+            fprintf(stderr, "vdsm generate: --clips takes up to %d comma-separated sequence indices, got '%s'\n", cap, s);
+            return 2;
+        }
+        clips[(*n)++] = v;
+        if (!*end) return 0;
+        p = end + 1;
+    }
 }
 
 static int parse_long(const char *opt, const char *s, long lo, long hi, long *out)
@@ -46,6 +66,7 @@ static int parse_long(const char *opt, const char *s, long lo, long hi, long *ou
 int vdsm_cmd_generate(int argc, char **argv)
 {
     struct vdsm_generate_opts o = {0};
+    long clips[64];
     const char *run = NULL;
     bool report = true;
     for (int i = 1; i < argc; i++) {
@@ -58,7 +79,7 @@ int vdsm_cmd_generate(int argc, char **argv)
             report = false;
             continue;
         }
-        static const char *const valued[] = {"--out", "--n", "--seed", "--frames", "--temp", "--data"};
+        static const char *const valued[] = {"--out", "--n", "--clips", "--seed", "--frames", "--temp", "--data"};
         bool is_valued = false;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) is_valued |= !strcmp(a, valued[k]);
         if (is_valued) {
@@ -73,6 +94,9 @@ int vdsm_cmd_generate(int argc, char **argv)
             else if (!strcmp(a, "--n")) {
                 if (parse_long(a, v, 1, 64, &n)) return 2;
                 o.n = (int)n;
+            } else if (!strcmp(a, "--clips")) {
+                if (parse_clips(v, clips, (int)(sizeof clips / sizeof clips[0]), &o.n_clips)) return 2;
+                o.clips = clips;
             } else if (!strcmp(a, "--frames")) {
                 if (parse_long(a, v, 1, 1000, &n)) return 2;
                 o.frames = (int)n;

@@ -14,6 +14,19 @@
 
 /* ---- setup */
 
+/* The first t frames of each named clip, as the loader lays them out: [n, t, C, H, W] in [0, 1]. */
+static void copy_clips(const struct vdsm_dataset *ds, const size_t *clip, int n, int t, float *x)
+{
+    size_t hw = ds->h * ds->w, frame = hw * ds->c;
+    for (int i = 0; i < n; i++)
+        for (int f = 0; f < t; f++) {
+            const uint8_t *src = vdsm_dataset_seq(ds, clip[i]) + (size_t)f * frame; /* [H, W, C] */
+            float *dst = x + ((size_t)i * t + f) * frame;                           /* [C, H, W] */
+            for (size_t p = 0; p < hw; p++)
+                for (size_t ch = 0; ch < ds->c; ch++) dst[ch * hw + p] = (float)src[p * ds->c + ch] / 255.0f;
+        }
+}
+
 static nn_status load_clips(struct gen *g, struct nn_err *err)
 {
     const char *dir = g->o->data_dir ? g->o->data_dir : g->run.spec.dataset.path;
@@ -32,8 +45,24 @@ static nn_status load_clips(struct gen *g, struct nn_err *err)
         s = nn_err_set(err, NN_INVALID, "%s: the test split is empty", dir);
         goto done;
     }
-    int want = g->o->n > 0 ? g->o->n : sp->output.num_test_ids;
-    g->n = want < (int)ntest ? want : (int)ntest;
+    if (g->o->n_clips > 0) {
+        if (g->o->n > 0 && g->o->n != g->o->n_clips) {
+            s = nn_err_set(err, NN_INVALID, "%d clips named but %d asked for", g->o->n_clips, g->o->n);
+            goto done;
+        }
+        for (int i = 0; i < g->o->n_clips; i++) {
+            long c = g->o->clips[i];
+            if (c < (long)ds.meta.test[0] || c >= (long)ds.meta.test[1]) {
+                s = nn_err_set(err, NN_INVALID, "%s: clip %ld is not in the test split (sequences %zu to %zu)", dir, c,
+                               ds.meta.test[0], ds.meta.test[1] - 1);
+                goto done;
+            }
+        }
+        g->n = g->o->n_clips;
+    } else {
+        int want = g->o->n > 0 ? g->o->n : sp->output.num_test_ids;
+        g->n = want < (int)ntest ? want : (int)ntest;
+    }
     if (g->o->frames > 0) {
         if ((size_t)g->o->frames > ds.t) {
             s = nn_err_set(err, NN_INVALID, "%s: --frames %d is more than the dataset's %zu frames per clip", dir,
@@ -46,17 +75,6 @@ static nn_status load_clips(struct gen *g, struct nn_err *err)
         if (t < 16) t = 16;
         g->t = t < (int)ds.t ? t : (int)ds.t;
     }
-    struct vdsm_loader_opts lo = vdsm_loader_defaults();
-    lo.batch = (size_t)g->n, lo.seq_len = (size_t)g->t, lo.split = VDSM_SPLIT_TEST, lo.shuffle = 0, lo.prefetch = 0;
-    if (!(l = vdsm_loader_new(&ds, &lo, err))) {
-        s = err->code;
-        goto done;
-    }
-    const struct vdsm_batch *b = vdsm_loader_next(l, err);
-    if (!b) {
-        s = err->code;
-        goto done;
-    }
     size_t nx = (size_t)g->n * g->t * g->c * g->s * g->s;
     g->x = malloc(sizeof *g->x * nx);
     g->clip = malloc(sizeof *g->clip * (size_t)g->n);
@@ -66,11 +84,21 @@ static nn_status load_clips(struct gen *g, struct nn_err *err)
         s = nn_err_set(err, NN_OOM, "generate: out of memory");
         goto done;
     }
-    memcpy(g->x, b->x, sizeof *g->x * nx);
-    for (int i = 0; i < g->n; i++) {
-        g->clip[i] = b->seq[i];
-        snprintf(g->clip_label[i], sizeof g->clip_label[i], "#%zu", b->seq[i]);
+    if (g->o->n_clips > 0) {
+        for (int i = 0; i < g->n; i++) g->clip[i] = (size_t)g->o->clips[i];
+        copy_clips(&ds, g->clip, g->n, g->t, g->x);
+    } else {
+        struct vdsm_loader_opts lo = vdsm_loader_defaults();
+        lo.batch = (size_t)g->n, lo.seq_len = (size_t)g->t, lo.split = VDSM_SPLIT_TEST, lo.shuffle = 0, lo.prefetch = 0;
+        const struct vdsm_batch *b = NULL;
+        if (!(l = vdsm_loader_new(&ds, &lo, err)) || !(b = vdsm_loader_next(l, err))) {
+            s = err->code;
+            goto done;
+        }
+        memcpy(g->x, b->x, sizeof *g->x * nx);
+        for (int i = 0; i < g->n; i++) g->clip[i] = b->seq[i];
     }
+    for (int i = 0; i < g->n; i++) snprintf(g->clip_label[i], sizeof g->clip_label[i], "#%zu", g->clip[i]);
     gen_to_rgb(g->x, g->n, g->t, g->c, g->s, g->real);
 done:
     vdsm_loader_free(l);

@@ -1,7 +1,7 @@
 /* vdsm/generate/generate.h: the pictures a trained run makes (vdsm generate RUN).
  *
- * From the run's newest checkpoint and the first N clips of its dataset's test split (T frames
- * each, from frame 0), with mixture weights softmax(identity * model.test_temperature):
+ * From the run's newest checkpoint and the first N clips of its dataset's test split, or the
+ * test clips named by opts->clips (T frames each, from frame 0), with mixture weights softmax(identity * model.test_temperature):
  *
  *   recon              real clips above their reconstructions: stage 1 (the encoder's pose z
  *                      and identity, decoded) and, once stage 2 trained, the sequence network's
@@ -38,6 +38,8 @@ struct vdsm_generate_opts {
     const char *out_dir;   /* NULL: RUN/images */
     const char *data_dir;  /* NULL: the spec's dataset.path */
     int n;                 /* clips / samples; 0: output.num_test_ids (capped by the test split) */
+    const long *clips;     /* n_clips dataset sequence indices, each in the test split, shown in */
+    int n_clips;           /* this order instead of the first n (n must be 0 or n_clips) */
     int frames;            /* T; 0: the longest training window, at least 16, at most the dataset's */
     bool has_seed;         /* false: runtime.seed */
     uint64_t seed;
