@@ -166,3 +166,44 @@ Test(e2e_vdsm_traces, min_scale_floors_every_network_scale, .timeout = 300)
     }
     close_fixture(&f);
 }
+
+/* model.conv_width scales every conv of the frame encoder and expert decoder (rounded, at least
+ * one channel) and nothing else; the model and guide still trace at the data's shapes */
+static void expect_widths(const struct vdsm_net *n, const int enc[5], const int dec[4])
+{
+    for (int i = 0; i < 5; i++)
+        cr_assert_eq(n->enc.conv[i].weight->shape[0], enc[i], "encoder conv %d: %lld channels, expected %d", i,
+                     (long long)n->enc.conv[i].weight->shape[0], enc[i]);
+    cr_assert_eq(n->enc.muvar.weight->shape[1], enc[4]);
+    for (int l = 0; l < 5; l++) {
+        int64_t cout = l == 4 ? 3 : dec[l];
+        cr_assert_eq(n->dec.ew[l]->shape[2], cout, "decoder layer %d: %lld channels, expected %lld", l,
+                     (long long)n->dec.ew[l]->shape[2], (long long)cout);
+        if (l) cr_assert_eq(n->dec.ew[l]->shape[1], dec[l - 1]);
+    }
+}
+
+Test(e2e_vdsm_traces, conv_width_scales_the_conv_channels, .timeout = 300)
+{
+    struct fixture f;
+    open_fixture(&f, "specs/quick.yaml");
+    expect_widths(&f.net, (const int[]){32, 32, 64, 64, 256}, (const int[]){512, 256, 128, 64});
+    close_fixture(&f);
+    open_fixture_with(&f, "specs/quick.yaml", "model.conv_width=0.01");
+    expect_widths(&f.net, (const int[]){1, 1, 1, 1, 3}, (const int[]){5, 3, 1, 1});
+    close_fixture(&f);
+
+    open_fixture_with(&f, "specs/quick.yaml", "model.conv_width=0.5");
+    expect_widths(&f.net, (const int[]){16, 16, 32, 32, 128}, (const int[]){256, 128, 64, 32});
+    struct ppl_trace gt, mt;
+    char *table;
+    struct nn_err e = {0};
+    cr_assert_eq(vdsm_net_set_stage(&f.net, 1, &e), NN_OK);
+    int64_t T = f.spec.stage1.pair ? 2 * f.spec.stage1.seq_len : f.spec.stage1.seq_len;
+    struct vdsm_args a = {.net = &f.net, .temp = 1, .anneal_id = 1, .anneal_t = 1, .anneal_dyn = 1};
+    a.x = nn_rand(f.nn, f.ppl->rng, 5, (int64_t[]){2, T, 3, 64, 64});
+    trace_pair(&f, vdsm_encdec_model, vdsm_encdec_guide, &a, &gt, &mt, &table);
+    expect_site(&mt, "obs", 2, (int64_t[]){2, T}, 1, (int64_t[]){3 * 64 * 64});
+    free(table);
+    close_fixture(&f);
+}

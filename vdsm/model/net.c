@@ -1,4 +1,5 @@
 /* Building the VDSM network from a spec, naming its parameters, and choosing what trains. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -76,6 +77,25 @@ static nn_status init_seq(struct vdsm_net *net, enum nn_device dev, struct nn_rn
     return err->code;
 }
 
+static int scaled(int width, double scale)
+{
+    long w = lround(width * scale);
+    return w < 1 ? 1 : (int)w;
+}
+
+void vdsm_net_configs(const struct vdsm_spec *spec, struct vdsm_encoder_config *enc, struct vdsm_decoder_config *dec)
+{
+    const struct vdsm_spec_model *c = &spec->model;
+    double k = c->conv_width > 0 ? c->conv_width : 1;
+    int ch = spec->dataset.channels;
+    *enc = vdsm_encoder_config_default(ch, c->z_dim, c->n_e_w, (float)c->encoder_leaky_slope);
+    enc->head_slope = (float)c->leaky_slope;
+    for (int i = 0; i < 5; i++) enc->width[i] = scaled(enc->width[i], k);
+    *dec = vdsm_decoder_config_default(ch, c->z_dim, c->n_e_w, (float)c->leaky_slope);
+    dec->per_expert_init = c->decoder_init == VDSM_DEC_INIT_PER_EXPERT;
+    for (int i = 0; i < 4; i++) dec->width[i] = scaled(dec->width[i], k);
+}
+
 nn_status vdsm_net_init(struct vdsm_net *net, const struct vdsm_spec *spec, enum nn_device dev,
                         struct nn_rng *rng, struct nn_err *err)
 {
@@ -88,10 +108,9 @@ nn_status vdsm_net_init(struct vdsm_net *net, const struct vdsm_spec *spec, enum
         return nn_err_set(err, NN_UNSUPPORTED, "%s: dataset.image_size %d: the VDSM encoder and decoder are built for 64x64 frames",
                           spec->source ? spec->source : "spec", net->image_size);
     const struct vdsm_spec_model *c = &spec->model;
-    struct vdsm_encoder_config ec = vdsm_encoder_config_default(net->channels, c->z_dim, c->n_e_w, (float)c->encoder_leaky_slope);
-    ec.head_slope = (float)c->leaky_slope;
-    struct vdsm_decoder_config dc = vdsm_decoder_config_default(net->channels, c->z_dim, c->n_e_w, (float)c->leaky_slope);
-    dc.per_expert_init = c->decoder_init == VDSM_DEC_INIT_PER_EXPERT;
+    struct vdsm_encoder_config ec;
+    struct vdsm_decoder_config dc;
+    vdsm_net_configs(spec, &ec, &dc);
     if (vdsm_encoder_init(&net->enc, &ec, dev, rng, err) || vdsm_decoder_init(&net->dec, &dc, dev, rng, err) ||
         vdsm_id_layers_init(&net->id, c->n_e_w, (float)c->leaky_slope, dev, rng, err) || init_seq(net, dev, rng, err)) {
         vdsm_net_free(net);

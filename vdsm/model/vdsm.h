@@ -65,6 +65,8 @@ struct vdsm_net {
     int groups[VDSM_NET_MAX_PARAMS];
 };
 
+/* The frame encoder's and expert decoder's configurations for a spec (model.conv_width applied). */
+void vdsm_net_configs(const struct vdsm_spec *spec, struct vdsm_encoder_config *enc, struct vdsm_decoder_config *dec);
 nn_status vdsm_net_init(struct vdsm_net *net, const struct vdsm_spec *spec, enum nn_device dev,
                         struct nn_rng *rng, struct nn_err *err);
 void vdsm_net_free(struct vdsm_net *net);

@@ -65,6 +65,7 @@ struct vdsm_spec_model {
     int likelihood;      /* enum vdsm_likelihood */
     double normal_scale; /* observation std for the normal likelihood */
     double min_scale;    /* added to every scale a network produces (0: the original) */
+    double conv_width;   /* multiplies the encoder's and decoder's conv channels (1: the original) */
     int first_pose_scale;/* enum vdsm_first_pose */
     int decoder_init;    /* enum vdsm_decoder_init */
     double test_temperature;
