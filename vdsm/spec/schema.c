@@ -105,7 +105,7 @@ const struct vdsm_spec_key vdsm_spec_keys[] = {
     FLT("model.conv_width", model.conv_width, 0, 4, true, false, "1",
         "Multiplies the channels of every convolution of the frame encoder (32, 32, 64, 64, 256) and "
         "of the expert decoder (512, 256, 128, 64), each rounded, at least 1. 1 is the original; 0.5 "
-        "makes those layers about 4x cheaper, for quick runs and ablations."),
+        "gives those layers about 4x fewer multiply-adds, for quick runs and ablations."),
     ENUM("model.first_pose_scale", model.first_pose_scale, "consistent|original", "consistent",
          "Stage 2: `original` reproduces the release, whose model samples the first pose z_0 outside "
          "the pose-KL scale while its guide samples it inside; `consistent` scales both."),
