@@ -167,6 +167,14 @@ Test(e2e_eval, judge_consistency_recon, .timeout = 240)
     mean_in(r, "judge/transfer/dynamics_follow_source/length/accuracy", 0, 1);
     mean_in(r, "judge/transfer/identity_follow_source/rod_colour/accuracy", 0, 1);
     cr_assert(cJSON_IsNumber(at(r, "judge/judge_test_accuracy/bob_colour")));
+    /* a width-4 judge after one epoch is far under 99% on real clips, and eval says so */
+    snprintf(path, sizeof path, "%s/log.txt", dir);
+    FILE *lf = fopen(path, "rb");
+    cr_assert(lf);
+    static char logbuf[1 << 16];
+    logbuf[fread(logbuf, 1, sizeof logbuf - 1, lf)] = 0;
+    fclose(lf);
+    cr_assert(strstr(logbuf, "vdsm eval: note: the judge") && strstr(logbuf, "under ~99%"), "no weak-judge note in the log");
     /* consistency: every factor, shares in [0, 1] */
     mean_in(r, "consistency/factors/bob_colour/consistency", 0, 1);
     mean_in(r, "consistency/factors/damping/consistency", 0, 1);

@@ -186,7 +186,13 @@ int vdsm_cmd_eval(int argc, char **argv)
         cJSON *j = cJSON_GetObjectItemCaseSensitive(res, "judge");
         cJSON_AddStringToObject(j, "judge_file", judge_path);
         cJSON *ja = cJSON_AddObjectToObject(j, "judge_test_accuracy");
-        for (int k = 0; k < judge.cfg.n_heads; k++) cJSON_AddNumberToObject(ja, judge.cfg.names[k], acc[k]);
+        for (int k = 0; k < judge.cfg.n_heads; k++) {
+            cJSON_AddNumberToObject(ja, judge.cfg.names[k], acc[k]);
+            if (acc[k] < 0.99)
+                fprintf(stderr, "vdsm eval: note: the judge %s labels %.1f%% of the real test clips' %s right; its "
+                                "scores of generated clips mean little under ~99%% (train it longer)\n",
+                        judge_path, 100 * acc[k], judge.cfg.names[k]);
+        }
     }
     if ((mask & P_CONS) && vdsm_eval_consistency(ctx, &run.net, &ds, &o, res, &e)) goto done;
     if ((mask & P_RECON) && vdsm_eval_recon(ctx, &run.net, run.store, &ds, run.ckpt.stage, &o, res, &e)) goto done;
