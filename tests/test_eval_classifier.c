@@ -121,6 +121,57 @@ Test(eval_classifier, tiny_training_beats_chance, .timeout = 120)
     cr_assert_eq(system(path), 0);
 }
 
+/* training saves after every epoch with its epoch count; a loaded classifier continues from
+ * there up to o.epochs, and one already trained that far is left as it is */
+Test(eval_classifier, training_saves_each_epoch_and_continues, .timeout = 120)
+{
+    char dir[] = "/tmp/vdsm_eval_clf_XXXXXX";
+    cr_assert(mkdtemp(dir));
+    make_pendulum(dir);
+    struct nn_err err = {0};
+    struct vdsm_dataset ds;
+    cr_assert_eq(vdsm_dataset_open(dir, &ds, &err), NN_OK, "%s", err.msg);
+    nn_ctx *ctx = tu_ctx();
+    struct nn_rng rng;
+    nn_rng_seed(&rng, 3);
+    struct vdsm_clf_config cfg = vdsm_clf_defaults(VDSM_CLF_JUDGE, &ds.meta);
+    cfg.nf = 4, cfg.feat = 8, cfg.hidden = 8;
+    struct vdsm_clf c, c2;
+    cr_assert_eq(vdsm_clf_init(&c, &cfg, NN_DEV_CPU, &rng, &err), NN_OK, "%s", err.msg);
+    cr_assert_eq(c.epochs, 0);
+    char path[128], log[4096];
+    snprintf(path, sizeof path, "%s/judge.safetensors", dir);
+    struct vdsm_clf_train_opts o = vdsm_clf_train_defaults();
+    o.epochs = 1, o.save_path = path;
+    cr_assert_eq(vdsm_clf_train(ctx, &c, &ds, &o, &err), NN_OK, "%s", err.msg);
+    cr_assert_eq(c.epochs, 1);
+    cr_assert_eq(vdsm_clf_load(&c2, path, NN_DEV_CPU, &err), NN_OK, "%s", err.msg);
+    cr_assert_eq(c2.epochs, 1, "the file written after epoch 1 says %d epochs", c2.epochs);
+    /* continue to 2: one more epoch, logged as the second, saved with 2 */
+    o.epochs = 2;
+    o.log = fmemopen(log, sizeof log, "w");
+    cr_assert_eq(vdsm_clf_train(ctx, &c2, &ds, &o, &err), NN_OK, "%s", err.msg);
+    fclose(o.log);
+    cr_assert(strstr(log, "epoch   2 ") && !strstr(log, "epoch   1 "), "%s", log);
+    vdsm_clf_free(&c2);
+    cr_assert_eq(vdsm_clf_load(&c2, path, NN_DEV_CPU, &err), NN_OK, "%s", err.msg);
+    cr_assert_eq(c2.epochs, 2);
+    /* asked for no more than it has: nothing trains, the weights stay */
+    double acc[VDSM_CLF_MAX_HEADS], acc2[VDSM_CLF_MAX_HEADS];
+    cr_assert_eq(vdsm_clf_split_accuracy(ctx, &c2, &ds, VDSM_SPLIT_TEST, 32, acc, &err), NN_OK, "%s", err.msg);
+    o.log = NULL, o.save_path = NULL;
+    cr_assert_eq(vdsm_clf_train(ctx, &c2, &ds, &o, &err), NN_OK, "%s", err.msg);
+    cr_assert_eq(c2.epochs, 2);
+    cr_assert_eq(vdsm_clf_split_accuracy(ctx, &c2, &ds, VDSM_SPLIT_TEST, 32, acc2, &err), NN_OK, "%s", err.msg);
+    for (size_t k = 0; k < ds.k; k++) cr_assert_eq(acc[k], acc2[k], "head %zu changed", k);
+    vdsm_clf_free(&c2);
+    vdsm_clf_free(&c);
+    nn_ctx_free(ctx);
+    vdsm_dataset_close(&ds);
+    snprintf(path, sizeof path, "rm -rf %s", dir);
+    cr_assert_eq(system(path), 0);
+}
+
 Test(eval_classifier, load_rejects_other_files)
 {
     struct nn_err err = {0};

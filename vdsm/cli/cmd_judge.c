@@ -11,15 +11,20 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: vdsm judge train DATA [--out FILE] [--epochs N] [--batch B] [--seed S] [--lr LR]\n"
-               "                  [--kind judge|dsa] [--width NF]\n"
+               "                  [--kind judge|dsa] [--width NF] [--from FILE]\n"
                "       vdsm judge test DATA --judge FILE [--batch B]\n"
                "  train: fits a classifier with a head per labelled factor of DATA (meta.yaml) on its\n"
                "         training split (cross-entropy per head, Adam), prints per-factor accuracy on\n"
-               "         the test split and saves it as safetensors (default DATA/judge.safetensors).\n"
+               "         the test split and saves it as safetensors (default DATA/judge.safetensors),\n"
+               "         after every epoch, so a stopped training keeps its last epoch.\n"
                "  test:  per-factor test accuracy of a saved classifier.\n"
                "  --kind      judge (default; the S3VAE/DBSE judge) or dsa (the consistency protocol's)\n"
                "  --width NF  base conv channels (default 64, the published size; smaller for smoke tests)\n"
-               "  --epochs N  default 20;  --batch B default 16;  --seed S default 0;  --lr default 1e-3\n");
+               "  --epochs N  default 20;  --batch B default 16;  --seed S default 0;  --lr default 1e-3\n"
+               "  --from FILE continue the classifier saved in FILE (its architecture; --kind and --width\n"
+               "              are ignored) from the epochs it has up to N, in the batch order of an\n"
+               "              uninterrupted run with the same --seed (Adam starts afresh); --out\n"
+               "              defaults to FILE\n");
 }
 
 static int parse_int(const char *opt, const char *v, int lo, int *out)
@@ -53,7 +58,7 @@ int vdsm_cmd_judge(int argc, char **argv)
         return 2;
     }
     bool train = !strcmp(argv[1], "train");
-    const char *data = NULL, *out = NULL, *judge = NULL;
+    const char *data = NULL, *out = NULL, *judge = NULL, *from = NULL;
     struct vdsm_clf_train_opts o = vdsm_clf_train_defaults();
     int kind = VDSM_CLF_JUDGE, width = 64, seed = 0;
     for (int i = 2; i < argc; i++) {
@@ -78,6 +83,7 @@ int vdsm_cmd_judge(int argc, char **argv)
         int rc = 0;
         if (!strcmp(a, "--out")) out = v;
         else if (!strcmp(a, "--judge")) judge = v;
+        else if (!strcmp(a, "--from")) from = v;
         else if (!strcmp(a, "--epochs")) rc = parse_int(a, v, 0, &o.epochs);
         else if (!strcmp(a, "--batch")) rc = parse_int(a, v, 2, &o.batch);
         else if (!strcmp(a, "--seed")) rc = parse_int(a, v, 0, &seed);
@@ -118,15 +124,22 @@ int vdsm_cmd_judge(int argc, char **argv)
             nn_err_set(&e, NN_SHAPE, "%s: the dataset has no labelled factors", data);
             goto done;
         }
-        struct vdsm_clf_config cfg = vdsm_clf_defaults(kind, &ds.meta);
-        cfg.nf = width;
-        struct nn_rng rng;
-        nn_rng_seed(&rng, o.seed);
-        if (vdsm_clf_init(&c, &cfg, NN_DEV_CPU, &rng, &e)) goto done;
+        if (from) {
+            if (vdsm_clf_load(&c, from, NN_DEV_CPU, &e) || vdsm_clf_check_meta(&c, &ds.meta, &e)) goto done;
+            kind = c.cfg.kind;
+            if (!out) out = from;
+        } else {
+            struct vdsm_clf_config cfg = vdsm_clf_defaults(kind, &ds.meta);
+            cfg.nf = width;
+            struct nn_rng rng;
+            nn_rng_seed(&rng, o.seed);
+            if (vdsm_clf_init(&c, &cfg, NN_DEV_CPU, &rng, &e)) goto done;
+        }
         if (!out) snprintf(outbuf, sizeof outbuf, "%s/%s.safetensors", data, kind == VDSM_CLF_DSA ? "dsa" : "judge"), out = outbuf;
         o.log = stderr;
-        fprintf(stderr, "vdsm judge: training the %s classifier on %s (train split %zu clips, %d epochs)\n",
-                kind == VDSM_CLF_DSA ? "DSA" : "judge", data, ds.meta.train[1] - ds.meta.train[0], o.epochs);
+        o.save_path = out;
+        fprintf(stderr, "vdsm judge: training the %s classifier on %s (train split %zu clips, epochs %d to %d)\n",
+                kind == VDSM_CLF_DSA ? "DSA" : "judge", data, ds.meta.train[1] - ds.meta.train[0], c.epochs + 1, o.epochs);
         clock_t t0 = clock();
         if (vdsm_clf_train(ctx, &c, &ds, &o, &e)) goto done;
         fprintf(stderr, "vdsm judge: trained in %.1f s CPU time\n", (double)(clock() - t0) / CLOCKS_PER_SEC);
@@ -138,7 +151,7 @@ int vdsm_cmd_judge(int argc, char **argv)
     print_acc(&c, acc);
     if (train) {
         if (vdsm_clf_save(&c, out, &e)) goto done;
-        fprintf(stderr, "vdsm judge: wrote %s\n", out);
+        fprintf(stderr, "vdsm judge: wrote %s (%d epochs)\n", out, c.epochs);
     }
     rc = 0;
 done:

@@ -263,12 +263,14 @@ nn_status vdsm_clf_save(const struct vdsm_clf *c, const char *path, struct nn_er
         b += (size_t)snprintf(vals[9] + b, sizeof vals[9] - b, "%s%s", k ? "," : "", g->names[k]);
         if (a >= sizeof vals[8] || b >= sizeof vals[9]) return nn_err_set(err, NN_SHAPE, "%s: factor names too long", path);
     }
-    const char *md[2 * NMETA + 1];
+    const char *md[2 * NMETA + 3];
     for (int i = 0; i < NMETA; i++) {
         md[2 * i] = meta_keys[i];
         md[2 * i + 1] = vals[i];
     }
-    md[2 * NMETA] = NULL;
+    char epochs[32];
+    snprintf(epochs, sizeof epochs, "%d", c->epochs);
+    md[2 * NMETA] = "clf.epochs", md[2 * NMETA + 1] = epochs, md[2 * NMETA + 2] = NULL;
     struct ppl_param_store *s = ppl_store_new();
     if (!s) return nn_err_set(err, NN_OOM, "%s: out of memory", path);
     nn_status st = NN_OK;
@@ -279,7 +281,8 @@ nn_status vdsm_clf_save(const struct vdsm_clf *c, const char *path, struct nn_er
     return st;
 }
 
-static nn_status read_metadata(const char *path, struct vdsm_clf_config *g, struct nn_err *err)
+/* the architecture, and the epochs trained (0 in files written before clf.epochs existed) */
+static nn_status read_metadata(const char *path, struct vdsm_clf_config *g, int *epochs, struct nn_err *err)
 {
     FILE *f = fopen(path, "rb");
     if (!f) return nn_err_set(err, NN_IO, "%s: cannot open", path);
@@ -308,6 +311,8 @@ static nn_status read_metadata(const char *path, struct vdsm_clf_config *g, stru
             break;
         }
     }
+    const cJSON *ep = md ? cJSON_GetObjectItemCaseSensitive(md, "clf.epochs") : NULL;
+    *epochs = cJSON_IsString(ep) ? atoi(ep->valuestring) : 0;
     if (!st) {
         memset(g, 0, sizeof *g);
         int *ints[8] = {&g->kind, &g->channels, &g->image_size, &g->nf, &g->feat, &g->code, &g->hidden, &g->n_heads};
@@ -340,10 +345,12 @@ done:
 nn_status vdsm_clf_load(struct vdsm_clf *c, const char *path, enum nn_device dev, struct nn_err *err)
 {
     struct vdsm_clf_config g;
-    if (read_metadata(path, &g, err)) return err->code;
+    int epochs = 0;
+    if (read_metadata(path, &g, &epochs, err)) return err->code;
     struct nn_rng rng;
     nn_rng_seed(&rng, 0);
     if (vdsm_clf_init(c, &g, dev, &rng, err)) return err->code;
+    c->epochs = epochs;
     struct ppl_param_store *s = ppl_store_new();
     nn_status st = s ? NN_OK : nn_err_set(err, NN_OOM, "%s: out of memory", path);
     for (int i = 0; i < c->nnamed && !st; i++)

@@ -75,6 +75,7 @@ struct vdsm_clf {
     struct vdsm_clf_head heads[VDSM_CLF_MAX_HEADS];
     int nnamed;
     struct vdsm_clf_named named[VDSM_CLF_MAX_NAMED];
+    int epochs;                        /* passes over the training split so far (clf.epochs in a file) */
 };
 
 /* The published sizes, with a head per factor of the dataset's meta.yaml. */

@@ -115,7 +115,8 @@ nn_status vdsm_clf_train(nn_ctx *ctx, struct vdsm_clf *c, const struct vdsm_data
     }
     nn_status st = NN_OK;
     size_t per_epoch = vdsm_loader_batches_per_epoch(l);
-    for (int e = 0; e < o->epochs && !st; e++) {
+    vdsm_loader_seek(l, (uint64_t)c->epochs * per_epoch);
+    for (int e = c->epochs; e < o->epochs && !st; e++) {
         size_t correct[VDSM_CLF_MAX_HEADS] = {0}, seen = 0;
         double sum = 0;
         for (size_t s = 0; s < per_epoch && !st; s++) {
@@ -129,7 +130,10 @@ nn_status vdsm_clf_train(nn_ctx *ctx, struct vdsm_clf *c, const struct vdsm_data
             sum += loss;
             seen += bt->b;
         }
-        if (!st) log_epoch(o, c, e, sum / (double)per_epoch, correct, seen);
+        if (st) break;
+        c->epochs = e + 1;
+        log_epoch(o, c, e, sum / (double)per_epoch, correct, seen);
+        if (o->save_path) st = vdsm_clf_save(c, o->save_path, err);
     }
     nn_ctx_step_reset(ctx);
     nn_optim_free(&opt);

@@ -29,11 +29,14 @@ struct vdsm_clf_train_opts {
     float lr;              /* Adam, default 1e-3 */
     uint64_t seed;         /* loader order and initialisation, default 0 */
     FILE *log;             /* per-epoch loss and accuracy lines, or NULL */
+    const char *save_path; /* vdsm_clf_train: saved here after every epoch (atomically), or NULL */
 };
 
 struct vdsm_clf_train_opts vdsm_clf_train_defaults(void);
 
-/* Trains on the training split of ds (a clip is the whole sequence of T frames). */
+/* Trains on the training split of ds (a clip is the whole sequence of T frames) from epoch
+ * c->epochs up to o->epochs, in the batch order an uninterrupted run would have used (a loaded
+ * classifier continues where it was saved; its Adam moments start again from zero). */
 nn_status vdsm_clf_train(nn_ctx *ctx, struct vdsm_clf *c, const struct vdsm_dataset *ds,
                          const struct vdsm_clf_train_opts *o, struct nn_err *err);
 
