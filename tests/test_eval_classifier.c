@@ -74,25 +74,41 @@ static void make_pendulum(const char *dir)
     cr_assert_eq(system(cmd), 0, "%s", cmd);
 }
 
+/* a pendulum set in dir (a mkdtemp template), opened, and a narrow judge of it */
+static void tiny_judge(char *dir, struct vdsm_dataset *ds, nn_ctx **ctx, struct vdsm_clf *c, int nf, int feat, int hidden)
+{
+    cr_assert(mkdtemp(dir));
+    make_pendulum(dir);
+    struct nn_err err = {0};
+    cr_assert_eq(vdsm_dataset_open(dir, ds, &err), NN_OK, "%s", err.msg);
+    *ctx = tu_ctx();
+    struct nn_rng rng;
+    nn_rng_seed(&rng, 3);
+    struct vdsm_clf_config cfg = vdsm_clf_defaults(VDSM_CLF_JUDGE, &ds->meta);
+    cfg.nf = nf, cfg.feat = feat, cfg.hidden = hidden;
+    cr_assert_eq(vdsm_clf_init(c, &cfg, NN_DEV_CPU, &rng, &err), NN_OK, "%s", err.msg);
+}
+
+static void tiny_judge_done(const char *dir, struct vdsm_dataset *ds, nn_ctx *ctx, struct vdsm_clf *c)
+{
+    vdsm_clf_free(c);
+    nn_ctx_free(ctx);
+    vdsm_dataset_close(ds);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
 /* a narrow judge (nf 8) trained for a few epochs beats chance on the background colour, which
  * fills most of every frame; then save, load and get the same accuracies */
 Test(eval_classifier, tiny_training_beats_chance, .timeout = 120)
 {
     char dir[] = "/tmp/vdsm_eval_clf_XXXXXX";
-    cr_assert(mkdtemp(dir));
-    make_pendulum(dir);
-    struct nn_err err = {0};
     struct vdsm_dataset ds;
-    cr_assert_eq(vdsm_dataset_open(dir, &ds, &err), NN_OK, "%s", err.msg);
-    nn_ctx *ctx = tu_ctx();
-    struct nn_rng rng;
-    nn_rng_seed(&rng, 3);
-    struct vdsm_clf_config cfg = vdsm_clf_defaults(VDSM_CLF_JUDGE, &ds.meta);
-    cfg.nf = 8;
-    cfg.feat = 16;
-    cfg.hidden = 16;
+    nn_ctx *ctx;
     struct vdsm_clf c;
-    cr_assert_eq(vdsm_clf_init(&c, &cfg, NN_DEV_CPU, &rng, &err), NN_OK, "%s", err.msg);
+    struct nn_err err = {0};
+    tiny_judge(dir, &ds, &ctx, &c, 8, 16, 16);
     struct vdsm_clf_train_opts o = vdsm_clf_train_defaults();
     o.epochs = 6;
     o.batch = 16;
@@ -114,11 +130,7 @@ Test(eval_classifier, tiny_training_beats_chance, .timeout = 120)
     cr_assert_eq(vdsm_clf_split_accuracy(ctx, &c2, &ds, VDSM_SPLIT_ALL, 32, acc2, &err), NN_OK, "%s", err.msg);
     for (size_t k = 0; k < ds.k; k++) cr_assert_float_eq(acc[k], acc2[k], 1e-12, "head %zu after load", k);
     vdsm_clf_free(&c2);
-    vdsm_clf_free(&c);
-    nn_ctx_free(ctx);
-    vdsm_dataset_close(&ds);
-    snprintf(path, sizeof path, "rm -rf %s", dir);
-    cr_assert_eq(system(path), 0);
+    tiny_judge_done(dir, &ds, ctx, &c);
 }
 
 /* training saves after every epoch with its epoch count; a loaded classifier continues from
@@ -126,18 +138,11 @@ Test(eval_classifier, tiny_training_beats_chance, .timeout = 120)
 Test(eval_classifier, training_saves_each_epoch_and_continues, .timeout = 120)
 {
     char dir[] = "/tmp/vdsm_eval_clf_XXXXXX";
-    cr_assert(mkdtemp(dir));
-    make_pendulum(dir);
-    struct nn_err err = {0};
     struct vdsm_dataset ds;
-    cr_assert_eq(vdsm_dataset_open(dir, &ds, &err), NN_OK, "%s", err.msg);
-    nn_ctx *ctx = tu_ctx();
-    struct nn_rng rng;
-    nn_rng_seed(&rng, 3);
-    struct vdsm_clf_config cfg = vdsm_clf_defaults(VDSM_CLF_JUDGE, &ds.meta);
-    cfg.nf = 4, cfg.feat = 8, cfg.hidden = 8;
+    nn_ctx *ctx;
     struct vdsm_clf c, c2;
-    cr_assert_eq(vdsm_clf_init(&c, &cfg, NN_DEV_CPU, &rng, &err), NN_OK, "%s", err.msg);
+    struct nn_err err = {0};
+    tiny_judge(dir, &ds, &ctx, &c, 4, 8, 8);
     cr_assert_eq(c.epochs, 0);
     char path[128], log[4096];
     snprintf(path, sizeof path, "%s/judge.safetensors", dir);
@@ -165,11 +170,7 @@ Test(eval_classifier, training_saves_each_epoch_and_continues, .timeout = 120)
     cr_assert_eq(vdsm_clf_split_accuracy(ctx, &c2, &ds, VDSM_SPLIT_TEST, 32, acc2, &err), NN_OK, "%s", err.msg);
     for (size_t k = 0; k < ds.k; k++) cr_assert_eq(acc[k], acc2[k], "head %zu changed", k);
     vdsm_clf_free(&c2);
-    vdsm_clf_free(&c);
-    nn_ctx_free(ctx);
-    vdsm_dataset_close(&ds);
-    snprintf(path, sizeof path, "rm -rf %s", dir);
-    cr_assert_eq(system(path), 0);
+    tiny_judge_done(dir, &ds, ctx, &c);
 }
 
 Test(eval_classifier, load_rejects_other_files)

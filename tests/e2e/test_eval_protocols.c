@@ -24,6 +24,17 @@ static int run(const char *fmt, const char *a, const char *b)
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
+/* the whole file, in a buffer that the next call reuses */
+static const char *slurp(const char *path)
+{
+    static char buf[1 << 18];
+    FILE *f = fopen(path, "rb");
+    cr_assert(f, "no %s", path);
+    buf[fread(buf, 1, sizeof buf - 1, f)] = 0;
+    fclose(f);
+    return buf;
+}
+
 static cJSON *read_json(const char *path)
 {
     FILE *f = fopen(path, "rb");
@@ -169,12 +180,8 @@ Test(e2e_eval, judge_consistency_recon, .timeout = 240)
     cr_assert(cJSON_IsNumber(at(r, "judge/judge_test_accuracy/bob_colour")));
     /* a width-4 judge after one epoch is far under 99% on real clips, and eval says so */
     snprintf(path, sizeof path, "%s/log.txt", dir);
-    FILE *lf = fopen(path, "rb");
-    cr_assert(lf);
-    static char logbuf[1 << 16];
-    logbuf[fread(logbuf, 1, sizeof logbuf - 1, lf)] = 0;
-    fclose(lf);
-    cr_assert(strstr(logbuf, "vdsm eval: note: the judge") && strstr(logbuf, "under ~99%"), "no weak-judge note in the log");
+    const char *logtxt = slurp(path);
+    cr_assert(strstr(logtxt, "vdsm eval: note: the judge") && strstr(logtxt, "under ~99%"), "no weak-judge note in the log");
     /* consistency: every factor, shares in [0, 1] */
     mean_in(r, "consistency/factors/bob_colour/consistency", 0, 1);
     mean_in(r, "consistency/factors/damping/consistency", 0, 1);
@@ -188,11 +195,7 @@ Test(e2e_eval, judge_consistency_recon, .timeout = 240)
     cJSON_Delete(r);
 
     snprintf(path, sizeof path, "%s/run/eval.md", dir);
-    FILE *f = fopen(path, "r");
-    cr_assert(f);
-    static char md[1 << 18];
-    md[fread(md, 1, sizeof md - 1, f)] = 0;
-    fclose(f);
+    const char *md = slurp(path);
     cr_assert(strstr(md, "| protocol | metric |"));
     cr_assert(strstr(md, "| judge | (a) dynamics kept, identity sampled: IS | initial_angle |"));
     cr_assert(strstr(md, "| consistency | consistency % | bob_colour |"));
