@@ -93,6 +93,15 @@ void vdsm_dataset_close(struct vdsm_dataset *ds)
     memset(ds, 0, sizeof *ds);
 }
 
+void vdsm_dataset_clip_float(const struct vdsm_dataset *ds, size_t i, size_t frames, float *dst)
+{
+    const uint8_t *src = vdsm_dataset_seq(ds, i);
+    size_t hw = ds->h * ds->w, c = ds->c;
+    for (size_t t = 0; t < frames; t++)
+        for (size_t p = 0; p < hw; p++)
+            for (size_t ch = 0; ch < c; ch++) dst[(t * c + ch) * hw + p] = (float)src[(t * hw + p) * c + ch] / 255.0f;
+}
+
 static void count_classes(const struct vdsm_dataset *ds, size_t j, size_t lo, size_t hi, size_t *cnt)
 {
     for (size_t i = lo; i < hi; i++) cnt[ds->labels[i * ds->k + j]]++;

@@ -42,6 +42,9 @@ static inline const uint8_t *vdsm_dataset_seq(const struct vdsm_dataset *ds, siz
 {
     return (const uint8_t *)ds->frames.data + i * ds->seq_bytes;
 }
+/* The first `frames` frames of clip i as floats [frames, C, H, W] in [0, 1], converted as the training
+ * loader converts them (v / 255), so evaluation and generation see the clips training saw. */
+void vdsm_dataset_clip_float(const struct vdsm_dataset *ds, size_t i, size_t frames, float *dst);
 /* Shape, split, per-factor class counts (for the whole set and per split), written to f. */
 void vdsm_dataset_summary(const struct vdsm_dataset *ds, FILE *f);
 

@@ -18,7 +18,7 @@ static nn_status gen_many(nn_ctx *ctx, struct vdsm_net *net, const struct vdsm_d
                           float *real, float *gen, struct nn_err *err)
 {
     size_t clip = ds->t * ds->c * ds->h * ds->w;
-    for (size_t i = 0; i < m; i++) vdsm_dataset_clip_float(ds, idx[i], real + i * clip);
+    for (size_t i = 0; i < m; i++) vdsm_dataset_clip_float(ds, idx[i], ds->t, real + i * clip);
     for (size_t s = 0; s < m; s += (size_t)o->batch) {
         size_t b = m - s < (size_t)o->batch ? m - s : (size_t)o->batch;
         if (vdsm_eval_generate(ctx, net, real + s * clip, b, ds->t, mode, NULL, o->temp, rng, gen + s * clip, err))

@@ -134,7 +134,7 @@ nn_status vdsm_eval_judge(nn_ctx *ctx, struct vdsm_net *net, const struct vdsm_d
         for (size_t s0 = lo; s0 < hi && !st; s0 += bmax) {
             size_t b = hi - s0 < bmax ? hi - s0 : bmax;
             for (size_t i = 0; i < b; i++) {
-                vdsm_dataset_clip_float(ds, s0 + i, x + i * clip);
+                vdsm_dataset_clip_float(ds, s0 + i, ds->t, x + i * clip);
                 src[i] = s0 + i;
                 perm[i] = (i + 1 + nn_rng_u32(&rng) % (b - 1 ? b - 1 : 1)) % b; /* another clip of the batch */
                 psrc[i] = s0 + perm[i];

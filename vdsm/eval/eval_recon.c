@@ -68,7 +68,7 @@ nn_status vdsm_eval_recon(nn_ctx *ctx, struct vdsm_net *net, struct ppl_param_st
     for (int sd = 0; sd < seeds; sd++) nelbo[sd] = 0;
     for (size_t s0 = lo; s0 < hi && !st; s0 += bmax) {
         size_t b = hi - s0 < bmax ? hi - s0 : bmax;
-        for (size_t i = 0; i < b; i++) vdsm_dataset_clip_float(ds, s0 + i, x + i * clip);
+        for (size_t i = 0; i < b; i++) vdsm_dataset_clip_float(ds, s0 + i, ds->t, x + i * clip);
         st = recon_frames(ctx, net, x, b, ds->t, o->temp, y, err);
         if (!st) se_frame += vdsm_mse(x, y, b * clip) * (double)(b * clip);
         if (!st) st = vdsm_eval_generate(ctx, net, x, b, ds->t, VDSM_GEN_RECON, NULL, o->temp, NULL, y, err);

@@ -13,16 +13,6 @@ struct vdsm_clf_train_opts vdsm_clf_train_defaults(void)
     return (struct vdsm_clf_train_opts){.epochs = 20, .batch = 16, .lr = 1e-3f, .seed = 0, .log = NULL};
 }
 
-void vdsm_dataset_clip_float(const struct vdsm_dataset *ds, size_t i, float *dst)
-{
-    const uint8_t *src = vdsm_dataset_seq(ds, i);
-    size_t hw = ds->h * ds->w, c = ds->c;
-    for (size_t t = 0; t < ds->t; t++)
-        for (size_t p = 0; p < hw; p++)
-            for (size_t ch = 0; ch < c; ch++)
-                dst[(t * c + ch) * hw + p] = src[(t * hw + p) * c + ch] * (1.0f / 255.0f);
-}
-
 void vdsm_split_range(const struct vdsm_dataset *ds, enum vdsm_split split, size_t *lo, size_t *hi)
 {
     if (split == VDSM_SPLIT_TRAIN) *lo = ds->meta.train[0], *hi = ds->meta.train[1];
@@ -224,7 +214,7 @@ nn_status vdsm_clf_split_accuracy(nn_ctx *ctx, struct vdsm_clf *c, const struct 
     nn_status st = NN_OK;
     for (size_t s = lo; s < hi && !st; s += (size_t)batch) {
         size_t b = hi - s < (size_t)batch ? hi - s : (size_t)batch;
-        for (size_t i = 0; i < b; i++) vdsm_dataset_clip_float(ds, s + i, x + i * clip);
+        for (size_t i = 0; i < b; i++) vdsm_dataset_clip_float(ds, s + i, ds->t, x + i * clip);
         float *probs[VDSM_CLF_MAX_HEADS];
         if ((st = vdsm_clf_probs(ctx, c, x, b, ds->t, probs, err))) break;
         for (size_t h = 0; h < k; h++) {

@@ -52,8 +52,6 @@ nn_status vdsm_clf_probs(nn_ctx *ctx, struct vdsm_clf *c, const float *x, size_t
 nn_status vdsm_clf_split_accuracy(nn_ctx *ctx, struct vdsm_clf *c, const struct vdsm_dataset *ds,
                                   enum vdsm_split split, int batch, double *acc, struct nn_err *err);
 
-/* Clip i of ds as floats [T, C, H, W] in [0, 1] (dst holds T*C*H*W). */
-void vdsm_dataset_clip_float(const struct vdsm_dataset *ds, size_t i, float *dst);
 /* The index range [lo, hi) of a split. */
 void vdsm_split_range(const struct vdsm_dataset *ds, enum vdsm_split split, size_t *lo, size_t *hi);
 

@@ -14,19 +14,6 @@
 
 /* ---- setup */
 
-/* The first t frames of each named clip, as the loader lays them out: [n, t, C, H, W] in [0, 1]. */
-static void copy_clips(const struct vdsm_dataset *ds, const size_t *clip, int n, int t, float *x)
-{
-    size_t hw = ds->h * ds->w, frame = hw * ds->c;
-    for (int i = 0; i < n; i++)
-        for (int f = 0; f < t; f++) {
-            const uint8_t *src = vdsm_dataset_seq(ds, clip[i]) + (size_t)f * frame; /* [H, W, C] */
-            float *dst = x + ((size_t)i * t + f) * frame;                           /* [C, H, W] */
-            for (size_t p = 0; p < hw; p++)
-                for (size_t ch = 0; ch < ds->c; ch++) dst[ch * hw + p] = (float)src[p * ds->c + ch] / 255.0f;
-        }
-}
-
 static nn_status load_clips(struct gen *g, struct nn_err *err)
 {
     const char *dir = g->o->data_dir ? g->o->data_dir : g->run.spec.dataset.path;
@@ -86,7 +73,8 @@ static nn_status load_clips(struct gen *g, struct nn_err *err)
     }
     if (g->o->n_clips > 0) {
         for (int i = 0; i < g->n; i++) g->clip[i] = (size_t)g->o->clips[i];
-        copy_clips(&ds, g->clip, g->n, g->t, g->x);
+        for (int i = 0; i < g->n; i++) /* [n, t, C, H, W] */
+            vdsm_dataset_clip_float(&ds, g->clip[i], (size_t)g->t, g->x + (size_t)i * g->t * ds.c * ds.h * ds.w);
     } else {
         struct vdsm_loader_opts lo = vdsm_loader_defaults();
         lo.batch = (size_t)g->n, lo.seq_len = (size_t)g->t, lo.split = VDSM_SPLIT_TEST, lo.shuffle = 0, lo.prefetch = 0;
