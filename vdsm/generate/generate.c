@@ -72,9 +72,10 @@ static nn_status load_clips(struct gen *g, struct nn_err *err)
         goto done;
     }
     if (g->o->n_clips > 0) {
-        for (int i = 0; i < g->n; i++) g->clip[i] = (size_t)g->o->clips[i];
-        for (int i = 0; i < g->n; i++) /* [n, t, C, H, W] */
+        for (int i = 0; i < g->n; i++) { /* x: [n, t, C, H, W] */
+            g->clip[i] = (size_t)g->o->clips[i];
             vdsm_dataset_clip_float(&ds, g->clip[i], (size_t)g->t, g->x + (size_t)i * g->t * ds.c * ds.h * ds.w);
+        }
     } else {
         struct vdsm_loader_opts lo = vdsm_loader_defaults();
         lo.batch = (size_t)g->n, lo.seq_len = (size_t)g->t, lo.split = VDSM_SPLIT_TEST, lo.shuffle = 0, lo.prefetch = 0;
