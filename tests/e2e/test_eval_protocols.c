@@ -145,6 +145,12 @@ Test(e2e_eval, judge_consistency_recon, .timeout = 240)
              "--set stage2.schedules.pose_kl='{curve: constant, value: 1}' --set model.lstm_hidden=8 --run-dir run");
     cr_assert_eq(run("train %s/specs/quick.yaml %s --quiet", vdsm, sets), 0, "vdsm train failed (see %s/log.txt)", dir);
     cr_assert_eq(run("judge train data --width 4 --epochs 1 --batch 8%s%s", "", ""), 0, "judge train (see %s/log.txt)", dir);
+    /* a continuation with no epoch left to train still writes its --out */
+    cr_assert_eq(run("judge train data --from data/judge.safetensors --out again.safetensors --epochs 1%s%s", "", ""), 0,
+                 "judge train --from (see %s/log.txt)", dir);
+    char again[1100];
+    snprintf(again, sizeof again, "%s/again.safetensors", dir);
+    cr_assert_eq(access(again, R_OK), 0, "judge train --from wrote no %s", again);
     /* usage errors and missing inputs */
     cr_assert_eq(run("eval run%s%s", "", ""), 2);
     cr_assert_eq(run("eval run --protocol bogus%s%s", "", ""), 2);

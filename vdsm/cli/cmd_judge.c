@@ -60,7 +60,7 @@ int vdsm_cmd_judge(int argc, char **argv)
     bool train = !strcmp(argv[1], "train");
     const char *data = NULL, *out = NULL, *judge = NULL, *from = NULL;
     struct vdsm_clf_train_opts o = vdsm_clf_train_defaults();
-    int kind = VDSM_CLF_JUDGE, width = 64, seed = 0;
+    int kind = VDSM_CLF_JUDGE, width = 64, seed = 0, first_epoch = 0;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -141,6 +141,7 @@ int vdsm_cmd_judge(int argc, char **argv)
         fprintf(stderr, "vdsm judge: training the %s classifier on %s (train split %zu clips, epochs %d to %d)\n",
                 kind == VDSM_CLF_DSA ? "DSA" : "judge", data, ds.meta.train[1] - ds.meta.train[0], c.epochs + 1, o.epochs);
         clock_t t0 = clock();
+        first_epoch = c.epochs;
         if (vdsm_clf_train(ctx, &c, &ds, &o, &e)) goto done;
         fprintf(stderr, "vdsm judge: trained in %.1f s CPU time\n", (double)(clock() - t0) / CLOCKS_PER_SEC);
     } else if (vdsm_clf_load(&c, judge, NN_DEV_CPU, &e)) {
@@ -149,8 +150,8 @@ int vdsm_cmd_judge(int argc, char **argv)
     double acc[VDSM_CLF_MAX_HEADS];
     if (vdsm_clf_split_accuracy(ctx, &c, &ds, VDSM_SPLIT_TEST, o.batch, acc, &e)) goto done;
     print_acc(&c, acc);
-    if (train) {
-        if (vdsm_clf_save(&c, out, &e)) goto done;
+    if (train) { /* every trained epoch saved itself; a call that trained none still writes out */
+        if (c.epochs == first_epoch && vdsm_clf_save(&c, out, &e)) goto done;
         fprintf(stderr, "vdsm judge: wrote %s (%d epochs)\n", out, c.epochs);
     }
     rc = 0;
