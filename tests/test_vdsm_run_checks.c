@@ -130,3 +130,21 @@ Test(run_checks, a_malformed_set_value_names_the_argument_and_the_problem)
     cr_assert_eq(vdsm_spec_load(tu_source_path("specs/quick.yaml"), sets, 1, &spec, &e), NN_PARSE);
     cr_assert(strstr(e.msg, "--set stage1.epochs=[1: the value '[1' is not valid YAML ("), "%s", e.msg);
 }
+
+Test(run_checks, runtime_threads_0_follows_omp_num_threads_else_every_core)
+{
+    const char *saved = getenv("OMP_NUM_THREADS");
+    char keep[32] = "";
+    if (saved) snprintf(keep, sizeof keep, "%s", saved);
+    int cores = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    setenv("OMP_NUM_THREADS", "1", 1);
+    cr_assert_eq(vdsm_set_threads(0), 1, "0 with OMP_NUM_THREADS=1 runs one thread");
+    cr_assert_eq(vdsm_set_threads(3), 3, "a spec's count wins over the environment");
+    setenv("OMP_NUM_THREADS", "two", 1);
+    cr_assert_eq(vdsm_set_threads(0), cores, "an unreadable OMP_NUM_THREADS means every core");
+    setenv("OMP_NUM_THREADS", "0", 1);
+    cr_assert_eq(vdsm_set_threads(0), cores);
+    unsetenv("OMP_NUM_THREADS");
+    cr_assert_eq(vdsm_set_threads(0), cores);
+    if (saved) setenv("OMP_NUM_THREADS", keep, 1);
+}

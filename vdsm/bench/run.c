@@ -6,12 +6,10 @@
 
 #include <cblas.h>
 #include <math.h>
-#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "nn/bench.h"
 #include "nn/blas.h"
@@ -282,9 +280,7 @@ const char *vdsm_bench_blas_kernel(char *buf, size_t n)
 
 nn_status vdsm_bench_run(const struct vdsm_spec *spec, const struct vdsm_bench_opts *o, FILE *out, struct nn_err *err)
 {
-    int threads = spec->runtime.threads > 0 ? spec->runtime.threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
-    if (threads < 1) threads = 1;
-    omp_set_num_threads(threads); /* OpenBLAS stays on one thread: nn/cpu/gemm.c */
+    int threads = vdsm_set_threads(spec->runtime.threads);
     char kernel[224];
     struct bench *b = calloc(1, sizeof *b);
     if (!b) return nn_err_set(err, NN_OOM, "out of memory");

@@ -1,7 +1,10 @@
 #include "vdsm/run/setup.h"
 
+#include <omp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gpu/plugin.h"
 #include "vdsm/model/registry.h"
@@ -58,6 +61,19 @@ nn_status vdsm_open_device(const struct vdsm_spec *spec, const char *precision, 
         return nn_err_set(err, why.code, "%s: %s %s on runtime.device '%s': %s", spec->source, from,
                           nn_precision_name((enum nn_precision)prec), d, why.msg);
     return NN_OK;
+}
+
+int vdsm_set_threads(int n)
+{
+    if (n <= 0) {
+        const char *env = getenv("OMP_NUM_THREADS");
+        char *end = NULL;
+        long v = env ? strtol(env, &end, 10) : 0;
+        n = env && end != env && *end == '\0' && v > 0 && v <= 1024 ? (int)v : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    }
+    if (n < 1) n = 1;
+    omp_set_num_threads(n);
+    return n;
 }
 
 void vdsm_svi_setup(struct ppl_svi *svi, const struct vdsm_spec_stage *ss, int stage, double lr_scale,

@@ -19,6 +19,10 @@
  * "fp32", "tf32", "bf16" (GPU GEMMs and convolutions; fp32 master weights either way). */
 nn_status vdsm_open_device(const struct vdsm_spec *spec, const char *precision, enum nn_device *dev,
                            struct nn_err *err);
+/* The CPU threads (OpenMP's; OpenBLAS stays on one thread inside them: nn/cpu/gemm.c): n > 0
+ * threads, else what OMP_NUM_THREADS says when it is a positive number, else every online core.
+ * Returns the count set. */
+int vdsm_set_threads(int n);
 /* The step context's sizes from runtime.step_memory_mb, header_memory_mb and scratch_mb. */
 struct nn_ctx_config vdsm_ctx_config(const struct vdsm_spec *spec, enum nn_device dev);
 /* On a context and an empty store: the ppl context (seeded by runtime.seed) in *ppl and the

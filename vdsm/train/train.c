@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "vdsm/data/loader.h"
 #include "vdsm/generate/generate.h"
@@ -370,22 +369,16 @@ static nn_status run_stage(struct trainer *tr, int stage, bool *stopped, struct 
     lo.seed = (uint64_t)tr->spec->runtime.seed * 1000003u + (uint64_t)stage;
     struct vdsm_loader *loader = vdsm_loader_new(&tr->ds, &lo, err);
     if (!loader) return err->code;
-    vdsm__log(tr, "stage %d (%s): %ld epochs x %d batches of %d x %d frames, %lld trained parameters\n", stage,
-              stage == 1 ? "encdec" : "seq", (long)ss->epochs, ss->batches_per_epoch, ss->batch_size,
-              ss->pair ? 2 * ss->seq_len : ss->seq_len, (long long)vdsm_net_count(&tr->net, stage));
+    vdsm__log(tr, "stage %d (%s): %ld epochs x %d batches of %d x %d frames, %lld trained parameters, %d CPU thread%s\n",
+              stage, stage == 1 ? "encdec" : "seq", (long)ss->epochs, ss->batches_per_epoch, ss->batch_size,
+              ss->pair ? 2 * ss->seq_len : ss->seq_len, (long long)vdsm_net_count(&tr->net, stage),
+              omp_get_max_threads(), omp_get_max_threads() > 1 ? "s" : "");
     nn_status st = run_epochs(tr, ss, &ck, loader, stopped, err);
     vdsm_loader_free(loader);
     return st;
 }
 
 /* ---- set-up and tear-down */
-
-static void set_threads(int n)
-{
-    if (n <= 0) n = (int)sysconf(_SC_NPROCESSORS_ONLN);
-    if (n < 1) n = 1;
-    omp_set_num_threads(n); /* OpenBLAS stays on one thread: nn/cpu/gemm.c */
-}
 
 static nn_status trainer_open(struct trainer *tr, const struct vdsm_spec *spec, const struct vdsm_train_opts *o,
                               struct nn_err *err)
@@ -402,7 +395,7 @@ static nn_status trainer_open(struct trainer *tr, const struct vdsm_spec *spec, 
     inj = getenv("VDSM_INJECT_NAN_PARAMS_STEP");
     tr->inject_nan_params = inj ? atol(inj) : -1;
     vdsm_train_run_dir(spec, o, tr->dir, sizeof tr->dir);
-    set_threads(o->threads > 0 ? o->threads : spec->runtime.threads);
+    vdsm_set_threads(o->threads > 0 ? o->threads : spec->runtime.threads);
     enum nn_device dev;
     if (vdsm_open_device(spec, NULL, &dev, err)) return err->code;
     if (vdsm_dataset_open(spec->dataset.path, &tr->ds, err)) {
