@@ -136,7 +136,8 @@ Test(run_checks, runtime_threads_0_follows_omp_num_threads_else_every_core)
     const char *saved = getenv("OMP_NUM_THREADS");
     char keep[32] = "";
     if (saved) snprintf(keep, sizeof keep, "%s", saved);
-    int cores = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    int cores = vdsm_cpu_count();
+    cr_assert(cores >= 1 && cores <= (int)sysconf(_SC_NPROCESSORS_ONLN));
     setenv("OMP_NUM_THREADS", "1", 1);
     cr_assert_eq(vdsm_set_threads(0), 1, "0 with OMP_NUM_THREADS=1 runs one thread");
     cr_assert_eq(vdsm_set_threads(3), 3, "a spec's count wins over the environment");

@@ -1,6 +1,7 @@
 #include "vdsm/run/setup.h"
 
 #include <omp.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,13 +64,21 @@ nn_status vdsm_open_device(const struct vdsm_spec *spec, const char *precision, 
     return NN_OK;
 }
 
+int vdsm_cpu_count(void)
+{
+    cpu_set_t set;
+    if (!sched_getaffinity(0, sizeof set, &set) && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
 int vdsm_set_threads(int n)
 {
     if (n <= 0) {
         const char *env = getenv("OMP_NUM_THREADS");
         char *end = NULL;
         long v = env ? strtol(env, &end, 10) : 0;
-        n = env && end != env && *end == '\0' && v > 0 && v <= 1024 ? (int)v : (int)sysconf(_SC_NPROCESSORS_ONLN);
+        n = env && end != env && *end == '\0' && v > 0 && v <= 1024 ? (int)v : vdsm_cpu_count();
     }
     if (n < 1) n = 1;
     omp_set_num_threads(n);

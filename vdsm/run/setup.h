@@ -19,8 +19,11 @@
  * "fp32", "tf32", "bf16" (GPU GEMMs and convolutions; fp32 master weights either way). */
 nn_status vdsm_open_device(const struct vdsm_spec *spec, const char *precision, enum nn_device *dev,
                            struct nn_err *err);
+/* The cores this process may run on: its affinity mask (taskset, a Slurm or cgroup cpuset), else
+ * every online core. */
+int vdsm_cpu_count(void);
 /* The CPU threads (OpenMP's; OpenBLAS stays on one thread inside them: nn/cpu/gemm.c): n > 0
- * threads, else what OMP_NUM_THREADS says when it is a positive number, else every online core.
+ * threads, else what OMP_NUM_THREADS says when it is a positive number, else vdsm_cpu_count().
  * Returns the count set. */
 int vdsm_set_threads(int n);
 /* The step context's sizes from runtime.step_memory_mb, header_memory_mb and scratch_mb. */

@@ -7,7 +7,6 @@
  * the next invocation. */
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 #include <unistd.h>
 
 #include "vdsm/data/dataset.h"
+#include "vdsm/run/setup.h"
 #include "vdsm/sweep/internal.h"
 
 struct job {
@@ -42,14 +42,6 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cpu_count(void)
-{
-    cpu_set_t set;
-    if (!sched_getaffinity(0, sizeof set, &set) && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (int)n : 1;
 }
 
 static void progress(struct launcher *l)
@@ -186,7 +178,7 @@ nn_status vdsm_sweep_run(const struct vdsm_sweep *sw, const struct vdsm_sweep_op
     if (o->only >= sw->n) return nn_err_set(err, NN_INVALID, "%s: --only %d, but the sweep has points 0 to %d", sw->file, o->only, sw->n - 1);
     l.tty = isatty(fileno(l.log)) && o->nranks <= 1; /* mpirun's forwarded output interleaves lines */
     if (o->nranks > 1 && o->only < 0) snprintf(l.who, sizeof l.who, "rank %d/%d: ", o->rank, o->nranks);
-    l.threads = o->threads > 0 ? o->threads : cpu_count() / (njobs * ranks_here);
+    l.threads = o->threads > 0 ? o->threads : vdsm_cpu_count() / (njobs * ranks_here);
     if (l.threads < 1) l.threads = 1;
     int *todo = malloc(sizeof *todo * (size_t)(sw->n + 1));
     struct job *jobs = malloc(sizeof *jobs * (size_t)njobs);
