@@ -1,5 +1,5 @@
 /* What is checked before a run directory is touched: an empty spec or stage list, a spec that
- * does not fit its data; and the run directory's lock. */
+ * does not fit its data; the run directory's lock; and how many threads runtime.threads 0 means. */
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <stdio.h>
