@@ -1,7 +1,8 @@
 /* tests/test_data_sprites.c: Sprites compositing against the project's LPC layers (assets/sprites,
  * found as `vdsm data sprites` finds them): the layer files against the manifests' SHA-256
  * tables, the lm clips' FNV-1a checksums and exact split from the manifest, the dsa labels
- * matching the layers drawn, distinct clips, and character-disjoint splits. */
+ * matching the layers drawn, distinct clips, character-disjoint splits, and subsets (--keep,
+ * --split clips). */
 #include <criterion/criterion.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -138,11 +139,11 @@ Test(data_sprites, lm_split_is_9000_2664_and_matches_split_txt)
     struct vdsm_sprites s;
     load_layers(&s, VDSM_SPRITES_LM);
     uint32_t *order = malloc(1296 * 9 * sizeof *order);
-    size_t n_train;
+    size_t n, n_train;
     struct nn_err e = {0};
-    cr_assert_eq(vdsm_sprites_plan(&s, 0, order, &n_train, &e), NN_OK);
+    cr_assert_eq(vdsm_sprites_plan(&s, 0, NULL, order, &n, &n_train, &e), NN_OK);
     cr_assert_eq(n_train, 9000);
-    cr_assert_eq(1296 * 9 - n_train, 2664);
+    cr_assert_eq(n - n_train, 2664);
     FILE *f = fopen(layers_path("lm", "split.txt"), "r");
     cr_assert(f);
     char line[256];
@@ -208,9 +209,10 @@ Test(data_sprites, dsa_split_is_by_character)
     struct vdsm_sprites s;
     load_layers(&s, VDSM_SPRITES_DSA);
     uint32_t order[840 * 9];
-    size_t n_train;
+    size_t n, n_train;
     struct nn_err e = {0};
-    cr_assert_eq(vdsm_sprites_plan(&s, 7, order, &n_train, &e), NN_OK);
+    cr_assert_eq(vdsm_sprites_plan(&s, 7, NULL, order, &n, &n_train, &e), NN_OK);
+    cr_assert_eq(n, 840 * 9);
     cr_assert_eq(n_train, 756 * 9);
     static uint8_t side[840];
     memset(side, 0, sizeof side);
@@ -222,5 +224,106 @@ Test(data_sprites, dsa_split_is_by_character)
         side[order[i] / 9] = want;
     }
     for (size_t i = 0; i < 840 * 9; i++) cr_assert_eq(seen[i], 1);
+    vdsm_sprites_free(&s);
+}
+
+Test(data_sprites, keep_selects_characters_within_the_variant_split)
+{
+    struct vdsm_sprites s;
+    load_layers(&s, VDSM_SPRITES_LM);
+    struct vdsm_sprites_select sel = {0};
+    struct nn_err e = {0};
+    const char *keep[] = {"top=maroon_longsleeve,teal_longsleeve", "hair=0,ruby_plain", "body=light", "bottom=0"};
+    for (int k = 0; k < 4; k++) cr_assert_eq(vdsm_sprites_parse_keep(&sel, VDSM_SPRITES_LM, keep[k], &e), NN_OK, "%s", e.msg);
+    cr_assert_eq(sel.keep[0], 1u);
+    cr_assert_eq(sel.keep[2], 3u);
+    cr_assert_eq(sel.keep[3], 1u | 1u << 4);
+    uint32_t *all = malloc(1296 * 9 * sizeof *all), *sub = malloc(1296 * 9 * sizeof *sub);
+    size_t n_all, train_all, n, n_train;
+    cr_assert_eq(vdsm_sprites_plan(&s, 0, NULL, all, &n_all, &train_all, &e), NN_OK);
+    /* the 4 characters' 36 clips in the full plan's order; train/test as there, if both are non-empty */
+    nn_status st = vdsm_sprites_plan(&s, 0, &sel, sub, &n, &n_train, &e);
+    size_t j = 0, kept_train = 0;
+    for (size_t i = 0; i < n_all; i++) {
+        int a[4];
+        vdsm_sprites_attributes(&s, all[i] / 9, a);
+        int kept = a[0] == 0 && a[1] == 0 && a[2] < 2 && (a[3] == 0 || a[3] == 4);
+        cr_assert_eq(kept, vdsm_sprites_kept(&s, &sel, all[i] / 9));
+        if (!kept) continue;
+        kept_train += i < train_all;
+        if (st == NN_OK) cr_assert_eq(sub[j], all[i], "sequence %zu", j);
+        j++;
+    }
+    cr_assert_eq(j, 36);
+    if (kept_train == 0 || kept_train == 36) {
+        cr_assert_eq(st, NN_INVALID);
+        cr_assert(strstr(e.msg, "clips"), "%s", e.msg);
+    } else {
+        cr_assert_eq(st, NN_OK, "%s", e.msg);
+        cr_assert_eq(n, 36);
+        cr_assert_eq(n_train, kept_train);
+    }
+    free(all);
+    free(sub);
+    vdsm_sprites_free(&s);
+}
+
+Test(data_sprites, split_clips_holds_out_one_clip_per_character)
+{
+    struct vdsm_sprites s;
+    load_layers(&s, VDSM_SPRITES_DSA);
+    struct vdsm_sprites_select sel = {.split = VDSM_SPRITES_SPLIT_CLIPS};
+    struct nn_err e = {0};
+    cr_assert_eq(vdsm_sprites_parse_keep(&sel, VDSM_SPRITES_DSA, "shirt=longsleeve_teal", &e), NN_OK, "%s", e.msg);
+    cr_assert_eq(vdsm_sprites_parse_keep(&sel, VDSM_SPRITES_DSA, "body=dark2,6", &e), NN_OK, "%s", e.msg);
+    uint32_t order[840 * 9];
+    size_t n, n_train;
+    cr_assert_eq(vdsm_sprites_plan(&s, 3, &sel, order, &n, &n_train, &e), NN_OK, "%s", e.msg);
+    size_t chars = 2 * 5 * 6; /* 2 bodies x 1 shirt x 5 legs x 6 hair */
+    cr_assert_eq(n, chars * 9);
+    cr_assert_eq(n_train, chars * 8);
+    int train_clips[840] = {0};
+    for (size_t i = 0; i < n_train; i++) train_clips[order[i] / 9]++;
+    for (size_t k = 0; k < chars; k++) { /* test clips: the k-th kept character's clip k mod 9 */
+        uint32_t c = order[n_train + k] / 9;
+        int a[4];
+        vdsm_sprites_attributes(&s, c, a);
+        cr_assert(a[1] == 1 && (a[0] == 2 || a[0] == 6), "character %u", c);
+        cr_assert_eq(order[n_train + k] % 9, k % 9);
+        cr_assert_eq(train_clips[c], 8);
+        for (size_t i = 0; i < n_train; i++) cr_assert_neq(order[i], order[n_train + k]);
+        if (k) cr_assert_gt(c, order[n_train + k - 1] / 9);
+    }
+    vdsm_sprites_free(&s);
+}
+
+Test(data_sprites, keep_and_empty_selections_are_refused_with_a_reason)
+{
+    struct vdsm_sprites s;
+    load_layers(&s, VDSM_SPRITES_LM);
+    struct vdsm_sprites_select sel = {0};
+    struct nn_err e = {0};
+    const char *bad[] = {"shirt=0", "hair", "hair=", "hair=nope", "hair=6", "hair=-1", "hair=0,,1", "=0", "top=99999999999"};
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+        e = (struct nn_err){0};
+        cr_assert_eq(vdsm_sprites_parse_keep(&sel, VDSM_SPRITES_LM, bad[k], &e), NN_INVALID, "%s accepted", bad[k]);
+        cr_assert(*e.msg, "%s", bad[k]);
+    }
+    cr_assert(strstr(e.msg, "top has no class"), "%s", e.msg);
+    for (int f = 0; f < 4; f++) cr_assert_eq(sel.keep[f], 0u, "a refused --keep changed the selection");
+    /* one character: all its clips on one side of the character split */
+    e = (struct nn_err){0};
+    const char *one[] = {"body=0", "bottom=0", "top=0", "hair=0"};
+    for (int k = 0; k < 4; k++) cr_assert_eq(vdsm_sprites_parse_keep(&sel, VDSM_SPRITES_LM, one[k], &e), NN_OK);
+    uint32_t *order = malloc(1296 * 9 * sizeof *order);
+    size_t n, n_train;
+    cr_assert_eq(vdsm_sprites_plan(&s, 0, &sel, order, &n, &n_train, &e), NN_INVALID);
+    cr_assert(strstr(e.msg, "--split clips"), "%s", e.msg);
+    sel.split = VDSM_SPRITES_SPLIT_CLIPS;
+    cr_assert_eq(vdsm_sprites_plan(&s, 0, &sel, order, &n, &n_train, &e), NN_OK, "%s", e.msg);
+    cr_assert_eq(n, 9);
+    cr_assert_eq(n_train, 8);
+    cr_assert_eq(order[8], 0u); /* character 0, clip 0 */
+    free(order);
     vdsm_sprites_free(&s);
 }

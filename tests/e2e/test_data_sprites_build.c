@@ -2,7 +2,8 @@
  * the project carries (assets/sprites/lm), and the frames.npy it writes matches the manifest:
  * every one of the 11,664 clips against clip_fnv1a64.txt (the clip's character and action-direction
  * from the dataset's plan), and each action-direction's train and test block against the SHA-256
- * table of the manifest's section 9. The dsa variant is built too and its size and split checked. */
+ * table of the manifest's section 9. The dsa variant is built too and its size and split checked,
+ * and the quickstart's subset (--keep, --split clips): its labels and split. */
 #include <criterion/criterion.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -18,15 +19,15 @@
 
 static char tmp[128];
 
-static void build(const char *variant, char *out, size_t n)
+static void build(const char *variant, const char *extra, char *out, size_t n)
 {
     const char *bd = getenv("VDSM_BUILD_DIR");
     cr_assert(bd, "VDSM_BUILD_DIR unset (run through ctest)");
     snprintf(out, n, "%s/%s", tmp, variant);
     char cmd[1024];
     /* VDSM_ASSETS unset: the binary finds the layers itself */
-    snprintf(cmd, sizeof cmd, "env -u VDSM_ASSETS %s/vdsm data sprites --variant %s --out %s > /dev/null", bd, variant,
-             out);
+    snprintf(cmd, sizeof cmd, "env -u VDSM_ASSETS %s/vdsm data sprites --variant %s --out %s %s > /dev/null", bd,
+             variant, out, extra);
     cr_assert_eq(system(cmd), 0, "%s", cmd);
 }
 
@@ -82,7 +83,7 @@ static void block_sha(const uint8_t *frames, size_t first, size_t count, char he
 Test(data_sprites_build, lm_from_bundled_layers_matches_manifest, .init = setup, .fini = teardown, .timeout = 600)
 {
     char out[300], path[400], layers[4096];
-    build("lm", out, sizeof out);
+    build("lm", "", out, sizeof out);
     struct nn_err e = {0};
     cr_assert_eq(vdsm_asset_dir("sprites/lm", "MANIFEST.md", layers, sizeof layers, &e), NN_OK, "%s", e.msg);
 
@@ -98,8 +99,8 @@ Test(data_sprites_build, lm_from_bundled_layers_matches_manifest, .init = setup,
     struct vdsm_sprites s;
     cr_assert_eq(vdsm_sprites_load(&s, VDSM_SPRITES_LM, layers, &e), NN_OK, "%s", e.msg);
     static uint32_t order[1296 * 9];
-    size_t n_train;
-    cr_assert_eq(vdsm_sprites_plan(&s, 0, order, &n_train, &e), NN_OK, "%s", e.msg);
+    size_t n, n_train;
+    cr_assert_eq(vdsm_sprites_plan(&s, 0, NULL, order, &n, &n_train, &e), NN_OK, "%s", e.msg);
     cr_assert_eq(n_train, 9000);
     static uint64_t want[1296][9];
     char file[4200], line[512];
@@ -142,7 +143,7 @@ Test(data_sprites_build, lm_from_bundled_layers_matches_manifest, .init = setup,
 Test(data_sprites_build, dsa_from_bundled_layers, .init = setup, .fini = teardown, .timeout = 600)
 {
     char out[300], path[400];
-    build("dsa", out, sizeof out);
+    build("dsa", "", out, sizeof out);
     struct nn_err e = {0};
     struct vdsm_meta m;
     snprintf(path, sizeof path, "%s/meta.yaml", out);
@@ -150,4 +151,37 @@ Test(data_sprites_build, dsa_from_bundled_layers, .init = setup, .fini = teardow
     cr_assert_eq(m.train[1] - m.train[0], 756 * 9);
     cr_assert_eq(m.test[1] - m.test[0], 84 * 9);
     vdsm_meta_free(&m);
+}
+
+Test(data_sprites_build, quickstart_subset_keeps_four_characters_and_one_test_clip_each, .init = setup,
+     .fini = teardown, .timeout = 120)
+{
+    char out[300], path[400];
+    build("lm", "--split clips --keep body=light --keep bottom=white_pants --keep top=maroon_longsleeve,teal_longsleeve "
+          "--keep hair=green_messy,ruby_plain", out, sizeof out);
+    struct nn_err e = {0};
+    struct vdsm_meta m;
+    snprintf(path, sizeof path, "%s/meta.yaml", out);
+    cr_assert_eq(vdsm_meta_read(path, &m, &e), NN_OK, "%s", e.msg);
+    cr_assert_eq(m.train[1] - m.train[0], 32);
+    cr_assert_eq(m.test[0], 32);
+    cr_assert_eq(m.test[1], 36);
+    vdsm_meta_free(&m);
+    snprintf(path, sizeof path, "%s/labels.npy", out);
+    struct vdsm_npy_array lab;
+    cr_assert_eq(vdsm_npy_load(path, &lab, &e), NN_OK, "%s", e.msg);
+    cr_assert_eq(lab.h.shape[0], 36);
+    cr_assert_eq(lab.h.shape[1], 7);
+    const int32_t *l = lab.data;
+    int per_character[4] = {0};
+    for (int i = 0; i < 36; i++) {
+        const int32_t *r = l + 7 * i;
+        cr_assert(r[0] == 0 && r[1] == 0 && r[2] < 2 && (r[3] == 0 || r[3] == 4), "sequence %d: a character not kept", i);
+        int k = r[2] * 2 + (r[3] == 4); /* character order: top, then hair */
+        per_character[k]++;
+        if (i >= 32) cr_assert_eq(r[4], i - 32, "test clip %d is not its character's clip %d", i, i - 32);
+        if (i >= 32) cr_assert_eq(k, i - 32);
+    }
+    for (int k = 0; k < 4; k++) cr_assert_eq(per_character[k], 9);
+    vdsm_npy_array_free(&lab);
 }

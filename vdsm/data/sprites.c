@@ -161,38 +161,70 @@ void vdsm_sprites_labels(const struct vdsm_sprites *s, size_t c, int clip, int32
     }
 }
 
-nn_status vdsm_sprites_plan(const struct vdsm_sprites *s, uint64_t seed, uint32_t *order, size_t *n_train,
-                            struct nn_err *e)
+int vdsm_sprites_kept(const struct vdsm_sprites *s, const struct vdsm_sprites_select *sel, size_t c)
 {
-    size_t C = s->characters, n = 0;
+    if (!sel) return 1;
+    int a[4];
+    vdsm_sprites_attributes(s, c, a);
+    for (int f = 0; f < 4; f++)
+        if (sel->keep[f] && !(sel->keep[f] >> a[f] & 1u)) return 0;
+    return 1;
+}
+
+nn_status vdsm_sprites_plan(const struct vdsm_sprites *s, uint64_t seed, const struct vdsm_sprites_select *sel,
+                            uint32_t *order, size_t *n, size_t *n_train, struct nn_err *e)
+{
+    size_t C = s->characters, m = 0;
     uint32_t *perm = malloc(C * sizeof *perm);
-    if (!perm) return nn_err_set(e, NN_OOM, "sprites: out of memory");
-    if (s->variant == VDSM_SPRITES_LM) { /* section 6: same permutation for every pair, pair-major */
+    uint8_t *test = malloc(C);
+    if (!perm || !test) {
+        free(perm);
+        free(test);
+        return nn_err_set(e, NN_OOM, "sprites: out of memory");
+    }
+    if (sel && sel->split == VDSM_SPRITES_SPLIT_CLIPS) {
+        /* every kept character in both splits: the k-th (in character order) holds out clip k mod 9 */
+        size_t k = 0;
+        for (size_t c = 0; c < C; c++) test[c] = vdsm_sprites_kept(s, sel, c) ? (uint8_t)(k++ % 9) : 0;
+        for (int part = 0; part < 2; part++) {
+            for (uint32_t c = 0; c < C; c++)
+                if (vdsm_sprites_kept(s, sel, c))
+                    for (uint32_t clip = 0; clip < 9; clip++)
+                        if ((clip == test[c]) == part) order[m++] = c * 9 + clip;
+            if (!part) *n_train = m;
+        }
+    } else if (s->variant == VDSM_SPRITES_LM) {
+        /* section 6: numpy RandomState(423).permutation(1296), first 1000 train; the same permutation
+         * for every pair, pair-major */
         struct vdsm_mt19937 mt;
         vdsm_mt19937_seed(&mt, 423);
         vdsm_mt19937_permutation(&mt, perm, (uint32_t)C);
-        for (int part = 0; part < 2; part++)
+        for (int part = 0; part < 2; part++) {
             for (uint32_t pair = 0; pair < 9; pair++)
-                for (size_t r = part ? 1000 : 0; r < (part ? C : 1000); r++) order[n++] = perm[r] * 9 + pair;
-        *n_train = 9000;
+                for (size_t r = part ? 1000 : 0; r < (part ? C : 1000); r++)
+                    if (vdsm_sprites_kept(s, sel, perm[r])) order[m++] = perm[r] * 9 + pair;
+            if (!part) *n_train = m;
+        }
     } else { /* a seeded 10% of characters, all 9 clips, go last */
         struct vdsm_rng r;
-        uint8_t *test = calloc(C, 1);
-        if (!test) {
-            free(perm);
-            return nn_err_set(e, NN_OOM, "sprites: out of memory");
-        }
-        for (size_t i = 0; i < C; i++) perm[i] = (uint32_t)i;
+        for (size_t i = 0; i < C; i++) perm[i] = (uint32_t)i, test[i] = 0;
         vdsm_rng_seed(&r, seed, 0x5931);
         vdsm_rng_shuffle(&r, perm, C);
         for (size_t i = 0; i < C / 10; i++) test[perm[i]] = 1;
-        for (int part = 0; part < 2; part++)
+        for (int part = 0; part < 2; part++) {
             for (uint32_t c = 0; c < C; c++)
-                if (test[c] == part)
-                    for (uint32_t clip = 0; clip < 9; clip++) order[n++] = c * 9 + clip;
-        *n_train = (C - C / 10) * 9;
-        free(test);
+                if (test[c] == part && vdsm_sprites_kept(s, sel, c))
+                    for (uint32_t clip = 0; clip < 9; clip++) order[m++] = c * 9 + clip;
+            if (!part) *n_train = m;
+        }
     }
     free(perm);
+    free(test);
+    *n = m;
+    if (!*n_train || *n_train == m)
+        return nn_err_set(e, NN_INVALID, "sprites: the selection leaves %zu training and %zu test sequences; %s",
+                          *n_train, m - *n_train,
+                          m ? "keep more classes, or hold out clips rather than characters (--split clips)"
+                            : "no character has every kept class");
     return NN_OK;
 }

@@ -59,14 +59,34 @@ void vdsm_sprites_tile(const struct vdsm_sprites *s, int clip, int t, int *row, 
 void vdsm_sprites_render_clip(const struct vdsm_sprites *s, size_t c, int clip, uint8_t *out);
 void vdsm_sprites_labels(const struct vdsm_sprites *s, size_t c, int clip, int32_t *labels);
 
-/* Sequence order of the dataset: order[i] = c * 9 + clip for i in [0, N); *n_train sequences come
- * first. order has room for characters * 9 entries. */
-nn_status vdsm_sprites_plan(const struct vdsm_sprites *s, uint64_t seed, uint32_t *order, size_t *n_train,
-                            struct nn_err *e);
-nn_status vdsm_sprites_meta(const struct vdsm_sprites *s, uint64_t seed, size_t n_train, struct vdsm_meta *m,
-                            struct nn_err *e);
-/* Loads the layers from lpc_dir and writes the dataset into out_dir. */
+/* A subset of the characters, and how it is split. The zero value (or NULL) is the whole variant
+ * with its own split. */
+enum vdsm_sprites_split {
+    VDSM_SPRITES_SPLIT_CHARACTERS, /* the variant's split: a character's 9 clips are all train or all test */
+    VDSM_SPRITES_SPLIT_CLIPS,      /* every character in both: the k-th kept character's clip k mod 9 is test */
+};
+struct vdsm_sprites_select {
+    uint32_t keep[4]; /* per identity attribute (the order of vdsm_sprites_attributes), a bit per class
+                         kept; 0 keeps every class */
+    enum vdsm_sprites_split split;
+};
+
+/* Parses "FACTOR=CLASS[,CLASS...]" (an identity factor of the variant, classes by name or index, as
+ * in meta.yaml) into sel->keep. */
+nn_status vdsm_sprites_parse_keep(struct vdsm_sprites_select *sel, enum vdsm_sprites_variant v, const char *arg,
+                                  struct nn_err *e);
+/* Whether character c passes sel (NULL passes all). */
+int vdsm_sprites_kept(const struct vdsm_sprites *s, const struct vdsm_sprites_select *sel, size_t c);
+
+/* Sequence order of the dataset: order[i] = c * 9 + clip for i in [0, *n); *n_train sequences come
+ * first. order has room for characters * 9 entries; sel may be NULL. An empty selection is an error. */
+nn_status vdsm_sprites_plan(const struct vdsm_sprites *s, uint64_t seed, const struct vdsm_sprites_select *sel,
+                            uint32_t *order, size_t *n, size_t *n_train, struct nn_err *e);
+nn_status vdsm_sprites_meta(const struct vdsm_sprites *s, uint64_t seed, const struct vdsm_sprites_select *sel,
+                            size_t n, size_t n_train, struct vdsm_meta *m, struct nn_err *e);
+/* Loads the layers from lpc_dir and writes the dataset (sel may be NULL) into out_dir; *n_written
+ * (may be NULL) gets the number of sequences. */
 nn_status vdsm_sprites_generate(const char *out_dir, enum vdsm_sprites_variant v, const char *lpc_dir, uint64_t seed,
-                                struct nn_err *e);
+                                const struct vdsm_sprites_select *sel, size_t *n_written, struct nn_err *e);
 
 #endif
