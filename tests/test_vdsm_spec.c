@@ -46,7 +46,7 @@ TestSuite(vdsm_spec, .init = setup);
 
 Test(vdsm_spec, shipped_specs_load)
 {
-    static const char *const names[] = {"pendulum", "mug", "sprites", "sprites-lm", "mmnist", "quick"};
+    static const char *const names[] = {"pendulum", "mug", "sprites", "sprites-lm", "mmnist", "quick", "quickstart"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         char rel[64];
         snprintf(rel, sizeof rel, "specs/%s.yaml", names[i]);
