@@ -79,7 +79,8 @@ nn_status vdsm_sprites_parse_keep(struct vdsm_sprites_select *sel, enum vdsm_spr
 int vdsm_sprites_kept(const struct vdsm_sprites *s, const struct vdsm_sprites_select *sel, size_t c);
 
 /* Sequence order of the dataset: order[i] = c * 9 + clip for i in [0, *n); *n_train sequences come
- * first. order has room for characters * 9 entries; sel may be NULL. An empty selection is an error. */
+ * first. order has room for characters * 9 entries; sel may be NULL. A selection that leaves the
+ * training or the test split empty is an error that says so. */
 nn_status vdsm_sprites_plan(const struct vdsm_sprites *s, uint64_t seed, const struct vdsm_sprites_select *sel,
                             uint32_t *order, size_t *n, size_t *n_train, struct nn_err *e);
 nn_status vdsm_sprites_meta(const struct vdsm_sprites *s, uint64_t seed, const struct vdsm_sprites_select *sel,
