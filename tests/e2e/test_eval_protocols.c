@@ -198,6 +198,17 @@ Test(e2e_eval, judge_consistency_recon, .timeout = 240)
     cr_assert(cJSON_IsNumber(at(r, "recon/psnr_frame_db")));
     double mse = at(r, "recon/mse_sequence")->valuedouble;
     cr_assert(mse > 0 && mse < 1, "mse %g", mse);
+    /* identity routing: the spec's 4 experts, shares of the test clips summing to 1, as many
+     * experts in use as have a share, the mean top weight between uniform and one-hot */
+    const cJSON *share = at(r, "recon/expert_share"), *sv;
+    cr_assert_eq(cJSON_GetArraySize(share), 4);
+    double total = 0;
+    int nonzero = 0;
+    cJSON_ArrayForEach(sv, share) total += sv->valuedouble, nonzero += sv->valuedouble > 0;
+    cr_assert_float_eq(total, 1.0, 1e-9);
+    cr_assert_eq(at(r, "recon/experts_used")->valueint, nonzero);
+    double top = at(r, "recon/top_weight_mean")->valuedouble;
+    cr_assert(top >= 0.25 - 1e-6 && top <= 1 + 1e-6, "top weight %g", top);
     cJSON_Delete(r);
 
     snprintf(path, sizeof path, "%s/run/eval.md", dir);
@@ -206,6 +217,7 @@ Test(e2e_eval, judge_consistency_recon, .timeout = 240)
     cr_assert(strstr(md, "| judge | (a) dynamics kept, identity sampled: IS | initial_angle |"));
     cr_assert(strstr(md, "| consistency | consistency % | bob_colour |"));
     cr_assert(strstr(md, "| recon | test -ELBO, bits per dim |"));
+    cr_assert(strstr(md, "| recon | identity: experts used"));
     check_export();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

@@ -10,19 +10,21 @@
 #include "vdsm/eval/metrics.h"
 #include "vdsm/model/registry.h"
 
-/* stage-1 path: every frame's pose locs decoded with the clip's identity */
+/* stage-1 path: every frame's pose locs decoded with the clip's identity; w [b, E] gets each
+ * clip's mixture weights */
 static nn_status recon_frames(nn_ctx *ctx, struct vdsm_net *net, const float *x, size_t b, size_t t, float temp,
-                              float *out, struct nn_err *err)
+                              float *out, float *w, struct nn_err *err)
 {
     nn_ctx_step_reset(ctx);
     nn_no_grad_enter(ctx);
     int64_t c = net->channels, s = net->image_size;
     struct vdsm_encoding enc = {0};
     struct nn_tensor *xt = nn_from_host(ctx, 5, (int64_t[]){(int64_t)b, (int64_t)t, c, s, s}, x);
-    struct nn_tensor *y = NULL;
-    if (!vdsm_encode(ctx, net, xt, false, &enc))
-        y = nn_contiguous(ctx, vdsm_decode(ctx, net, enc.z, vdsm_mixture(ctx, enc.id, temp)));
+    struct nn_tensor *y = NULL, *mix = NULL;
+    if (!vdsm_encode(ctx, net, xt, false, &enc) && (mix = nn_contiguous(ctx, vdsm_mixture(ctx, enc.id, temp))))
+        y = nn_contiguous(ctx, vdsm_decode(ctx, net, enc.z, mix));
     nn_status st = y ? nn_tensor_to_host(y, out, err) : nn_err_set(err, nn_ctx_status(ctx), "recon: %s", nn_ctx_message(ctx));
+    if (!st) st = nn_tensor_to_host(mix, w, err);
     nn_no_grad_exit(ctx);
     nn_ctx_step_reset(ctx);
     return st;
@@ -60,17 +62,26 @@ nn_status vdsm_eval_recon(nn_ctx *ctx, struct vdsm_net *net, struct ppl_param_st
     size_t lo, hi, clip = ds->t * ds->c * ds->h * ds->w, bmax = (size_t)o->batch;
     vdsm_split_range(ds, VDSM_SPLIT_TEST, &lo, &hi);
     if (hi <= lo) return nn_err_set(err, NN_SHAPE, "recon: empty test split");
+    size_t e = (size_t)net->cfg.n_e_w;
     float *x = malloc(bmax * clip * sizeof(float)), *y = malloc(bmax * clip * sizeof(float));
-    double se_frame = 0, se_seq = 0, nelbo[64];
-    nn_status st = !x || !y ? nn_err_set(err, NN_OOM, "recon: out of memory") : NN_OK;
+    float *w = malloc(bmax * e * sizeof(float));
+    double *share = calloc(e, sizeof(double)), se_frame = 0, se_seq = 0, top_sum = 0, nelbo[64];
+    nn_status st = !x || !y || !w || !share ? nn_err_set(err, NN_OOM, "recon: out of memory") : NN_OK;
     int seeds = o->seeds < 64 ? o->seeds : 64;
     const struct vdsm_model_variant *pair = o->model && o->model->stage == stage ? o->model : vdsm_model_default(stage);
     for (int sd = 0; sd < seeds; sd++) nelbo[sd] = 0;
     for (size_t s0 = lo; s0 < hi && !st; s0 += bmax) {
         size_t b = hi - s0 < bmax ? hi - s0 : bmax;
         for (size_t i = 0; i < b; i++) vdsm_dataset_clip_float(ds, s0 + i, ds->t, x + i * clip);
-        st = recon_frames(ctx, net, x, b, ds->t, o->temp, y, err);
+        st = recon_frames(ctx, net, x, b, ds->t, o->temp, y, w, err);
         if (!st) se_frame += vdsm_mse(x, y, b * clip) * (double)(b * clip);
+        for (size_t i = 0; i < b && !st; i++) { /* each clip's top expert and its weight */
+            size_t top = 0;
+            for (size_t k = 1; k < e; k++)
+                if (w[i * e + k] > w[i * e + top]) top = k;
+            share[top] += 1;
+            top_sum += w[i * e + top];
+        }
         if (!st) st = vdsm_eval_generate(ctx, net, x, b, ds->t, VDSM_GEN_RECON, NULL, o->temp, NULL, y, err);
         if (!st) se_seq += vdsm_mse(x, y, b * clip) * (double)(b * clip);
         for (int sd = 0; sd < seeds && !st; sd++) {
@@ -94,8 +105,18 @@ nn_status vdsm_eval_recon(nn_ctx *ctx, struct vdsm_net *net, struct ppl_param_st
         cJSON_AddNumberToObject(r, "psnr_frame_db", vdsm_psnr(mf));
         cJSON_AddNumberToObject(r, "mse_sequence", ms);
         cJSON_AddNumberToObject(r, "psnr_sequence_db", vdsm_psnr(ms));
+        int used = 0;
+        cJSON *sh = cJSON_AddArrayToObject(r, "expert_share");
+        for (size_t k = 0; k < e; k++) {
+            used += share[k] > 0;
+            cJSON_AddItemToArray(sh, cJSON_CreateNumber(share[k] / m));
+        }
+        cJSON_AddNumberToObject(r, "experts_used", used);
+        cJSON_AddNumberToObject(r, "top_weight_mean", top_sum / m);
     }
     free(x);
     free(y);
+    free(w);
+    free(share);
     return st;
 }

@@ -113,6 +113,8 @@ char *vdsm_eval_markdown(const cJSON *root)
         row(&b, "recon", "PSNR dB (frame path)", "", cJSON_GetObjectItemCaseSensitive(r, "psnr_frame_db"), false);
         row(&b, "recon", "MSE (sequence path)", "", cJSON_GetObjectItemCaseSensitive(r, "mse_sequence"), false);
         row(&b, "recon", "PSNR dB (sequence path)", "", cJSON_GetObjectItemCaseSensitive(r, "psnr_sequence_db"), false);
+        row(&b, "recon", "identity: experts used (top expert of a test clip)", "", cJSON_GetObjectItemCaseSensitive(r, "experts_used"), false);
+        row(&b, "recon", "identity: mean top mixture weight", "", cJSON_GetObjectItemCaseSensitive(r, "top_weight_mean"), false);
     }
     if (b.oom) {
         free(b.s);
