@@ -318,6 +318,16 @@ Test(e2e_harden, incompatible_spec_changes_nothing_and_names_the_key, .init = ma
     cr_assert_str_eq(after, before, "spec.yaml changed");
     cr_assert_str_eq(metrics2, metrics);
     cr_assert(!exists(prev), "spec.yaml was rotated");
+    vdsm_spec_free(&spec);
+    /* many changed keys: the list is cut with "..." and the checkpoint's reason still ends the message */
+    const char *many[] = {"stage1.epochs=1", "model.z_dim=16", "model.n_e_w=5", "model.dynamics_dim=7",
+                          "model.lstm_hidden=24", "stage1.lr=0.0123", "stage1.batch_size=3", "stage1.seq_len=5",
+                          "stage2.lr=0.0456", "stage2.batch_size=3", "stage2.seq_len=5", "runtime.seed=9"};
+    load_spec(&spec, many, sizeof many / sizeof *many);
+    memset(&e, 0, sizeof e);
+    cr_assert_neq(train(&spec, run, &e), NN_OK);
+    cr_assert(strstr(e.msg, "model.z_dim (8 -> 16)") && strstr(e.msg, ", ...; "), "%s", e.msg);
+    cr_assert(strstr(e.msg, "move them away to start over"), "the reason was cut: %s", e.msg);
     free(before);
     free(after);
     free(metrics);

@@ -62,11 +62,16 @@ bool vdsm__outputs_current(struct trainer *tr, const struct vdsm_ckpt_info *ck)
 
 /* ---- compatibility of a spec with the run's checkpoints */
 
+/* appends "path (a -> b)"; an entry that does not fit whole ends the list with ", ..." */
 static void diff_add(char *out, size_t n, const char *path, const char *a, const char *b)
 {
     size_t k = strlen(out);
-    if (k + 8 >= n) return;
-    snprintf(out + k, n - k, "%s%s (%s -> %s)", k ? ", " : "", path, a ? a : "absent", b ? b : "absent");
+    if (k >= 5 && !strcmp(out + k - 5, ", ...")) return;
+    int w = snprintf(NULL, 0, "%s%s (%s -> %s)", k ? ", " : "", path, a ? a : "absent", b ? b : "absent");
+    if (w > 0 && k + (size_t)w + 6 < n)
+        snprintf(out + k, n - k, "%s%s (%s -> %s)", k ? ", " : "", path, a ? a : "absent", b ? b : "absent");
+    else if (k + 6 < n)
+        snprintf(out + k, n - k, "%s", k ? ", ..." : "...");
 }
 
 static bool same_tree(const struct vdsm_node *a, const struct vdsm_node *b)
@@ -108,22 +113,25 @@ nn_status vdsm__run_check_compatible(struct trainer *tr, struct nn_err *err)
     bool found;
     struct nn_err why = {0};
     if (!vdsm_ckpt_choose(tr->dir, 0, tr->store, false, &info, &found, NULL, 0, &why)) return NN_OK;
-    char path[VDSM_PATH_MAX], diff[1024] = "";
+    char path[VDSM_PATH_MAX], diff[NN_ERR_MSG_LEN] = "";
     size_t len = 0;
     char *old = vdsm_path_join(path, sizeof path, tr->dir, "spec.yaml") ? vdsm_file_read(path, &len) : NULL;
     char *now = vdsm_spec_to_yaml(tr->spec);
     struct vdsm_node *a = NULL, *b = NULL;
     struct nn_err quiet = {0};
+    /* the list gets the room the rest of the message leaves, and at least one entry's worth */
+    size_t rest = 2 * strlen(tr->dir) + strlen(why.msg) + 100, room = 48;
+    if (rest + room < sizeof diff) room = sizeof diff - rest;
     if (old && now && !vdsm_yaml_load_mem(old, len, path, &a, &quiet) &&
         !vdsm_yaml_load_mem(now, strlen(now), "spec", &b, &quiet))
-        tree_diff(a, b, "", diff, sizeof diff);
+        tree_diff(a, b, "", diff, room);
     vdsm_node_free(a);
     vdsm_node_free(b);
     free(old);
     free(now);
     if (!diff[0]) return nn_err_set(err, why.code, "%s", why.msg);
-    return nn_err_set(err, why.code, "%s: this spec cannot continue the run; keys that differ from %s: %s (%s); "
-                      "nothing was changed", tr->dir, path, diff, why.msg);
+    return nn_err_set(err, why.code, "%s: this spec cannot continue the run, nothing was changed; keys that differ "
+                      "from %s: %s; %s", tr->dir, path, diff, why.msg);
 }
 
 nn_status vdsm__run_dir_prepare(struct trainer *tr, struct nn_err *err)
