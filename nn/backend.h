@@ -90,6 +90,10 @@ struct nn_backend {
     /* How the device does the current precision, one line: "bf16 on AMX (oneDNN 2.6.3)" */
     const char *(*precision_detail)(void);
     bool (*conv2d_blurpool_forward)(const struct nn_conv_desc *d, const float *x, const float *w, float *y);
+    /* Optional: frees what the kernels keep between calls for the shapes seen so far (cached
+     * plans, their buffers); the next call rebuilds what it needs. For a change of workload,
+     * such as the next training stage, so that the last one's buffers do not stay resident. */
+    void (*release_workspaces)(void);
 #define NN_KERNEL(name, params) void(*name) params;
 #include "nn/kernels.def"
 #undef NN_KERNEL

@@ -86,6 +86,11 @@ void nn_ctx_free(nn_ctx *ctx)
     free(ctx);
 }
 
+void nn_ctx_release_workspaces(nn_ctx *ctx)
+{
+    if (ctx->be->release_workspaces) ctx->be->release_workspaces();
+}
+
 void nn_ctx_step_reset(nn_ctx *ctx)
 {
     nn_arena_reset(&ctx->data);

@@ -105,6 +105,9 @@ nn_ctx *nn_ctx_new(const struct nn_ctx_config *cfg, struct nn_err *err); /* cfg 
 void nn_ctx_free(nn_ctx *ctx);
 /* Forget the step: every intermediate tensor, gradient of an intermediate, and the tape. */
 void nn_ctx_step_reset(nn_ctx *ctx);
+/* Between workloads of different shapes (e.g. training stages): the backend frees the plans and
+ * buffers its kernels cached for the shapes seen so far (nothing the context's tensors hold). */
+void nn_ctx_release_workspaces(nn_ctx *ctx);
 nn_status nn_ctx_status(const nn_ctx *ctx);
 const char *nn_ctx_message(const nn_ctx *ctx);
 void nn_ctx_clear_error(nn_ctx *ctx);

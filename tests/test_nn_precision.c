@@ -480,3 +480,35 @@ Test(nn_precision, native_bf16_agrees_with_the_emulation)
         conv_data_free(&c);
     }
 }
+
+/* between training stages the backend frees its cached primitives and buffers: the next call
+ * rebuilds them and computes the same numbers, to the bit */
+Test(nn_precision, released_workspaces_are_rebuilt_to_the_same_results)
+{
+    const struct nn_backend *be = nn_backend_get(NN_DEV_CPU);
+    cr_assert(be->release_workspaces != NULL);
+    const struct nn_conv_desc *d = &conv_cases[0].d;
+    struct conv_data c;
+    conv_data_init(&c, d, 70);
+    const struct gemm_case *g = &gemm_cases[0];
+    size_t na = gemm_span(g->batch, g->m, g->k, g->ta, g->lda, g->sa);
+    size_t nb = gemm_span(g->batch, g->k, g->n, g->tb, g->ldb, g->sb);
+    size_t nout = (size_t)(g->batch * g->m * g->n);
+    float *a = malloc(na * 4), *b = malloc(nb * 4), *out[2], *y[2];
+    tu_fill_uniform(a, (int64_t)na, -1, 1, 71);
+    tu_fill_uniform(b, (int64_t)nb, -1, 1, 72);
+    set_precision(NN_PREC_BF16);
+    for (int i = 0; i < 2; i++) {
+        out[i] = malloc(nout * 4);
+        y[i] = malloc((size_t)c.size[FWD] * 4);
+        run_gemm_case(g, backend_gemm, a, b, out[i]);
+        be->conv2d_forward(d, c.x, c.w, y[i], 0.0f);
+        be->release_workspaces();
+    }
+    set_precision(NN_PREC_FP32);
+    cr_assert(!memcmp(out[0], out[1], nout * 4), "the GEMM changed after a release");
+    cr_assert(!memcmp(y[0], y[1], (size_t)c.size[FWD] * 4), "the convolution changed after a release");
+    for (int i = 0; i < 2; i++) free(out[i]), free(y[i]);
+    free(a), free(b);
+    conv_data_free(&c);
+}

@@ -43,6 +43,8 @@ void nn_cpu_conv2d_forward_filter_f32(const struct nn_conv_desc *d, const float 
 enum nn_precision nn_cpu_precision(void);
 nn_status nn_cpu_set_precision(enum nn_precision p, struct nn_err *err);
 const char *nn_cpu_precision_detail(void);
+/* frees bf16's rounded copies and oneDNN's cached primitives and buffers (rebuilt on demand) */
+void nn_cpu_release_workspaces(void);
 /* x rounded to bf16 (round to nearest even; NaN stays NaN), as fp32 into y or as the upper 16
  * bits into h; y may be x (nn/cpu/bf16.c) */
 void nn_cpu_bf16_round(const float *x, float *y, size_t n);

@@ -153,6 +153,17 @@ static struct entry *cache_slot(void)
     return oldest;
 }
 
+void nn_onednn_release(void)
+{
+    for (int i = 0; i < NN_ONEDNN_CACHE; i++)
+        if (cache[i].used) entry_release(&cache[i]);
+    for (int i = 0; i < SCR_COUNT; i++) {
+        free(scratch[i]);
+        scratch[i] = NULL;
+        scratch_size[i] = 0;
+    }
+}
+
 /* ---- convolution */
 
 static bool plain_md(dnnl_memory_desc_t *md, int64_t a, int64_t b, int64_t c, int64_t d)

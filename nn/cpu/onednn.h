@@ -45,6 +45,8 @@ bool nn_onednn_bf16_native(void);
  * computed: d->g, or fewer (0 where oneDNN has no implementation) with the rest untouched */
 int64_t nn_onednn_conv(enum nn_conv_pass pass, const struct nn_conv_desc *d, bool bf16, const float *in1,
                     const float *in2, float *out, float beta);
+/* destroys the cached primitives and frees the buffers the calls kept */
+void nn_onednn_release(void);
 /* C = alpha op(A) op(B) + beta C, batched with strides (stride 0: the same matrix for every batch) */
 bool nn_onednn_gemm(bool bf16, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                     const float *a, int64_t lda, int64_t stride_a, const float *b, int64_t ldb, int64_t stride_b,

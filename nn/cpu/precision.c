@@ -66,6 +66,16 @@ static const float *rounded(int i, const float *x, size_t n)
     return copies[i];
 }
 
+void nn_cpu_release_workspaces(void)
+{
+    for (int i = 0; i < 2; i++) {
+        free(copies[i]);
+        copies[i] = NULL;
+        copy_n[i] = 0;
+    }
+    nn_onednn_release();
+}
+
 static size_t span(int64_t batch, int64_t rows, int64_t cols, int trans, int64_t ld, int64_t stride)
 {
     int64_t r = trans ? cols : rows, c = trans ? rows : cols;

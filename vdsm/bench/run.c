@@ -131,6 +131,7 @@ static nn_status bench_stage(struct bench *b, int stage, const struct vdsm_bench
 {
     const struct vdsm_spec *s = b->spec;
     const struct vdsm_spec_stage *ss = stage == 1 ? &s->stage1 : &s->stage2;
+    nn_ctx_release_workspaces(b->nn); /* as training does between stages */
     int64_t B = o->batch > 0 ? o->batch : ss->batch_size, T = ss->pair ? 2 * ss->seq_len : ss->seq_len;
     int64_t C = s->dataset.channels, S = s->dataset.image_size;
     int64_t shape[5] = {B, T, C, S, S};
@@ -229,9 +230,9 @@ static nn_status bench_stage(struct bench *b, int stage, const struct vdsm_bench
                 f.issue / 1e9);
         if (paired)
             fprintf(out, "  achieved          %.1f GFLOP/s; %s after each step %.1f GFLOP/s (median; %.1f-%.1f); "
-                    "ratio %.2f (median of the steps' own ratios, %.2f-%.2f; target >= 0.5)\n", rate,
+                    "ratio %.2f (median of the steps' own ratios, %.2f-%.2f; target >= %.1f)\n", rate,
                     bf16 ? "bf16 GEMM" : "sgemm", med_ref, ref[0],
-                    ref[o->steps - 1], med_ratio, ratio[0], ratio[o->steps - 1]);
+                    ref[o->steps - 1], med_ratio, ratio[0], ratio[o->steps - 1], bf16 ? 0.4 : 0.5);
         else
             fprintf(out, "  achieved          %.1f GFLOP/s; sgemm %.1f GFLOP/s; ratio %.2f (target >= 0.5)\n", rate, sgemm,
                     med_ratio);

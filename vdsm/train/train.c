@@ -359,6 +359,7 @@ static nn_status run_stage(struct trainer *tr, int stage, bool *stopped, struct 
         }
         return NN_OK;
     }
+    nn_ctx_release_workspaces(tr->nn); /* the last stage's shapes are done with */
     struct vdsm_loader_opts lo = vdsm_loader_defaults();
     lo.batch = (size_t)ss->batch_size;
     lo.seq_len = (size_t)ss->seq_len;
