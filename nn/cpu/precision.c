@@ -12,6 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "nn/cpu/cpu.h"
 #include "nn/cpu/onednn.h"
@@ -74,6 +77,9 @@ void nn_cpu_release_workspaces(void)
         copy_n[i] = 0;
     }
     nn_onednn_release();
+#ifdef __GLIBC__
+    malloc_trim(0); /* glibc keeps freed mid-sized blocks in its heap; give them back */
+#endif
 }
 
 static size_t span(int64_t batch, int64_t rows, int64_t cols, int trans, int64_t ld, int64_t stride)
@@ -188,12 +194,22 @@ static void emulate(enum nn_conv_pass pass, const struct nn_conv_desc *d, const 
     }
 }
 
-/* One pass in bf16: oneDNN where the CPU has bf16 instructions, the emulation for whatever
- * weight groups it did not compute. */
+/* Where oneDNN's bf16 convolutions lose to the fp32 kernels on rounded inputs: a side of fewer
+ * than 16 channels (VDSM's first and last layers, 3 channels) or a 1x1 image (the layers between
+ * a vector and 4x4). `vdsm bench --ops` on AVX512-BF16, GFLOP/s of fp32 kernels / oneDNN bf16,
+ * forward + both backward: enc1 204 / 151, dec5 158 / 127, moe5 176 / 136, enc5 302 / 108,
+ * dec1 168 / 70, moe1 103 / 20; every other layer 1.2-1.9x faster in oneDNN's bf16. */
+static bool onednn_suits(const struct nn_conv_desc *d)
+{
+    return d->c >= 16 && d->k >= 16 && d->h * d->w > 1 && d->p * d->q > 1;
+}
+
+/* One pass in bf16: oneDNN where the CPU has bf16 instructions and the shape suits it, the
+ * emulation for whatever weight groups it did not compute. */
 static void conv_pass(enum nn_conv_pass pass, const struct nn_conv_desc *d, const float *in1, const float *in2,
                       float *out, float beta)
 {
-    int64_t done = nn_onednn_bf16_native() ? nn_onednn_conv(pass, d, true, in1, in2, out, beta) : 0;
+    int64_t done = nn_onednn_bf16_native() && onednn_suits(d) ? nn_onednn_conv(pass, d, true, in1, in2, out, beta) : 0;
     if (done == d->g) return;
     int64_t ox, ow, oy;
     struct nn_conv_desc r = groups_from(d, done, &ox, &ow, &oy);
