@@ -2,7 +2,8 @@
  * autograd (3 layers x 512, bidirectional, 20 sequences), so the figure includes everything a
  * training step pays: the input-projection GEMM, the per-step recurrent GEMMs and cell
  * kernels, BPTT and the weight-gradient GEMMs. FLOPs count the GEMMs only: forward
- * 2*T*B*4H*I + 2*(T-1)*B*4H*H per layer and direction; backward twice that (data + weights). */
+ * 2*T*B*4H*I + 2*(T-1)*B*4H*H per layer and direction; backward twice that (data + weights).
+ * The forward + backward is timed again in bf16 (runtime.precision). */
 #include <time.h>
 
 #include "nn/bench.h"
@@ -69,12 +70,24 @@ static int bench_case(FILE *out, nn_ctx *ctx, const struct lstm_case *c)
         if (tf < bf) bf = tf;
         if (tb < bb) bb = tb;
     }
+    /* the same in bf16: fwd+bwd, best of REPS */
+    const struct nn_backend *be = nn_backend_get(NN_DEV_CPU);
+    enum nn_precision was = be->precision();
+    double b16 = 1e30;
+    if (rc == 0 && be->set_precision(NN_PREC_BF16, &err) == NN_OK) {
+        rc = run_once(ctx, &m, c, B, &tf, &tb);
+        for (int r = 0; rc == 0 && r < REPS; r++) {
+            rc = run_once(ctx, &m, c, B, &tf, &tb);
+            if (tf + tb < b16) b16 = tf + tb;
+        }
+        be->set_precision(was, &err);
+    }
     if (rc == 0) {
         double ff = fwd_flops(&m, c->t, B);
         fprintf(out, "  lstm 3x%lld bidir B=%lld T=%-2lld I=%-3lld fwd %7.1f ms %6.1f GFLOP/s | "
-                "bwd %7.1f ms %6.1f GFLOP/s | fwd+bwd %6.1f GFLOP/s\n",
+                "bwd %7.1f ms %6.1f GFLOP/s | fwd+bwd %6.1f GFLOP/s | bf16 fwd+bwd %6.1f GFLOP/s\n",
                 (long long)H, (long long)B, (long long)c->t, (long long)c->in, 1e3 * bf,
-                ff / bf * 1e-9, 1e3 * bb, 2 * ff / bb * 1e-9, 3 * ff / (bf + bb) * 1e-9);
+                ff / bf * 1e-9, 1e3 * bb, 2 * ff / bb * 1e-9, 3 * ff / (bf + bb) * 1e-9, 3 * ff / b16 * 1e-9);
     }
     nn_lstm_free(&m);
     return rc;
