@@ -50,7 +50,8 @@ struct nn_conv_desc {
 /* The math of GEMMs and convolutions (nn_backend.set_precision). fp32: exact fp32, the default.
  * tf32 (CUDA only): tensor-core TF32 inputs, fp32 accumulation. bf16: inputs rounded to
  * bfloat16, products accumulated and outputs kept in fp32 (on the CPU, memory-bound products
- * with two sides of at most 64 stay fp32: nn/cpu/precision.c). Everything else (elementwise ops,
+ * with two sides of at most 64 and convolutions with a side under 16 channels or a 1x1 image
+ * stay fp32: nn/cpu/precision.c). Everything else (elementwise ops,
  * reductions, optimizer state) stays fp32 whatever the setting. */
 enum nn_precision { NN_PREC_FP32, NN_PREC_TF32, NN_PREC_BF16, NN_PREC_COUNT };
 
@@ -94,6 +95,12 @@ struct nn_backend {
      * plans, their buffers); the next call rebuilds what it needs. For a change of workload,
      * such as the next training stage, so that the last one's buffers do not stay resident. */
     void (*release_workspaces)(void);
+    /* Optional: the n floats at p are an operand of the GEMMs that follow (p itself or a part of
+     * it) and stay unchanged until gemm_unhold(p), so a kernel may convert them once (to bf16)
+     * for all of those GEMMs rather than in each. Up to 4 at a time; an op holds an operand it
+     * multiplies many times, such as an LSTM's recurrent weights across its time steps. */
+    void (*gemm_hold)(const float *p, size_t n);
+    void (*gemm_unhold)(const float *p);
 #define NN_KERNEL(name, params) void(*name) params;
 #include "nn/kernels.def"
 #undef NN_KERNEL

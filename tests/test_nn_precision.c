@@ -17,6 +17,7 @@
 
 #include "nn/cpu/cpu.h"
 #include "nn/cpu/onednn.h"
+#include "nn/modules/lstm.h"
 #include "nn/ops.h"
 #include "nn/ops_conv.h"
 #include "testutil.h"
@@ -72,6 +73,8 @@ static const struct conv_case conv_cases[] = {
     {"grouped 1x1 input", {.g = 2, .n = 3, .c = 16, .h = 4, .w = 4, .k = 7, .r = 4, .s = 4, .p = 1, .q = 1, .stride_h = 1, .stride_w = 1}},
     {"k3 s1 p1 odd", {.g = 1, .n = 2, .c = 3, .h = 7, .w = 5, .k = 9, .r = 3, .s = 3, .p = 7, .q = 5, .stride_h = 1, .stride_w = 1, .pad_h = 1, .pad_w = 1}},
     {"k4 s2 p1 16 channels", {.g = 1, .n = 2, .c = 16, .h = 16, .w = 16, .k = 32, .r = 4, .s = 4, .p = 8, .q = 8, .stride_h = 2, .stride_w = 2, .pad_h = 1, .pad_w = 1}},
+    {"grouped k4 s2 p1 16 channels", {.g = 3, .n = 2, .c = 16, .h = 8, .w = 8, .k = 17, .r = 4, .s = 4, .p = 4, .q = 4, .stride_h = 2, .stride_w = 2, .pad_h = 1, .pad_w = 1}},
+    {"k3 s1 p1 odd 16 channels", {.g = 1, .n = 2, .c = 19, .h = 7, .w = 5, .k = 16, .r = 3, .s = 3, .p = 7, .q = 5, .stride_h = 1, .stride_w = 1, .pad_h = 1, .pad_w = 1}},
 };
 #define N_CONV_CASES ((int)(sizeof conv_cases / sizeof conv_cases[0]))
 
@@ -211,7 +214,7 @@ static void run_gemm_case(const struct gemm_case *g, gemm_fn fn, const float *a,
 
 static void onednn_fp32(const struct gemm_case *g, const float *a, const float *b, float *c)
 {
-    cr_assert(nn_onednn_gemm(false, g->ta, g->tb, g->m, g->n, g->k, g->alpha, a, g->lda, g->sa, b, g->ldb, g->sb,
+    cr_assert(nn_onednn_gemm(false, g->ta, g->tb, g->m, g->n, g->k, g->alpha, a, NULL, g->lda, g->sa, b, NULL, g->ldb, g->sb,
                              g->beta, c, g->ldc, g->sc, g->batch),
               "oneDNN has an fp32 matmul");
 }
@@ -276,8 +279,15 @@ static void check_bf16(const float *got, const double *ref_rounded, const double
     cr_assert(differs > 0, "%s: bf16 gave exactly the fp32 result everywhere", what);
 }
 
+/* nn/cpu/precision.c: a convolution with a side under 16 channels or a 1x1 image stays fp32 */
+static bool bf16_pays(const struct nn_conv_desc *d)
+{
+    return d->c >= 16 && d->k >= 16 && d->h * d->w > 1 && d->p * d->q > 1;
+}
+
 static void bf16_convolutions(void)
 {
+    int in_bf16 = 0, in_fp32 = 0;
     const struct nn_backend *be = nn_backend_get(NN_DEV_CPU);
     for (int ci = 0; ci < N_CONV_CASES; ci++) {
         const struct nn_conv_desc *d = &conv_cases[ci].d;
@@ -304,16 +314,23 @@ static void bf16_convolutions(void)
                     else be->conv2d_backward_filter(d, c.x, c.dy, out, (float)beta);
                 }
                 set_precision(NN_PREC_FP32);
-                check_bf16(c.got, ref_r, c.ref, c.mag, fp32, c.size[mode], beta, what);
+                if (bf16_pays(d)) check_bf16(c.got, ref_r, c.ref, c.mag, fp32, c.size[mode], beta, what);
+                else cr_assert(!memcmp(c.got, fp32, (size_t)c.size[mode] * 4), "%s: stays fp32 in bf16", what);
             }
         }
+        in_bf16 += bf16_pays(d), in_fp32 += !bf16_pays(d);
         /* forward and filter together, dw into w's own buffer (a transposed convolution's
-         * backward): y from the rounded w as it was */
+         * backward): y from the rounded w as it was (or the w as it was, in fp32) */
         float *w2 = malloc((size_t)c.size[FILTER] * 4), *y = malloc((size_t)c.size[FWD] * 4);
         memcpy(w2, c.w, (size_t)c.size[FILTER] * 4);
         set_precision(NN_PREC_BF16);
         be->conv2d_forward_filter(d, c.x, w2, y, 0.0f, c.dy, w2, 0.0f);
         set_precision(NN_PREC_FP32);
+        if (!bf16_pays(d)) {
+            memcpy(rx, c.x, (size_t)c.size[DATA] * 4);
+            memcpy(rw, c.w, (size_t)c.size[FILTER] * 4);
+            memcpy(rdy, c.dy, (size_t)c.size[FWD] * 4);
+        }
         tu_conv_reference(d, FWD, rx, rw, rdy, ref_r, mag_r);
         assert_near(y, ref_r, c.size[FWD], 0, 1e-5, 1e-4, "forward_filter: y");
         tu_conv_reference(d, FILTER, rx, rw, rdy, ref_r, mag_r);
@@ -321,8 +338,10 @@ static void bf16_convolutions(void)
         free(w2), free(y), free(rx), free(rw), free(rdy), free(ref_r), free(mag_r), free(fp32);
         conv_data_free(&c);
     }
+    cr_assert(in_bf16 >= 3 && in_fp32 >= 3, "both kinds of shape are checked");
 }
 
+/* in bf16, a convolution rounds its inputs where bf16 pays and is fp32 to the bit elsewhere */
 Test(nn_precision, bf16_convolution_kernels_round_their_inputs) { bf16_convolutions(); }
 
 /* the emulation in chunks of a few frames or groups (the filter pass summing its chunks) gives
@@ -377,6 +396,38 @@ Test(nn_precision, bf16_leaves_the_streamed_blend_in_fp32)
     set_precision(NN_PREC_FP32);
     cr_assert(memcmp(c32, c16, (size_t)(m * n) * 4) == 0, "the blend is the fp32 product in bf16 too");
     free(a), free(b), free(c32), free(c16);
+}
+
+/* an operand held across GEMMs (an LSTM's recurrent weights): rounded once, each product the
+ * same as without the hold, a part of it found too; after gemm_unhold a change to it counts */
+Test(nn_precision, held_gemm_operands_give_the_same_products)
+{
+    const struct nn_backend *be = nn_backend_get(NN_DEV_CPU);
+    cr_assert(be->gemm_hold && be->gemm_unhold);
+    int64_t m = 20, n = 64, k = 48; /* a step's [B, H] x [4H, H]^T */
+    float *a = malloc((size_t)(m * k) * 4), *w = malloc((size_t)(n * k) * 4);
+    float *plain = malloc((size_t)(m * n) * 4), *held = malloc((size_t)(m * n) * 4);
+    tu_fill_uniform(a, m * k, -1, 1, 81);
+    tu_fill_uniform(w, n * k, -1, 1, 82);
+    set_precision(NN_PREC_BF16);
+    for (int part = 0; part < 2; part++) { /* the whole operand, then its last 40 rows */
+        int64_t rows = part ? 40 : n;
+        const float *b = w + (n - rows) * k;
+        be->gemm(0, 1, m, rows, k, 1.0f, a, k, 0, b, k, 0, 0.0f, plain, rows, 0, 1);
+        be->gemm_hold(w, (size_t)(n * k));
+        for (int rep = 0; rep < 2; rep++) {
+            be->gemm(0, 1, m, rows, k, 1.0f, a, k, 0, b, k, 0, 0.0f, held, rows, 0, 1);
+            cr_assert(!memcmp(plain, held, (size_t)(m * rows) * 4), "part %d, product %d: as without the hold", part, rep);
+        }
+        be->gemm_unhold(w);
+    }
+    be->gemm(0, 1, m, n, k, 1.0f, a, k, 0, w, k, 0, 0.0f, plain, n, 0, 1);
+    for (int64_t i = 0; i < n * k; i++) w[i] *= -2.0f;
+    be->gemm(0, 1, m, n, k, 1.0f, a, k, 0, w, k, 0, 0.0f, held, n, 0, 1);
+    for (int64_t i = 0; i < m * n; i++)
+        cr_assert(held[i] == -2.0f * plain[i], "after the unhold the new values count: element %ld", (long)i);
+    set_precision(NN_PREC_FP32);
+    free(a), free(w), free(plain), free(held);
 }
 
 /* ---- the autograd ops in bf16 against fp32 */
@@ -437,6 +488,58 @@ Test(nn_precision, bf16_ops_and_their_gradients_stay_near_fp32)
     }
 }
 
+/* a 2-layer bidirectional LSTM's output and every gradient, forward + backward in precision p
+ * on backend be, into out (output then the parameters' gradients, n floats in all) */
+static size_t lstm_run(const struct nn_backend *be, enum nn_precision p, float *out)
+{
+    set_precision(p);
+    struct nn_lstm_config cfg = {.input_size = 24, .hidden_size = 32, .num_layers = 2, .bidirectional = true};
+    struct nn_rng rng;
+    nn_rng_seed(&rng, 5);
+    struct nn_err err = {0};
+    struct nn_lstm m;
+    cr_assert_eq(nn_lstm_init(&m, &cfg, NN_DEV_CPU, &rng, &err), NN_OK, "%s", err.msg);
+    nn_ctx *ctx = tu_ctx();
+    ctx->be = be;
+    struct tu_array xa = uniform_array(3, (int64_t[]){6, 4, 24}, 9);
+    struct nn_tensor *x = tu_tensor(ctx, &xa, true);
+    struct nn_tensor *y = nn_lstm_forward(ctx, &m, x, NULL, NULL, true, &rng, NULL, NULL);
+    struct nn_tensor *loss = nn_sum_all(ctx, nn_mul(ctx, y, y));
+    cr_assert(loss, "%s", nn_ctx_message(ctx));
+    cr_assert_eq(nn_backward(ctx, loss), NN_OK, "%s", nn_ctx_message(ctx));
+    size_t n = (size_t)nn_numel(y);
+    cr_assert_eq(nn_tensor_to_host(y, out, &err), NN_OK, "%s", err.msg);
+    for (int k = 0; k < m.nparams; k++) {
+        cr_assert_eq(nn_tensor_grad_to_host(m.params[k], out + n, &err), NN_OK, "%s", err.msg);
+        n += (size_t)nn_numel(m.params[k]);
+    }
+    nn_ctx_free(ctx);
+    nn_lstm_free(&m);
+    free(xa.data);
+    set_precision(NN_PREC_FP32);
+    return n;
+}
+
+/* the LSTM holds its recurrent weights across the time steps: in bf16 the same numbers, to the
+ * bit, as rounding them in every product, and near fp32 */
+Test(nn_precision, bf16_lstm_with_held_weights)
+{
+    const struct nn_backend *be = nn_backend_get(NN_DEV_CPU);
+    struct nn_backend unheld = *be;
+    unheld.gemm_hold = NULL, unheld.gemm_unhold = NULL;
+    size_t cap = 1 << 16;
+    float *held = malloc(cap * 4), *plain = malloc(cap * 4), *fp32 = malloc(cap * 4);
+    size_t n = lstm_run(be, NN_PREC_BF16, held);
+    cr_assert(n <= cap);
+    cr_assert_eq(lstm_run(&unheld, NN_PREC_BF16, plain), n);
+    cr_assert(!memcmp(held, plain, n * 4), "the held weights give the products of the unheld ones");
+    lstm_run(be, NN_PREC_FP32, fp32);
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++) num += (double)(held[i] - fp32[i]) * (held[i] - fp32[i]), den += (double)fp32[i] * fp32[i];
+    cr_assert(num > 0 && sqrt(num / den) < 0.03, "bf16 against fp32: relative error %g", sqrt(num / den));
+    free(held), free(plain), free(fp32);
+}
+
 /* ---- the setting */
 
 Test(nn_precision, names_and_refusals)
@@ -451,10 +554,10 @@ Test(nn_precision, names_and_refusals)
     cr_assert_eq(be->precision(), NN_PREC_FP32, "a refusal leaves the precision as it was");
     set_precision(NN_PREC_BF16);
     cr_assert(strstr(be->precision_detail(), "bf16"), "%s", be->precision_detail());
-    /* the fused fp32 kernel steps aside, so the convolution runs in bf16 */
-    struct nn_conv_desc d = {.g = 1, .n = 1, .c = 3, .h = 16, .w = 16, .k = 8, .r = 3, .s = 3, .p = 16, .q = 16,
+    /* the fused fp32 kernel steps aside where the convolution runs in bf16 */
+    struct nn_conv_desc d = {.g = 1, .n = 1, .c = 16, .h = 16, .w = 16, .k = 16, .r = 3, .s = 3, .p = 16, .q = 16,
                              .stride_h = 1, .stride_w = 1, .pad_h = 1, .pad_w = 1};
-    float *x = calloc(3 * 16 * 16, 4), *w = calloc(8 * 3 * 9, 4), *y = calloc(8 * 8 * 8, 4);
+    float *x = calloc(16 * 16 * 16, 4), *w = calloc(16 * 16 * 9, 4), *y = calloc(16 * 8 * 8, 4);
     cr_assert_not(be->conv2d_blurpool_forward(&d, x, w, y));
     set_precision(NN_PREC_FP32);
     cr_assert_str_eq(be->precision_detail(), "fp32 (OpenBLAS sgemm and vdsm's kernels)");

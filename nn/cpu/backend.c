@@ -32,6 +32,8 @@ static const struct nn_backend cpu_backend = {
     .precision_detail = nn_cpu_precision_detail,
     .conv2d_blurpool_forward = nn_cpu_conv2d_blurpool_forward,
     .release_workspaces = nn_cpu_release_workspaces,
+    .gemm_hold = nn_cpu_gemm_hold,
+    .gemm_unhold = nn_cpu_gemm_unhold,
 #define NN_KERNEL(name, params) .name = nn_cpu_##name,
 #include "nn/kernels.def"
 #undef NN_KERNEL

@@ -45,6 +45,9 @@ nn_status nn_cpu_set_precision(enum nn_precision p, struct nn_err *err);
 const char *nn_cpu_precision_detail(void);
 /* frees bf16's rounded copies and oneDNN's cached primitives and buffers (rebuilt on demand) */
 void nn_cpu_release_workspaces(void);
+/* nn_backend.gemm_hold / gemm_unhold (nn/cpu/precision.c): bf16 copies of held operands */
+void nn_cpu_gemm_hold(const float *p, size_t n);
+void nn_cpu_gemm_unhold(const float *p);
 /* x rounded to bf16 (round to nearest even; NaN stays NaN), as fp32 into y or as the upper 16
  * bits into h; y may be x (nn/cpu/bf16.c) */
 void nn_cpu_bf16_round(const float *x, float *y, size_t n);

@@ -426,8 +426,8 @@ static size_t operand_span(int64_t batch, int64_t rows, int64_t cols, int trans,
 }
 
 bool nn_onednn_gemm(bool bf16, int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
-                    int64_t lda, int64_t sa, const float *b, int64_t ldb, int64_t sb, float beta, float *c,
-                    int64_t ldc, int64_t sc, int64_t batch)
+                    const uint16_t *a16, int64_t lda, int64_t sa, const float *b, const uint16_t *b16, int64_t ldb,
+                    int64_t sb, float beta, float *c, int64_t ldc, int64_t sc, int64_t batch)
 {
     if (!engine_ready() || omp_in_parallel() || m <= 0 || n <= 0 || k <= 0 || batch <= 0) return false;
     if (batch > 1 && sc == 0) return false;
@@ -445,13 +445,21 @@ bool nn_onednn_gemm(bool bf16, int ta, int tb, int64_t m, int64_t n, int64_t k, 
         e->last = ++clock_;
     }
     const void *pa = a, *pb = b;
-    if (bf16) {
-        size_t na = operand_span(batch, m, k, ta, lda, sa), nb = operand_span(batch, k, n, tb, ldb, sb);
-        uint16_t *ha = scratch_get(SCR_IN1, na * sizeof *ha), *hb = scratch_get(SCR_IN2, nb * sizeof *hb);
-        if (!ha || !hb) return false;
+    if (bf16 && a16) pa = a16;
+    else if (bf16) {
+        size_t na = operand_span(batch, m, k, ta, lda, sa);
+        uint16_t *ha = scratch_get(SCR_IN1, na * sizeof *ha);
+        if (!ha) return false;
         nn_cpu_bf16_pack(a, ha, na);
+        pa = ha;
+    }
+    if (bf16 && b16) pb = b16;
+    else if (bf16) {
+        size_t nb = operand_span(batch, k, n, tb, ldb, sb);
+        uint16_t *hb = scratch_get(SCR_IN2, nb * sizeof *hb);
+        if (!hb) return false;
         nn_cpu_bf16_pack(b, hb, nb);
-        pa = ha, pb = hb;
+        pb = hb;
     }
     dnnl_memory_set_data_handle(e->gemm_mem[0], (void *)pa);
     dnnl_memory_set_data_handle(e->gemm_mem[1], (void *)pb);

@@ -47,9 +47,12 @@ int64_t nn_onednn_conv(enum nn_conv_pass pass, const struct nn_conv_desc *d, boo
                     const float *in2, float *out, float beta);
 /* destroys the cached primitives and frees the buffers the calls kept */
 void nn_onednn_release(void);
-/* C = alpha op(A) op(B) + beta C, batched with strides (stride 0: the same matrix for every batch) */
+/* C = alpha op(A) op(B) + beta C, batched with strides (stride 0: the same matrix for every batch).
+ * In bf16, a16 / b16 (NULL: rounded here) are A and B already rounded into bf16 with the same
+ * strides, such as an operand held across GEMMs (nn_backend.gemm_hold). */
 bool nn_onednn_gemm(bool bf16, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
-                    const float *a, int64_t lda, int64_t stride_a, const float *b, int64_t ldb, int64_t stride_b,
-                    float beta, float *c, int64_t ldc, int64_t stride_c, int64_t batch);
+                    const float *a, const uint16_t *a16, int64_t lda, int64_t stride_a, const float *b,
+                    const uint16_t *b16, int64_t ldb, int64_t stride_b, float beta, float *c, int64_t ldc,
+                    int64_t stride_c, int64_t batch);
 
 #endif

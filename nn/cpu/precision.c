@@ -7,7 +7,9 @@
  * the CPU has bf16 instructions (AMX, AVX512-BF16), oneDNN computes it (nn/cpu/onednn.h).
  * Elsewhere, and for a case oneDNN has no implementation of, the kernel rounds copies of its
  * inputs and runs the fp32 kernel on them: the same products (each exact in fp32), summed in
- * another order, and slower than fp32 by the rounding passes. precision_detail says which. */
+ * another order, and slower than fp32 by the rounding passes. precision_detail says which.
+ * Products that bf16 does not speed up stay fp32 (streamed, bf16_pays below), and an operand
+ * held across GEMMs (gemm_hold) is rounded once for all of them. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +22,8 @@
 #include "nn/cpu/onednn.h"
 
 static enum nn_precision precision = NN_PREC_FP32;
+
+static void drop_holds(void);
 
 static const char *const names[NN_PREC_COUNT] = {"fp32", "tf32", "bf16"};
 
@@ -38,6 +42,7 @@ nn_status nn_cpu_set_precision(enum nn_precision p, struct nn_err *err)
 {
     if (p != NN_PREC_FP32 && p != NN_PREC_BF16)
         return nn_err_set(err, NN_UNSUPPORTED, "precision %s: the CPU offers fp32 and bf16", nn_precision_name(p));
+    if (p != precision) drop_holds(); /* their copies are of the old precision */
     precision = p;
     return NN_OK;
 }
@@ -77,9 +82,70 @@ void nn_cpu_release_workspaces(void)
         copy_n[i] = 0;
     }
     nn_onednn_release();
+    drop_holds();
 #ifdef __GLIBC__
     malloc_trim(0); /* glibc keeps freed mid-sized blocks in its heap; give them back */
 #endif
+}
+
+/* ---- operands held across GEMMs (nn_backend.gemm_hold): rounded once, found by address */
+
+#define HELD_MAX 4
+
+static struct held {
+    const float *p; /* NULL: a free slot */
+    size_t n;
+    void *copy;     /* bf16 (uint16_t) where oneDNN computes, else rounded floats */
+    size_t cap;     /* bytes */
+} held[HELD_MAX];
+
+void nn_cpu_gemm_hold(const float *p, size_t n)
+{
+    if (precision != NN_PREC_BF16 || !p || !n) return;
+    bool native = nn_onednn_bf16_native();
+    size_t bytes = n * (native ? sizeof(uint16_t) : sizeof(float));
+    for (int i = 0; i < HELD_MAX; i++) {
+        struct held *h = &held[i];
+        if (h->p) continue;
+        if (bytes > h->cap) {
+            free(h->copy);
+            h->copy = nn_cpu_alloc(bytes);
+            h->cap = h->copy ? bytes : 0;
+            if (!h->copy) return; /* the GEMMs round the operand themselves */
+        }
+        if (native) nn_cpu_bf16_pack(p, h->copy, n);
+        else nn_cpu_bf16_round(p, h->copy, n);
+        h->p = p, h->n = n;
+        return;
+    }
+}
+
+void nn_cpu_gemm_unhold(const float *p)
+{
+    for (int i = 0; i < HELD_MAX; i++)
+        if (held[i].p == p) held[i].p = NULL;
+}
+
+/* the held copy of x[0, n) (bf16 or rounded floats, as held), or NULL */
+static const void *held_copy(const float *x, size_t n)
+{
+    for (int i = 0; i < HELD_MAX; i++) {
+        const struct held *h = &held[i];
+        if (h->p && x >= h->p && x + n <= h->p + h->n) {
+            size_t off = (size_t)(x - h->p);
+            return nn_onednn_bf16_native() ? (const void *)((const uint16_t *)h->copy + off)
+                                           : (const void *)((const float *)h->copy + off);
+        }
+    }
+    return NULL;
+}
+
+static void drop_holds(void)
+{
+    for (int i = 0; i < HELD_MAX; i++) {
+        free(held[i].copy);
+        memset(&held[i], 0, sizeof held[i]);
+    }
 }
 
 static size_t span(int64_t batch, int64_t rows, int64_t cols, int trans, int64_t ld, int64_t stride)
@@ -111,11 +177,13 @@ void nn_cpu_gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, c
                  int64_t batch)
 {
     if (precision == NN_PREC_BF16 && m > 0 && n > 0 && k > 0 && batch > 0 && !streamed(m, n, k)) {
-        if (nn_onednn_bf16_native() &&
-            nn_onednn_gemm(true, ta, tb, m, n, k, alpha, a, lda, sa, b, ldb, sb, beta, c, ldc, sc, batch))
+        size_t na = span(batch, m, k, ta, lda, sa), nb = span(batch, k, n, tb, ldb, sb);
+        const void *ha = held_copy(a, na), *hb = held_copy(b, nb);
+        if (nn_onednn_bf16_native() && nn_onednn_gemm(true, ta, tb, m, n, k, alpha, a, ha, lda, sa, b, hb, ldb, sb,
+                                                      beta, c, ldc, sc, batch))
             return;
-        const float *ra = rounded(0, a, span(batch, m, k, ta, lda, sa));
-        const float *rb = rounded(1, b, span(batch, k, n, tb, ldb, sb));
+        if (nn_onednn_bf16_native()) ha = hb = NULL; /* held as bf16: the emulation rounds its own */
+        const float *ra = ha ? ha : rounded(0, a, na), *rb = hb ? hb : rounded(1, b, nb);
         if (ra && rb) a = ra, b = rb;
     }
     nn_cpu_gemm_f32(ta, tb, m, n, k, alpha, a, lda, sa, b, ldb, sb, beta, c, ldc, sc, batch);
@@ -194,22 +262,23 @@ static void emulate(enum nn_conv_pass pass, const struct nn_conv_desc *d, const 
     }
 }
 
-/* Where oneDNN's bf16 convolutions lose to the fp32 kernels on rounded inputs: a side of fewer
- * than 16 channels (VDSM's first and last layers, 3 channels) or a 1x1 image (the layers between
- * a vector and 4x4). `vdsm bench --ops` on AVX512-BF16, GFLOP/s of fp32 kernels / oneDNN bf16,
- * forward + both backward: enc1 204 / 151, dec5 158 / 127, moe5 176 / 136, enc5 302 / 108,
- * dec1 168 / 70, moe1 103 / 20; every other layer 1.2-1.9x faster in oneDNN's bf16. */
-static bool onednn_suits(const struct nn_conv_desc *d)
+/* Convolutions with a side of fewer than 16 channels (VDSM's first and last layers, 3 channels)
+ * or a 1x1 image (the layers between a vector and 4x4) stay fp32 in bf16: there bf16 loses on
+ * every path measured. `vdsm bench --ops` on AVX512-BF16, GFLOP/s forward + both backward, fp32
+ * kernels / oneDNN's bf16 / the fp32 kernels on rounded copies: enc1 213 / 151 / 164, enc5
+ * 284 / 108 / 238, dec1 167 / 70 / 130, dec5 168 / 127 / 132, moe1 127 / 20 / 72, moe5
+ * 180 / 136 / 130. Every other layer runs 1.2-1.9x faster in oneDNN's bf16 than in fp32. */
+static bool bf16_pays(const struct nn_conv_desc *d)
 {
     return d->c >= 16 && d->k >= 16 && d->h * d->w > 1 && d->p * d->q > 1;
 }
 
-/* One pass in bf16: oneDNN where the CPU has bf16 instructions and the shape suits it, the
- * emulation for whatever weight groups it did not compute. */
+/* One pass in bf16: oneDNN where the CPU has bf16 instructions, the emulation for whatever
+ * weight groups it did not compute. */
 static void conv_pass(enum nn_conv_pass pass, const struct nn_conv_desc *d, const float *in1, const float *in2,
                       float *out, float beta)
 {
-    int64_t done = nn_onednn_bf16_native() && onednn_suits(d) ? nn_onednn_conv(pass, d, true, in1, in2, out, beta) : 0;
+    int64_t done = nn_onednn_bf16_native() ? nn_onednn_conv(pass, d, true, in1, in2, out, beta) : 0;
     if (done == d->g) return;
     int64_t ox, ow, oy;
     struct nn_conv_desc r = groups_from(d, done, &ox, &ow, &oy);
@@ -219,30 +288,32 @@ static void conv_pass(enum nn_conv_pass pass, const struct nn_conv_desc *d, cons
     emulate(pass, &r, a, b, o, beta);
 }
 
+static bool in_bf16(const struct nn_conv_desc *d) { return precision == NN_PREC_BF16 && d->n > 0 && bf16_pays(d); }
+
 void nn_cpu_conv2d_forward(const struct nn_conv_desc *d, const float *x, const float *w, float *y, float beta)
 {
-    if (precision == NN_PREC_BF16 && d->n > 0) conv_pass(NN_CONV_FORWARD, d, x, w, y, beta);
+    if (in_bf16(d)) conv_pass(NN_CONV_FORWARD, d, x, w, y, beta);
     else nn_cpu_conv2d_forward_f32(d, x, w, y, beta);
 }
 
 void nn_cpu_conv2d_backward_data(const struct nn_conv_desc *d, const float *dy, const float *w, float *dx,
                                  float beta)
 {
-    if (precision == NN_PREC_BF16 && d->n > 0) conv_pass(NN_CONV_BACKWARD_DATA, d, dy, w, dx, beta);
+    if (in_bf16(d)) conv_pass(NN_CONV_BACKWARD_DATA, d, dy, w, dx, beta);
     else nn_cpu_conv2d_backward_data_f32(d, dy, w, dx, beta);
 }
 
 void nn_cpu_conv2d_backward_filter(const struct nn_conv_desc *d, const float *x, const float *dy, float *dw,
                                    float beta)
 {
-    if (precision == NN_PREC_BF16 && d->n > 0) conv_pass(NN_CONV_BACKWARD_FILTER, d, x, dy, dw, beta);
+    if (in_bf16(d)) conv_pass(NN_CONV_BACKWARD_FILTER, d, x, dy, dw, beta);
     else nn_cpu_conv2d_backward_filter_f32(d, x, dy, dw, beta);
 }
 
-/* the fused conv + BlurPool is an fp32 kernel: in bf16 the op runs the two kernels instead */
+/* the fused conv + BlurPool is an fp32 kernel: a convolution in bf16 runs the two kernels instead */
 bool nn_cpu_conv2d_blurpool_forward(const struct nn_conv_desc *d, const float *x, const float *w, float *y)
 {
-    return precision == NN_PREC_FP32 && nn_cpu_conv2d_blurpool_forward_f32(d, x, w, y);
+    return !in_bf16(d) && nn_cpu_conv2d_blurpool_forward_f32(d, x, w, y);
 }
 
 /* dw may be w: the forward pass has read all of w (oneDNN) or its rounded copies are made
@@ -250,7 +321,7 @@ bool nn_cpu_conv2d_blurpool_forward(const struct nn_conv_desc *d, const float *x
 void nn_cpu_conv2d_forward_filter(const struct nn_conv_desc *d, const float *x, const float *w, float *y,
                                   float beta_y, const float *dy, float *dw, float beta_w)
 {
-    if (precision == NN_PREC_BF16 && d->n > 0) {
+    if (in_bf16(d)) {
         conv_pass(NN_CONV_FORWARD, d, x, w, y, beta_y);
         conv_pass(NN_CONV_BACKWARD_FILTER, d, x, dy, dw, beta_w);
         return;

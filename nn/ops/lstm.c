@@ -27,6 +27,18 @@ struct lstm_saved {
 };
 
 /* timestep processed at position s of direction d */
+/* the recurrent weights are one operand of every step's product: the backend may convert them
+ * once for the whole loop (nn_backend.gemm_hold) */
+static void hold(const struct nn_backend *be, const float *w, int64_t n)
+{
+    if (be->gemm_hold) be->gemm_hold(w, (size_t)n);
+}
+
+static void unhold(const struct nn_backend *be, const float *w)
+{
+    if (be->gemm_unhold) be->gemm_unhold(w);
+}
+
 static inline int64_t step_t(const struct lstm_saved *s, int d, int64_t k) { return d ? s->t - 1 - k : k; }
 
 /* ---- forward */
@@ -50,15 +62,17 @@ static void dir_forward(nn_ctx *ctx, struct lstm_saved *s, int d, float *packed)
     init_bias(ctx, s, d, g);
     be->gemm(0, 1, T * B, G4, s->in, 1.0f, s->x->data, s->in, 0, s->p.w_ih[d]->data, s->in, 0,
              has_bias ? 1.0f : 0.0f, g, G4, 0, 1);
+    const float *whh = s->p.w_hh[d]->data;
+    hold(be, whh, G4 * H);
     for (int64_t k = 0; k < T; k++) {
         int64_t t = step_t(s, d, k), tp = k ? step_t(s, d, k - 1) : -1;
         const float *hp = k ? hs + tp * BH : (s->h0 ? s->h0->data + d * BH : NULL);
         const float *cp = k ? c + tp * BH : (s->c0 ? s->c0->data + d * BH : NULL);
         if (hp)
-            be->gemm(0, 1, B, G4, H, 1.0f, hp, H, 0, s->p.w_hh[d]->data, H, 0, 1.0f, g + t * B * G4,
-                     G4, 0, 1);
+            be->gemm(0, 1, B, G4, H, 1.0f, hp, H, 0, whh, H, 0, 1.0f, g + t * B * G4, G4, 0, 1);
         be->lstm_cell_forward(B, H, g + t * B * G4, cp, c + t * BH, hs + t * BH);
     }
+    unhold(be, whh);
     /* output columns d*H..d*H+H-1, then h_n[d] and c_n[d] (the last step processed) */
     int64_t shape[2] = {T * B, H}, ys[2] = {s->nd * H, 1}, hst[2] = {H, 1};
     be->copy_strided(2, shape, packed + d * H, ys, hs, hst);
@@ -88,6 +102,8 @@ static void dir_bptt(nn_ctx *ctx, struct lstm_saved *s, int d, const float *dpac
     bool want_h0 = s->h0 && s->h0->requires_grad, want_c0 = s->c0 && s->c0->requires_grad;
     float *dh0 = want_h0 ? nn__grad(ctx, s->h0) : NULL, *dc0 = want_c0 ? nn__grad(ctx, s->c0) : NULL;
     if ((want_h0 && !dh0) || (want_c0 && !dc0)) return;
+    const float *whh = s->p.w_hh[d]->data;
+    hold(be, whh, G4 * H);
     for (int64_t k = T - 1; k >= 0; k--) {
         int64_t t = step_t(s, d, k), tp = k ? step_t(s, d, k - 1) : -1;
         const float *cp = k ? s->c[d] + tp * BH : (s->c0 ? s->c0->data + d * BH : NULL);
@@ -96,11 +112,11 @@ static void dir_bptt(nn_ctx *ctx, struct lstm_saved *s, int d, const float *dpac
                                dc_in, dg + t * B * G4, dcp);
         float *dhp = k ? dh + tp * BH : (want_h0 ? dh0 + d * BH : NULL);
         if (dhp)
-            be->gemm(0, 0, B, H, G4, 1.0f, dg + t * B * G4, G4, 0, s->p.w_hh[d]->data, H, 0, 1.0f,
-                     dhp, H, 0, 1);
+            be->gemm(0, 0, B, H, G4, 1.0f, dg + t * B * G4, G4, 0, whh, H, 0, 1.0f, dhp, H, 0, 1);
         if (!k && want_c0) be->accum_strided(1, n1, dc0 + d * BH, st1, dcp, st1);
         dc_in = dcp;
     }
+    unhold(be, whh);
 }
 
 /* dW_hh += sum_t dg_t^T h_{t-1} as one GEMM over the steps that have a predecessor */
