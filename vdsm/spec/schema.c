@@ -128,7 +128,7 @@ const struct vdsm_spec_key vdsm_spec_keys[] = {
          "Math of the GEMMs, convolutions and LSTM products: fp32 (exact), bf16 (inputs rounded to bfloat16, "
          "fp32 accumulation, fp32 weights, optimizer state and everything else; on the CPU the products bf16 "
          "does not speed up stay fp32: the expert blend, convolutions with a side under 16 channels; steps "
-         "1.1-1.4x faster than fp32 on an AVX512-BF16 CPU; on CPUs without bf16 instructions it is emulated "
+         "1.1-1.5x faster than fp32 on an AVX512-BF16 CPU; on CPUs without bf16 instructions it is emulated "
          "and slower than fp32) or tf32 (CUDA only). docs/performance.md."),
     INT("runtime.threads", runtime.threads, 0, 1024, "0", "CPU threads: 0 = `OMP_NUM_THREADS` when it is set, else every core the process may use (its affinity: taskset, a Slurm cpuset); `vdsm train --threads N` overrides it."),
     INT("runtime.step_memory_mb", runtime.step_memory_mb, 16, 1048576, "8192",
