@@ -26,19 +26,22 @@ struct lstm_saved {
     float *c[2], *hs[2];                /* [T,B,H] */
 };
 
+/* The recurrent weights are one operand of every step's product but the first (without an
+ * initial state): where that is two products or more, the backend may convert them once for
+ * the whole loop (nn_backend.gemm_hold). */
+static bool hold(const struct nn_backend *be, const float *w, int64_t n, int64_t products)
+{
+    if (products < 2 || !be->gemm_hold) return false;
+    be->gemm_hold(w, (size_t)n);
+    return true;
+}
+
+static void unhold(const struct nn_backend *be, const float *w, bool held)
+{
+    if (held && be->gemm_unhold) be->gemm_unhold(w);
+}
+
 /* timestep processed at position s of direction d */
-/* the recurrent weights are one operand of every step's product: the backend may convert them
- * once for the whole loop (nn_backend.gemm_hold) */
-static void hold(const struct nn_backend *be, const float *w, int64_t n)
-{
-    if (be->gemm_hold) be->gemm_hold(w, (size_t)n);
-}
-
-static void unhold(const struct nn_backend *be, const float *w)
-{
-    if (be->gemm_unhold) be->gemm_unhold(w);
-}
-
 static inline int64_t step_t(const struct lstm_saved *s, int d, int64_t k) { return d ? s->t - 1 - k : k; }
 
 /* ---- forward */
@@ -63,7 +66,7 @@ static void dir_forward(nn_ctx *ctx, struct lstm_saved *s, int d, float *packed)
     be->gemm(0, 1, T * B, G4, s->in, 1.0f, s->x->data, s->in, 0, s->p.w_ih[d]->data, s->in, 0,
              has_bias ? 1.0f : 0.0f, g, G4, 0, 1);
     const float *whh = s->p.w_hh[d]->data;
-    hold(be, whh, G4 * H);
+    bool held = hold(be, whh, G4 * H, T - 1 + (s->h0 != NULL));
     for (int64_t k = 0; k < T; k++) {
         int64_t t = step_t(s, d, k), tp = k ? step_t(s, d, k - 1) : -1;
         const float *hp = k ? hs + tp * BH : (s->h0 ? s->h0->data + d * BH : NULL);
@@ -72,7 +75,7 @@ static void dir_forward(nn_ctx *ctx, struct lstm_saved *s, int d, float *packed)
             be->gemm(0, 1, B, G4, H, 1.0f, hp, H, 0, whh, H, 0, 1.0f, g + t * B * G4, G4, 0, 1);
         be->lstm_cell_forward(B, H, g + t * B * G4, cp, c + t * BH, hs + t * BH);
     }
-    unhold(be, whh);
+    unhold(be, whh, held);
     /* output columns d*H..d*H+H-1, then h_n[d] and c_n[d] (the last step processed) */
     int64_t shape[2] = {T * B, H}, ys[2] = {s->nd * H, 1}, hst[2] = {H, 1};
     be->copy_strided(2, shape, packed + d * H, ys, hs, hst);
@@ -103,7 +106,7 @@ static void dir_bptt(nn_ctx *ctx, struct lstm_saved *s, int d, const float *dpac
     float *dh0 = want_h0 ? nn__grad(ctx, s->h0) : NULL, *dc0 = want_c0 ? nn__grad(ctx, s->c0) : NULL;
     if ((want_h0 && !dh0) || (want_c0 && !dc0)) return;
     const float *whh = s->p.w_hh[d]->data;
-    hold(be, whh, G4 * H);
+    bool held = hold(be, whh, G4 * H, T - 1 + want_h0);
     for (int64_t k = T - 1; k >= 0; k--) {
         int64_t t = step_t(s, d, k), tp = k ? step_t(s, d, k - 1) : -1;
         const float *cp = k ? s->c[d] + tp * BH : (s->c0 ? s->c0->data + d * BH : NULL);
@@ -116,7 +119,7 @@ static void dir_bptt(nn_ctx *ctx, struct lstm_saved *s, int d, const float *dpac
         if (!k && want_c0) be->accum_strided(1, n1, dc0 + d * BH, st1, dcp, st1);
         dc_in = dcp;
     }
-    unhold(be, whh);
+    unhold(be, whh, held);
 }
 
 /* dW_hh += sum_t dg_t^T h_{t-1} as one GEMM over the steps that have a predecessor */
