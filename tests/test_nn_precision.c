@@ -6,7 +6,9 @@
  *   layouts and the accumulation that the bf16 path shares, on any CPU;
  * - the bf16 kernels (oneDNN where the CPU has bf16, else the emulation) against the exact
  *   result on bf16-rounded inputs (fp32 tolerance), against the fp32 result within the bf16
- *   bound, and different from fp32 (so bf16 is in effect);
+ *   bound, and different from fp32 (so bf16 is in effect); the shapes that stay fp32 in bf16
+ *   equal to fp32;
+ * - operands held across GEMMs (gemm_hold), and an LSTM holding its recurrent weights;
  * - the autograd ops in bf16 (conv2d forward and both gradients, linear) against fp32;
  * - the precision setting: names, refusals, the fused kernel stepping aside. */
 #include <criterion/criterion.h>
