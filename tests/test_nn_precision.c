@@ -8,6 +8,7 @@
  *   result on bf16-rounded inputs (fp32 tolerance), against the fp32 result within the bf16
  *   bound, and different from fp32 (so bf16 is in effect); the shapes that stay fp32 in bf16
  *   equal to fp32;
+ * - the filter pass as columns and a GEMM per weight group (bf16's path for few positions);
  * - operands held across GEMMs (gemm_hold), and an LSTM holding its recurrent weights;
  * - the autograd ops in bf16 (conv2d forward and both gradients, linear) against fp32;
  * - the precision setting: names, refusals, the fused kernel stepping aside. */
@@ -77,6 +78,8 @@ static const struct conv_case conv_cases[] = {
     {"k4 s2 p1 16 channels", {.g = 1, .n = 2, .c = 16, .h = 16, .w = 16, .k = 32, .r = 4, .s = 4, .p = 8, .q = 8, .stride_h = 2, .stride_w = 2, .pad_h = 1, .pad_w = 1}},
     {"grouped k4 s2 p1 16 channels", {.g = 3, .n = 2, .c = 16, .h = 8, .w = 8, .k = 17, .r = 4, .s = 4, .p = 4, .q = 4, .stride_h = 2, .stride_w = 2, .pad_h = 1, .pad_w = 1}},
     {"k3 s1 p1 odd 16 channels", {.g = 1, .n = 2, .c = 19, .h = 7, .w = 5, .k = 16, .r = 3, .s = 3, .p = 7, .q = 5, .stride_h = 1, .stride_w = 1, .pad_h = 1, .pad_w = 1}},
+    /* more than 1024 output positions to a filter pass: oneDNN's, not columns */
+    {"k3 s1 p1 24x24 16 channels", {.g = 1, .n = 2, .c = 16, .h = 24, .w = 24, .k = 16, .r = 3, .s = 3, .p = 24, .q = 24, .stride_h = 1, .stride_w = 1, .pad_h = 1, .pad_w = 1}},
 };
 #define N_CONV_CASES ((int)(sizeof conv_cases / sizeof conv_cases[0]))
 
@@ -121,6 +124,19 @@ static void assert_near(const float *got, const double *ref, int64_t n, int beta
     }
 }
 
+/* the same with the rounding of a long sum allowed for: 1e-6 of its magnitude (mag, the sum of
+ * the terms' absolute values) more */
+static void assert_near_sum(const float *got, const double *ref, const double *mag, int64_t n, int beta,
+                            const char *what)
+{
+    for (int64_t i = 0; i < n; i++) {
+        double want = ref[i] + (beta ? 0.5 : 0.0);
+        cr_assert(fabs(got[i] - want) <= 1e-5 + 1e-5 * fabs(want) + 1e-6 * mag[i],
+                  "%s: element %ld is %.8g, want %.8g (terms' magnitude %.3g)", what, (long)i, (double)got[i], want,
+                  mag[i]);
+    }
+}
+
 static void prefill(float *got, int64_t n, int beta)
 {
     for (int64_t i = 0; i < n; i++) got[i] = beta ? 0.5f : NAN; /* beta 0 must not read */
@@ -141,7 +157,7 @@ Test(nn_precision, onednn_fp32_convolutions_match_a_double_loop)
                 snprintf(what, sizeof what, "%s pass %d beta %d", conv_cases[ci].name, mode, beta);
                 cr_assert_eq(nn_onednn_conv((enum nn_conv_pass)mode, d, false, in1, in2, c.got, (float)beta), d->g,
                              "%s: oneDNN has an fp32 implementation", what);
-                assert_near(c.got, c.ref, c.size[mode], beta, 1e-5, 1e-5, what);
+                assert_near_sum(c.got, c.ref, c.mag, c.size[mode], beta, what);
             }
         }
         conv_data_free(&c);
@@ -353,6 +369,45 @@ Test(nn_precision, bf16_convolutions_in_small_chunks)
     nn_cpu_bf16_set_chunk(300);
     bf16_convolutions();
     nn_cpu_bf16_set_chunk(0);
+}
+
+/* the filter pass as columns and a product per weight group (nn_cpu_conv2d_backward_filter_cols),
+ * here with the fp32 GEMM: against the double loop on every shape (strided ones through phase
+ * planes, others tap by tap), with beta; a product that fails stops it at that group */
+static int cols_calls, cols_fail_at = -1;
+
+static bool cols_fp32(int64_t k, int64_t crs, int64_t npq, const float *dy, const float *col, float *dw, float beta)
+{
+    if (cols_calls++ == cols_fail_at) return false;
+    nn_cpu_gemm_f32(0, 1, k, crs, npq, 1.0f, dy, npq, 0, col, npq, 0, beta, dw, crs, 0, 1);
+    return true;
+}
+
+Test(nn_precision, filter_pass_as_columns_matches_a_double_loop)
+{
+    for (int ci = 0; ci < N_CONV_CASES; ci++) {
+        const struct nn_conv_desc *d = &conv_cases[ci].d;
+        struct conv_data c;
+        conv_data_init(&c, d, 80 + (uint64_t)ci);
+        tu_conv_reference(d, FILTER, c.x, c.w, c.dy, c.ref, c.mag);
+        for (int beta = 0; beta < 2; beta++) {
+            prefill(c.got, c.size[FILTER], beta);
+            cols_calls = 0, cols_fail_at = -1;
+            cr_assert_eq(nn_cpu_conv2d_backward_filter_cols(d, c.x, c.dy, c.got, (float)beta, cols_fp32), d->g);
+            cr_assert_eq(cols_calls, d->g, "%s: one product per group", conv_cases[ci].name);
+            assert_near_sum(c.got, c.ref, c.mag, c.size[FILTER], beta, conv_cases[ci].name);
+        }
+        if (d->g > 1) {
+            prefill(c.got, c.size[FILTER], 0);
+            cols_calls = 0, cols_fail_at = 1;
+            cr_assert_eq(nn_cpu_conv2d_backward_filter_cols(d, c.x, c.dy, c.got, 0.0f, cols_fp32), 1);
+            int64_t per = c.size[FILTER] / d->g;
+            assert_near_sum(c.got, c.ref, c.mag, per, 0, conv_cases[ci].name);
+            for (int64_t i = per; i < c.size[FILTER]; i++)
+                cr_assert(isnan(c.got[i]), "%s: groups after the failed product untouched", conv_cases[ci].name);
+        }
+        conv_data_free(&c);
+    }
 }
 
 Test(nn_precision, bf16_gemm_kernel_rounds_its_inputs)

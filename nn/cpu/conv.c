@@ -233,11 +233,12 @@ static void block_range(const struct conv_plan *pl, const struct tap_block *b, i
     *k1 = b->p1 > b->p0 ? (b->p1 - 1) * pl->d->q + b->q1 : *k0;
 }
 
-static void im2col_phased(const struct conv_plan *pl, const float *x, int64_t nb, float *col, float *ph)
+static void im2col_phased(const struct conv_plan *pl, const float *x, int64_t nb, int64_t c0, int64_t c1,
+                          float *col, float *ph)
 {
     const struct nn_conv_desc *d = pl->d;
     int64_t ld = nb * pl->pq, hw = d->h * d->w;
-    for (int64_t c = 0; c < d->c; c++)
+    for (int64_t c = c0; c < c1; c++)
         for (int64_t f = 0; f < nb; f++) {
             split_phases(d, x + f * pl->chw + c * hw, ph);
             for (int64_t r = 0; r < d->r; r++)
@@ -277,22 +278,29 @@ static void col2im_phased(const struct conv_plan *pl, const float *col, int64_t 
         }
 }
 
-/* col [C*R*S, nb*P*Q] from nb frames starting at x; ph: the workspace's phase planes */
-static void im2col(const struct conv_plan *pl, const float *x, int64_t nb, float *col, float *ph)
+/* the rows of channels [c0, c1) of col [C*R*S, nb*P*Q], from nb frames starting at x; ph:
+ * the workspace's phase planes */
+static void im2col_rows(const struct conv_plan *pl, const float *x, int64_t nb, int64_t c0, int64_t c1, float *col,
+                        float *ph)
 {
     const struct nn_conv_desc *d = pl->d;
     int64_t ld = nb * pl->pq, hw = d->h * d->w;
     if (pl->phased) {
-        im2col_phased(pl, x, nb, col, ph);
+        im2col_phased(pl, x, nb, c0, c1, col, ph);
         return;
     }
-    for (int64_t c = 0; c < d->c; c++)
+    for (int64_t c = c0; c < c1; c++)
         for (int64_t r = 0; r < d->r; r++)
             for (int64_t s = 0; s < d->s; s++) {
                 float *row = col + ((c * d->r + r) * d->s + s) * ld;
                 for (int64_t f = 0; f < nb; f++)
                     im2col_tap(pl, x + f * pl->chw + c * hw, r, s, row + f * pl->pq);
             }
+}
+
+static void im2col(const struct conv_plan *pl, const float *x, int64_t nb, float *col, float *ph)
+{
+    im2col_rows(pl, x, nb, 0, pl->d->c, col, ph);
 }
 
 /* dx frames = beta dx + col2im(col) (beta 0 overwrites); col as im2col lays it out */
@@ -683,6 +691,42 @@ void nn_cpu_conv2d_forward_filter_f32(const struct nn_conv_desc *d, const float 
     struct conv_args a = {x, w, y, beta_y, dy, dw, beta_w, true};
     if (plan_init(&pl, d)) filter_run(&pl, &a);
     free(pl.taps);
+}
+
+int64_t nn_cpu_conv2d_backward_filter_cols(const struct nn_conv_desc *d, const float *x, const float *dy, float *dw,
+                                           float beta, nn_cpu_cols_gemm gemm)
+{
+    struct conv_plan pl;
+    if (d->n == 0 || !plan_init(&pl, d)) {
+        free(pl.taps);
+        return 0;
+    }
+    pl.nb = d->n; /* one chunk: every frame of a group */
+    int64_t npq = d->n * pl.pq, hw = d->h * d->w;
+    int t = omp_get_max_threads();
+    size_t floats = (size_t)((pl.crs + d->k) * npq + (pl.phased ? t * hw : 0));
+    float *col = nn_cpu_alloc(floats * sizeof(float)), *dyg = col + pl.crs * npq, *ph = dyg + d->k * npq;
+    int64_t g = 0;
+    if (col) {
+        for (; g < d->g; g++) {
+            const float *xg = x + g * d->n * pl.chw, *dyf = dy + g * d->n * pl.kpq;
+            /* channels split between the threads; each frame's dy rows into their columns */
+#pragma omp parallel num_threads(t)
+            {
+                int i = omp_get_thread_num(), nt = omp_get_num_threads();
+                int64_t c0 = d->c * i / nt, c1 = d->c * (i + 1) / nt;
+                im2col_rows(&pl, xg, d->n, c0, c1, col, ph + (pl.phased ? i * hw : 0));
+#pragma omp for schedule(static)
+                for (int64_t k = 0; k < d->k; k++)
+                    for (int64_t f = 0; f < d->n; f++)
+                        memcpy(dyg + k * npq + f * pl.pq, dyf + f * pl.kpq + k * pl.pq, (size_t)pl.pq * sizeof(float));
+            }
+            if (!gemm(d->k, pl.crs, npq, dyg, col, dw + g * pl.kcrs, beta)) break;
+        }
+    }
+    free(col);
+    free(pl.taps);
+    return g;
 }
 
 /* ---- bias */

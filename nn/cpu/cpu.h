@@ -38,6 +38,15 @@ void nn_cpu_conv2d_backward_filter_f32(const struct nn_conv_desc *d, const float
                                        float beta);
 void nn_cpu_conv2d_forward_filter_f32(const struct nn_conv_desc *d, const float *x, const float *w, float *y,
                                       float beta_y, const float *dy, float *dw, float beta_w);
+/* The filter pass as one product per weight group over all of its frames, the product left to
+ * the caller: dw_g = beta dw_g + dy_g [K, N P Q] x col_g [C R S, N P Q]^T, where col_g holds
+ * im2col of the group's N frames and dy_g their output gradients side by side. Returns the
+ * groups done: all, or those before the first whose product returned false (or 0 when out of
+ * memory), the rest untouched. Call outside parallel regions. */
+typedef bool (*nn_cpu_cols_gemm)(int64_t k, int64_t crs, int64_t npq, const float *dy, const float *col, float *dw,
+                                 float beta);
+int64_t nn_cpu_conv2d_backward_filter_cols(const struct nn_conv_desc *d, const float *x, const float *dy, float *dw,
+                                           float beta, nn_cpu_cols_gemm gemm);
 
 /* The CPU backend's precision (nn_backend.set_precision): NN_PREC_FP32 or NN_PREC_BF16. */
 enum nn_precision nn_cpu_precision(void);

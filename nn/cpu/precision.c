@@ -4,7 +4,8 @@
  * and the same numbers as before precisions existed.
  *
  * bf16 rounds each kernel's inputs to bfloat16 and accumulates in fp32 (nn/backend.h). Where
- * the CPU has bf16 instructions (AMX, AVX512-BF16), oneDNN computes it (nn/cpu/onednn.h).
+ * the CPU has bf16 instructions (AMX, AVX512-BF16), oneDNN computes it (nn/cpu/onednn.h; a
+ * filter pass with few positions per weight group as columns and oneDNN's bf16 GEMM, below).
  * Elsewhere, and for a case oneDNN has no implementation of, the kernel rounds copies of its
  * inputs and runs the fp32 kernel on them: the same products (each exact in fp32), summed in
  * another order, and slower than fp32 by the rounding passes. precision_detail says which.
@@ -189,17 +190,6 @@ void nn_cpu_gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, c
     nn_cpu_gemm_f32(ta, tb, m, n, k, alpha, a, lda, sa, b, ldb, sb, beta, c, ldc, sc, batch);
 }
 
-/* the part of a descriptor from weight group g on, and the offsets of its arrays */
-static struct nn_conv_desc groups_from(const struct nn_conv_desc *d, int64_t g, int64_t *ox, int64_t *ow, int64_t *oy)
-{
-    struct nn_conv_desc r = *d;
-    r.g = d->g - g;
-    *ox = g * d->n * d->c * d->h * d->w;
-    *ow = g * d->k * d->c * d->r * d->s;
-    *oy = g * d->n * d->k * d->p * d->q;
-    return r;
-}
-
 /* The emulation goes through the frames (one weight group) or the weight groups in chunks whose
  * inputs are at most `chunk` floats each, so that its rounded copies are a bounded working set
  * rather than copies of the largest activations (330-360 MiB more resident on Sprites and MUG). */
@@ -273,19 +263,58 @@ static bool bf16_pays(const struct nn_conv_desc *d)
     return d->c >= 16 && d->k >= 16 && d->h * d->w > 1 && d->p * d->q > 1;
 }
 
-/* One pass in bf16: oneDNN where the CPU has bf16 instructions, the emulation for whatever
- * weight groups it did not compute. */
+/* dw = beta dw + dy [K, NPQ] x col [CRS, NPQ]^T in bf16 (nn_cpu_cols_gemm) */
+static bool cols_gemm(int64_t k, int64_t crs, int64_t npq, const float *dy, const float *col, float *dw, float beta)
+{
+    return nn_onednn_gemm(true, 0, 1, k, crs, npq, 1.0f, dy, NULL, npq, 0, col, NULL, npq, 0, beta, dw, crs, 0, 1);
+}
+
+/* oneDNN's bf16 filter pass is slow where a weight group has few output positions to sum over
+ * (its frames times P Q), as in the mixture decoder's per-sequence layers; there columns and one
+ * bf16 GEMM per group, whose output is the group's weights, win. The filter pass of 20 groups
+ * on Zen 5 (AVX512-BF16), 2 threads, oneDNN's convolution against the columns, ms: 128
+ * positions (moe2, 8 frames) 64-65 against 26-31, 256 (moe2, 16 frames) 108-111 against 52-58,
+ * 512 (moe3, 8 frames) 34-35 against 25, 1024 (moe3, 16 frames) 55 against 52-53, 2048 (moe4,
+ * 8 frames) 27 against 30-31. */
+static bool filter_by_cols(const struct nn_conv_desc *d) { return d->n * d->p * d->q <= 1024; }
+
+/* the pass's operands from weight group g on */
+struct pass_args {
+    struct nn_conv_desc d;
+    const float *in1, *in2;
+    float *out;
+};
+
+static struct pass_args from_group(enum nn_conv_pass pass, const struct nn_conv_desc *d, int64_t g, const float *in1,
+                                   const float *in2, float *out)
+{
+    struct pass_args r = {*d, NULL, NULL, NULL};
+    r.d.g = d->g - g;
+    int64_t ox = g * d->n * d->c * d->h * d->w, ow = g * d->k * d->c * d->r * d->s, oy = g * d->n * d->k * d->p * d->q;
+    r.in1 = in1 + (pass == NN_CONV_BACKWARD_DATA ? oy : ox);
+    r.in2 = in2 + (pass == NN_CONV_BACKWARD_FILTER ? oy : ow);
+    r.out = out + (pass == NN_CONV_FORWARD ? oy : pass == NN_CONV_BACKWARD_DATA ? ox : ow);
+    return r;
+}
+
+/* One pass in bf16: where the CPU has bf16 instructions, a filter pass of few output positions
+ * per group as columns and a bf16 GEMM, the rest through oneDNN's convolution; the emulation
+ * for whatever weight groups these did not compute. */
 static void conv_pass(enum nn_conv_pass pass, const struct nn_conv_desc *d, const float *in1, const float *in2,
                       float *out, float beta)
 {
-    int64_t done = nn_onednn_bf16_native() ? nn_onednn_conv(pass, d, true, in1, in2, out, beta) : 0;
+    int64_t done = 0;
+    if (nn_onednn_bf16_native()) {
+        if (pass == NN_CONV_BACKWARD_FILTER && filter_by_cols(d))
+            done = nn_cpu_conv2d_backward_filter_cols(d, in1, in2, out, beta, cols_gemm);
+        if (done < d->g) {
+            struct pass_args r = from_group(pass, d, done, in1, in2, out);
+            done += nn_onednn_conv(pass, &r.d, true, r.in1, r.in2, r.out, beta);
+        }
+    }
     if (done == d->g) return;
-    int64_t ox, ow, oy;
-    struct nn_conv_desc r = groups_from(d, done, &ox, &ow, &oy);
-    const float *a = in1 + (pass == NN_CONV_BACKWARD_DATA ? oy : ox);
-    const float *b = in2 + (pass == NN_CONV_BACKWARD_FILTER ? oy : ow);
-    float *o = out + (pass == NN_CONV_FORWARD ? oy : pass == NN_CONV_BACKWARD_DATA ? ox : ow);
-    emulate(pass, &r, a, b, o, beta);
+    struct pass_args r = from_group(pass, d, done, in1, in2, out);
+    emulate(pass, &r.d, r.in1, r.in2, r.out, beta);
 }
 
 static bool in_bf16(const struct nn_conv_desc *d) { return precision == NN_PREC_BF16 && d->n > 0 && bf16_pays(d); }
