@@ -177,8 +177,9 @@ Test(generate_e2e, outputs_sizes_determinism_report, .init = train_tiny, .fini =
     snprintf(b, sizeof b, "%s/recon.png", other);
     cr_assert(same_file(a, b), "reconstructions do not depend on the seed");
 
-    /* --clips naming the first N test clips (sequences 36-38 of 40) draws the same grids as the
-     * default; a clip outside the test split, or a count that disagrees, is refused */
+    /* --clips naming the clips the default spreads over the test split (sequences 36-39 of 40:
+     * 36 + i 4 / 3 for 3 clips) draws the same grids; a clip outside the test split, or a count
+     * that disagrees, is refused */
     char named[400];
     snprintf(named, sizeof named, "%s/named", tmp);
     const long first[N] = {36, 37, 38};
@@ -189,8 +190,22 @@ Test(generate_e2e, outputs_sizes_determinism_report, .init = train_tiny, .fini =
     for (int i = 0; i < 5; i++) {
         snprintf(a, sizeof a, "%s/%s.png", images, names[i]);
         snprintf(b, sizeof b, "%s/%s.png", named, names[i]);
-        cr_assert(same_file(a, b), "%s.png: --clips 36,37,38 differs from the first 3 test clips", names[i]);
+        cr_assert(same_file(a, b), "%s.png: --clips 36,37,38 differs from the default 3 test clips", names[i]);
     }
+    /* two clips: the first and the middle of the split (36 and 38), not the first two */
+    char two[2][400];
+    const long spread[2] = {36, 38};
+    for (int k = 0; k < 2; k++) {
+        snprintf(two[k], sizeof two[k], "%s/two%d", tmp, k);
+        struct vdsm_generate_opts o4 = o;
+        o4.out_dir = two[k];
+        if (k) o4.n = 0, o4.clips = spread, o4.n_clips = 2;
+        else o4.n = 2;
+        cr_assert_eq(vdsm_generate(run_dir, &o4, &info2, &e), NN_OK, "%s", e.msg);
+    }
+    snprintf(a, sizeof a, "%s/recon.png", two[0]);
+    snprintf(b, sizeof b, "%s/recon.png", two[1]);
+    cr_assert(same_file(a, b), "--n 2 draws test clips 36 and 38");
     const long outside[2] = {39, 5};
     o3.clips = outside, o3.n_clips = 2;
     e = (struct nn_err){0};

@@ -14,7 +14,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: vdsm generate RUN [--out DIR] [--n N | --clips I,J,...] [--seed S] [--frames T] [--temp X]\n"
                "                    [--data DIR] [--no-report]\n"
-               "  From the run's newest checkpoint and the first N clips of its test split, writes into\n"
+               "  From the run's newest checkpoint and N clips spread evenly over its test split, writes into\n"
                "  RUN/images (or DIR) as PNG grids and GIFs: recon (real above reconstruction), swap\n"
                "  (identity swap), identity_transfer, and once stage 2 trained prior (sequences from the\n"
                "  prior) and action_transfer; plus generate.json. Then rewrites RUN/report.html.\n"

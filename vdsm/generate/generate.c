@@ -8,7 +8,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "vdsm/data/loader.h"
 #include "vdsm/generate/internal.h"
 #include "vdsm/run/setup.h"
 
@@ -20,7 +19,6 @@ static nn_status load_clips(struct gen *g, struct nn_err *err)
     struct vdsm_dataset ds;
     if (vdsm_dataset_open(dir, &ds, err)) return err->code;
     nn_status s = NN_OK;
-    struct vdsm_loader *l = NULL;
     size_t ntest = ds.meta.test[1] - ds.meta.test[0];
     const struct vdsm_spec *sp = &g->run.spec;
     if (ds.h != (size_t)g->s || ds.w != (size_t)g->s || ds.c != (size_t)g->c) {
@@ -71,26 +69,15 @@ static nn_status load_clips(struct gen *g, struct nn_err *err)
         s = nn_err_set(err, NN_OOM, "generate: out of memory");
         goto done;
     }
-    if (g->o->n_clips > 0) {
-        for (int i = 0; i < g->n; i++) { /* x: [n, t, C, H, W] */
-            g->clip[i] = (size_t)g->o->clips[i];
-            vdsm_dataset_clip_float(&ds, g->clip[i], (size_t)g->t, g->x + (size_t)i * g->t * ds.c * ds.h * ds.w);
-        }
-    } else {
-        struct vdsm_loader_opts lo = vdsm_loader_defaults();
-        lo.batch = (size_t)g->n, lo.seq_len = (size_t)g->t, lo.split = VDSM_SPLIT_TEST, lo.shuffle = 0, lo.prefetch = 0;
-        const struct vdsm_batch *b = NULL;
-        if (!(l = vdsm_loader_new(&ds, &lo, err)) || !(b = vdsm_loader_next(l, err))) {
-            s = err->code;
-            goto done;
-        }
-        memcpy(g->x, b->x, sizeof *g->x * nx);
-        for (int i = 0; i < g->n; i++) g->clip[i] = b->seq[i];
+    /* the clips named, or n spread evenly over the test split: test sets are often stored a
+     * character or subject at a time, and consecutive clips would show few of them */
+    for (int i = 0; i < g->n; i++) { /* x: [n, t, C, H, W] */
+        g->clip[i] = g->o->n_clips > 0 ? (size_t)g->o->clips[i] : ds.meta.test[0] + (size_t)i * ntest / (size_t)g->n;
+        vdsm_dataset_clip_float(&ds, g->clip[i], (size_t)g->t, g->x + (size_t)i * g->t * ds.c * ds.h * ds.w);
     }
     for (int i = 0; i < g->n; i++) snprintf(g->clip_label[i], sizeof g->clip_label[i], "#%zu", g->clip[i]);
     gen_to_rgb(g->x, g->n, g->t, g->c, g->s, g->real);
 done:
-    vdsm_loader_free(l);
     vdsm_dataset_close(&ds);
     return s;
 }
