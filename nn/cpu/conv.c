@@ -696,7 +696,7 @@ void nn_cpu_conv2d_forward_filter_f32(const struct nn_conv_desc *d, const float 
 int64_t nn_cpu_conv2d_backward_filter_cols(const struct nn_conv_desc *d, const float *x, const float *dy, float *dw,
                                            float beta, nn_cpu_cols_gemm gemm)
 {
-    struct conv_plan pl;
+    struct conv_plan pl = {0};
     if (d->n == 0 || !plan_init(&pl, d)) {
         free(pl.taps);
         return 0;
