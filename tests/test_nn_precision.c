@@ -408,6 +408,12 @@ Test(nn_precision, filter_pass_as_columns_matches_a_double_loop)
         }
         conv_data_free(&c);
     }
+    struct nn_conv_desc none = conv_cases[0].d;
+    none.n = 0; /* no frames: no product, nothing written */
+    float dw = NAN;
+    cols_calls = 0, cols_fail_at = -1;
+    cr_assert_eq(nn_cpu_conv2d_backward_filter_cols(&none, NULL, NULL, &dw, 0.0f, cols_fp32), 0);
+    cr_assert(cols_calls == 0 && isnan(dw));
 }
 
 Test(nn_precision, bf16_gemm_kernel_rounds_its_inputs)
