@@ -710,16 +710,13 @@ int64_t nn_cpu_conv2d_backward_filter_cols(const struct nn_conv_desc *d, const f
     if (col) {
         for (; g < d->g; g++) {
             const float *xg = x + g * d->n * pl.chw, *dyf = dy + g * d->n * pl.kpq;
-            /* channels split between the threads; each frame's dy rows into their columns */
+            /* the channels' columns split between the threads; one of them first gathers dy */
 #pragma omp parallel num_threads(t)
             {
                 int i = omp_get_thread_num(), nt = omp_get_num_threads();
-                int64_t c0 = d->c * i / nt, c1 = d->c * (i + 1) / nt;
-                im2col_rows(&pl, xg, d->n, c0, c1, col, ph + (pl.phased ? i * hw : 0));
-#pragma omp for schedule(static)
-                for (int64_t k = 0; k < d->k; k++)
-                    for (int64_t f = 0; f < d->n; f++)
-                        memcpy(dyg + k * npq + f * pl.pq, dyf + f * pl.kpq + k * pl.pq, (size_t)pl.pq * sizeof(float));
+#pragma omp single nowait
+                gather_frames(&pl, dyf, d->n, dyg);
+                im2col_rows(&pl, xg, d->n, d->c * i / nt, d->c * (i + 1) / nt, col, ph + (pl.phased ? i * hw : 0));
             }
             if (!gemm(d->k, pl.crs, npq, dyg, col, dw + g * pl.kcrs, beta)) break;
         }
