@@ -34,7 +34,10 @@
  * Before timing, each oneDNN configuration is checked against nn_lstm with the same weights and
  * inputs (last output, weight and bias gradients, initial-state gradients; the largest of their
  * relative max errors).
- * bf16: whether oneDNN creates the primitive descriptors in bf16 on this CPU is printed. */
+ * bf16: whether oneDNN creates the primitive descriptors in bf16 on this CPU is printed, and per
+ * case its L layers' primitives alone (no weight reorders, no chaining between the decoder's
+ * steps, not checked) are timed in fp32 and in bf16 ("layers alone"). bf16 means bf16 inputs,
+ * weights and outputs with fp32 diff tensors: oneDNN 2.6 refuses a bf16 backward otherwise. */
 #include <math.h>
 #include <dnnl.h>
 #include <dnnl_debug.h>
@@ -346,7 +349,12 @@ static dnnl_status_t unit_pds(const struct lstm_case *c, int nl, int64_t slc, dn
     dnnl_memory_desc_t bias = md_tag(4, (int64_t[]){nl, D, 4, H}, f32, dnnl_ldgo);
     dnnl_memory_desc_t dwl = md_tag(5, (int64_t[]){nl, D, slc, 4, H}, f32, dnnl_format_tag_any);
     dnnl_memory_desc_t dwi = md_tag(5, (int64_t[]){nl, D, H, 4, H}, f32, dnnl_format_tag_any);
+    /* every diff tensor fp32: oneDNN 2.6 refuses a bf16 backward with any diff tensor in bf16 */
+    dnnl_memory_desc_t dsrc = md_tag(3, (int64_t[]){c->t, B, slc}, f32, dnnl_tnc);
+    dnnl_memory_desc_t ddst = md_tag(3, (int64_t[]){c->t, B, D * H}, f32, dnnl_tnc);
+    dnnl_memory_desc_t dhi = md_tag(4, (int64_t[]){nl, D, B, H}, f32, dnnl_ldnc);
     const dnnl_memory_desc_t *st_hi = c->state ? &hi : NULL, *st_ci = c->state ? &ci : NULL;
+    const dnnl_memory_desc_t *st_dhi = c->state ? &dhi : NULL;
     dnnl_rnn_desc_t fd, bd;
     dnnl_status_t s = dnnl_lstm_forward_desc_init(&fd, dnnl_forward_training, dir, &src, st_hi, st_ci, &wl, &wi,
                                                   &bias, &dst, st_hi, st_ci, 0);
@@ -355,7 +363,7 @@ static dnnl_status_t unit_pds(const struct lstm_case *c, int nl, int64_t slc, dn
     if (s != dnnl_success) return s;
     *failed = "backward";
     s = dnnl_lstm_backward_desc_init(&bd, dnnl_backward, dir, &src, st_hi, st_ci, &wl, &wi, &bias, &dst, st_hi, st_ci,
-                                     &src, st_hi, st_ci, &dwl, &dwi, &bias, &dst, st_hi, st_ci, 0);
+                                     &dsrc, st_dhi, st_ci, &dwl, &dwi, &bias, &ddst, st_dhi, st_ci, 0);
     if (s == dnnl_success) s = dnnl_primitive_desc_create(bpd, &bd, NULL, engine, *fpd);
     if (s != dnnl_success) {
         dnnl_primitive_desc_destroy(*fpd);
@@ -721,6 +729,126 @@ static void probe_bf16(const struct lstm_case *c)
     }
 }
 
+/* One layer's primitives in data type dt, executed on memories oneDNN allocates in the layouts
+ * the primitives want, filled with small values: every argument the pds report is bound. */
+struct layer_run {
+    dnnl_primitive_t fwd, bwd;
+    int nf, nb;
+    dnnl_exec_arg_t fa[16], ba[24];
+    dnnl_memory_t owned[24];
+    int nowned;
+};
+
+static dnnl_memory_t layer_mem(struct layer_run *r, const_dnnl_primitive_desc_t pd, int arg)
+{
+    const dnnl_memory_desc_t *md = arg_md(pd, arg);
+    if (!md || md->ndims == 0) return NULL;
+    dnnl_memory_t m;
+    DNNL_OK(dnnl_memory_create(&m, md, engine, DNNL_MEMORY_ALLOCATE));
+    void *p;
+    DNNL_OK(dnnl_memory_get_data_handle(m, &p));
+    size_t bytes = dnnl_memory_desc_get_size(md);
+    if (md->data_type == dnnl_f32) fill(p, bytes / sizeof(float), (unsigned)arg, 0.05f);
+    else memset(p, 0, bytes); /* bf16 zeros: the GEMMs' time does not depend on the values */
+    r->owned[r->nowned++] = m;
+    return m;
+}
+
+static void layer_bind(struct layer_run *r, const_dnnl_primitive_desc_t pd, dnnl_exec_arg_t *args, int *n,
+                       const int *wanted, int nwanted, const struct layer_run *shared_from)
+{
+    for (int i = 0; i < nwanted; i++) {
+        dnnl_memory_t m = NULL;
+        if (shared_from) /* the backward reads the forward's inputs, outputs and workspace */
+            for (int k = 0; k < shared_from->nf; k++)
+                if (shared_from->fa[k].arg == wanted[i]) m = shared_from->fa[k].memory;
+        if (!m || (wanted[i] == DNNL_ARG_WEIGHTS_LAYER || wanted[i] == DNNL_ARG_WEIGHTS_ITER)) {
+            /* the backward's weights may want another layout than the forward's */
+            const dnnl_memory_desc_t *md = arg_md(pd, wanted[i]), *have = NULL;
+            if (m) DNNL_OK(dnnl_memory_get_memory_desc(m, &have));
+            if (!m || !have || !dnnl_memory_desc_equal(have, md)) m = layer_mem(r, pd, wanted[i]);
+        }
+        if (m) args[(*n)++] = (dnnl_exec_arg_t){wanted[i], m};
+    }
+}
+
+/* Median forward and backward seconds of the case's L layers, one primitive a layer, summed and
+ * times the case's calls; no weight reorders. Returns 0, or oneDNN's refusal. */
+static dnnl_status_t time_layers(const struct lstm_case *c, dnnl_data_type_t dt, int reps, double *tf, double *tb,
+                                 char *impl, size_t impl_len)
+{
+    static const int fwd_args[] = {DNNL_ARG_SRC_LAYER, DNNL_ARG_SRC_ITER, DNNL_ARG_SRC_ITER_C,
+                                   DNNL_ARG_WEIGHTS_LAYER, DNNL_ARG_WEIGHTS_ITER, DNNL_ARG_BIAS,
+                                   DNNL_ARG_DST_LAYER, DNNL_ARG_DST_ITER, DNNL_ARG_DST_ITER_C, DNNL_ARG_WORKSPACE};
+    static const int bwd_args[] = {DNNL_ARG_SRC_LAYER, DNNL_ARG_SRC_ITER, DNNL_ARG_SRC_ITER_C,
+                                   DNNL_ARG_WEIGHTS_LAYER, DNNL_ARG_WEIGHTS_ITER, DNNL_ARG_BIAS,
+                                   DNNL_ARG_DST_LAYER, DNNL_ARG_DST_ITER, DNNL_ARG_DST_ITER_C, DNNL_ARG_WORKSPACE,
+                                   DNNL_ARG_DIFF_SRC_LAYER, DNNL_ARG_DIFF_SRC_ITER, DNNL_ARG_DIFF_SRC_ITER_C,
+                                   DNNL_ARG_DIFF_WEIGHTS_LAYER, DNNL_ARG_DIFF_WEIGHTS_ITER, DNNL_ARG_DIFF_BIAS,
+                                   DNNL_ARG_DIFF_DST_LAYER, DNNL_ARG_DIFF_DST_ITER, DNNL_ARG_DIFF_DST_ITER_C};
+    struct layer_run run[L];
+    memset(run, 0, sizeof run);
+    *tf = *tb = 0;
+    for (int l = 0; l < L; l++) {
+        struct layer_run *r = &run[l];
+        dnnl_primitive_desc_t fpd, bpd;
+        const char *failed = "";
+        dnnl_status_t s = unit_pds(c, 1, layer_in(c, l), dt, &fpd, &bpd, &failed);
+        if (s != dnnl_success) return s;
+        snprintf(impl, impl_len, "%s", impl_of(bpd));
+        DNNL_OK(dnnl_primitive_create(&r->fwd, fpd));
+        DNNL_OK(dnnl_primitive_create(&r->bwd, bpd));
+        layer_bind(r, fpd, r->fa, &r->nf, fwd_args, (int)(sizeof fwd_args / sizeof *fwd_args), NULL);
+        layer_bind(r, bpd, r->ba, &r->nb, bwd_args, (int)(sizeof bwd_args / sizeof *bwd_args), r);
+        dnnl_primitive_desc_destroy(fpd);
+        dnnl_primitive_desc_destroy(bpd);
+    }
+    double f[MAX_REPS], b[MAX_REPS];
+    for (int i = -2; i < reps; i++) {
+        double sf = 0, sb = 0;
+        for (int call = 0; call < c->calls; call++)
+            for (int l = 0; l < L; l++) {
+                double t0 = now_s();
+                DNNL_OK(dnnl_primitive_execute(run[l].fwd, stream, run[l].nf, run[l].fa));
+                DNNL_OK(dnnl_stream_wait(stream));
+                double t1 = now_s();
+                DNNL_OK(dnnl_primitive_execute(run[l].bwd, stream, run[l].nb, run[l].ba));
+                DNNL_OK(dnnl_stream_wait(stream));
+                sf += t1 - t0;
+                sb += now_s() - t1;
+            }
+        if (i >= 0) f[i] = sf, b[i] = sb;
+    }
+    *tf = median(f, reps);
+    *tb = median(b, reps);
+    for (int l = 0; l < L; l++) {
+        dnnl_primitive_destroy(run[l].fwd);
+        dnnl_primitive_destroy(run[l].bwd);
+        for (int k = 0; k < run[l].nowned; k++) dnnl_memory_destroy(run[l].owned[k]);
+    }
+    return dnnl_success;
+}
+
+/* oneDNN one layer at a time in fp32 and in bf16, the primitives alone (no reorders, no
+ * chaining between the decoder's steps) */
+static void compare_dt(const struct lstm_case *c, int reps)
+{
+    double ff = fwd_flops(c);
+    for (int k = 0; k < 2; k++) {
+        dnnl_data_type_t dt = k ? dnnl_bf16 : dnnl_f32;
+        double tf, tb;
+        char impl[64] = "";
+        dnnl_status_t s = time_layers(c, dt, reps, &tf, &tb, impl, sizeof impl);
+        printf("    oneDNN %-4s, layers alone  ", k ? "bf16" : "fp32");
+        if (s != dnnl_success) {
+            printf(" refused: %s\n", dnnl_status2str(s));
+            continue;
+        }
+        printf("fwd %7.1f ms %6.1f GFLOP/s | bwd %7.1f ms %6.1f GFLOP/s | fwd+bwd %6.1f GFLOP/s | impl \"%s\"\n",
+               1e3 * tf, ff / tf * 1e-9, 1e3 * tb, 2 * ff / tb * 1e-9, 3 * ff / (tf + tb) * 1e-9, impl);
+    }
+}
+
 /* ---- timing */
 
 struct timing {
@@ -845,6 +973,7 @@ int main(int argc, char **argv)
                 }
                 onednn_free(&n);
             }
+            compare_dt(c, reps);
             ours_free(&o);
             free(in.x);
             free(in.h0);
