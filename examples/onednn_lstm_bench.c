@@ -743,8 +743,7 @@ static dnnl_memory_t layer_mem(struct layer_run *r, const_dnnl_primitive_desc_t 
 {
     const dnnl_memory_desc_t *md = arg_md(pd, arg);
     if (!md || md->ndims == 0) return NULL;
-    dnnl_memory_t m;
-    DNNL_OK(dnnl_memory_create(&m, md, engine, DNNL_MEMORY_ALLOCATE));
+    dnnl_memory_t m = mem(md, DNNL_MEMORY_ALLOCATE);
     void *p;
     DNNL_OK(dnnl_memory_get_data_handle(m, &p));
     size_t bytes = dnnl_memory_desc_get_size(md);
@@ -758,16 +757,16 @@ static void layer_bind(struct layer_run *r, const_dnnl_primitive_desc_t pd, dnnl
                        const int *wanted, int nwanted, const struct layer_run *shared_from)
 {
     for (int i = 0; i < nwanted; i++) {
+        /* the backward reads the forward's memories where it wants the same layout (its
+         * weights may want another) */
         dnnl_memory_t m = NULL;
-        if (shared_from) /* the backward reads the forward's inputs, outputs and workspace */
-            for (int k = 0; k < shared_from->nf; k++)
-                if (shared_from->fa[k].arg == wanted[i]) m = shared_from->fa[k].memory;
-        if (!m || (wanted[i] == DNNL_ARG_WEIGHTS_LAYER || wanted[i] == DNNL_ARG_WEIGHTS_ITER)) {
-            /* the backward's weights may want another layout than the forward's */
-            const dnnl_memory_desc_t *md = arg_md(pd, wanted[i]), *have = NULL;
-            if (m) DNNL_OK(dnnl_memory_get_memory_desc(m, &have));
-            if (!m || !have || !dnnl_memory_desc_equal(have, md)) m = layer_mem(r, pd, wanted[i]);
+        for (int k = 0; shared_from && k < shared_from->nf; k++) {
+            const dnnl_memory_desc_t *have;
+            DNNL_OK(dnnl_memory_get_memory_desc(shared_from->fa[k].memory, &have));
+            if (shared_from->fa[k].arg == wanted[i] && dnnl_memory_desc_equal(have, arg_md(pd, wanted[i])))
+                m = shared_from->fa[k].memory;
         }
+        if (!m) m = layer_mem(r, pd, wanted[i]);
         if (m) args[(*n)++] = (dnnl_exec_arg_t){wanted[i], m};
     }
 }
