@@ -193,6 +193,28 @@ Test(e2e_eval, judge_consistency_recon, .timeout = 240)
     mean_in(r, "consistency/factors/damping/consistency", 0, 1);
     mean_in(r, "consistency/factors/damping/prior_samples/is", 1 - 1e-6, 3 + 1e-6);
     cr_assert_str_eq(at(r, "consistency/factors/damping/kind")->valuestring, "dynamics");
+    /* disagreements: distinct (real, reconstruction) label pairs, most clips first, as many clips
+     * in all as the consistency share leaves (one seed) */
+    int scored = at(r, "consistency/scored_clips")->valueint, disagreeing_factors = 0;
+    const cJSON *fac;
+    cJSON_ArrayForEach(fac, at(r, "consistency/factors"))
+    {
+        const cJSON *list = cJSON_GetObjectItemCaseSensitive(fac, "disagreements"), *d;
+        cr_assert(cJSON_IsArray(list), "%s: no disagreements list", fac->string);
+        double clips = 0, last = 1e300;
+        cJSON_ArrayForEach(d, list)
+        {
+            double c = cJSON_GetObjectItemCaseSensitive(d, "clips")->valuedouble;
+            cr_assert(c >= 1 && c <= last, "%s: %g clips after %g", fac->string, c, last);
+            cr_assert_str_neq(cJSON_GetObjectItemCaseSensitive(d, "real")->valuestring,
+                              cJSON_GetObjectItemCaseSensitive(d, "reconstruction")->valuestring);
+            clips += c, last = c;
+        }
+        double cons = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(fac, "consistency"), "mean")->valuedouble;
+        cr_assert_float_eq(clips, (1 - cons) * scored, 1e-6, "%s: %g disagreeing clips, consistency %g of %d", fac->string,
+                           clips, cons, scored);
+        disagreeing_factors += clips > 0;
+    }
     /* recon */
     cr_assert_gt(mean_in(r, "recon/bits_per_dim", 0, 100), 0);
     cr_assert(cJSON_IsNumber(at(r, "recon/psnr_frame_db")));
@@ -216,6 +238,7 @@ Test(e2e_eval, judge_consistency_recon, .timeout = 240)
     cr_assert(strstr(md, "| protocol | metric |"));
     cr_assert(strstr(md, "| judge | (a) dynamics kept, identity sampled: IS | initial_angle |"));
     cr_assert(strstr(md, "| consistency | consistency % | bob_colour |"));
+    cr_assert_eq(strstr(md, "Consistency disagreements") != NULL, disagreeing_factors > 0);
     cr_assert(strstr(md, "| recon | test -ELBO, bits per dim |"));
     cr_assert(strstr(md, "| recon | identity: experts used"));
     check_export();

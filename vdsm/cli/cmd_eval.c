@@ -28,7 +28,7 @@ static void usage(FILE *f)
                "  --seed S         first seed (default 0)\n"
                "  --batch B        clips per forward pass (default 16)\n"
                "  --data DIR       the dataset (default the run spec's dataset.path)\n"
-               "  --dsa-epochs N   consistency: DSA classifier training epochs (default 30)\n"
+               "  --dsa-epochs N   consistency: DSA classifier training epochs (default 60)\n"
                "  --dsa-width NF   consistency: DSA base channels (default 64, the published size)\n"
                "  --export DIR     also write the clips each protocol scores, per protocol and seed, as\n"
                "                   npy arrays (uint8 frames, int32 labels) with an export.json, for any\n"

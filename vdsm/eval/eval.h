@@ -39,7 +39,7 @@ struct vdsm_eval_opts {
     int batch;            /* clips per forward pass, default 16 */
     float temp;           /* identity temperature (the spec's model.test_temperature) */
     const struct vdsm_model_variant *model; /* recon's ELBO: the stage's pair (stageN.model); NULL: canonical */
-    int dsa_epochs;       /* consistency: DSA classifier epochs, default 30 */
+    int dsa_epochs;       /* consistency: DSA classifier epochs, default 60 */
     int dsa_width;        /* consistency: DSA base channels, default 64 */
     FILE *log;            /* progress lines, or NULL */
     const char *export_dir; /* when set, the scored clips are also written there (vdsm_export_*) */

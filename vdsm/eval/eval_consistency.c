@@ -3,6 +3,7 @@
  * gradients are zeroed every step, unlike the original); consistency is, on the other 30%, the
  * share of clips whose real version and reconstruction get the same label. */
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,9 +50,37 @@ static const struct vdsm_export_set cons_sets[2] = {
               "rest are scored)", 2},
     {"prior", "none: identity and dynamics drawn from the prior (IS, H(y|x), H(y))", -1}};
 
+/* the (real, reconstruction) label pairs that differ, most clips first (ties in label order),
+ * summed over seeds; NULL when out of memory */
+static cJSON *disagreements(const struct vdsm_factor *f, const size_t *pairs)
+{
+    size_t n = (size_t)f->n_classes;
+    cJSON *a = cJSON_CreateArray();
+    bool *done = calloc(n * n, sizeof *done);
+    if (!a || !done) {
+        cJSON_Delete(a), free(done);
+        return NULL;
+    }
+    for (;;) {
+        size_t best = 0, at = 0;
+        for (size_t i = 0; i < n * n; i++)
+            if (!done[i] && i / n != i % n && pairs[i] > best) best = pairs[i], at = i;
+        if (!best) break;
+        done[at] = true;
+        cJSON *d = cJSON_CreateObject();
+        cJSON_AddStringToObject(d, "real", f->classes[at / n]);
+        cJSON_AddStringToObject(d, "reconstruction", f->classes[at % n]);
+        cJSON_AddNumberToObject(d, "clips", (double)best);
+        cJSON_AddItemToArray(a, d);
+    }
+    free(done);
+    return a;
+}
+
 struct cons_result {
     double cons[VDSM_CLF_MAX_HEADS][MAX_SEEDS], real_acc[VDSM_CLF_MAX_HEADS][MAX_SEEDS];
     double is[VDSM_CLF_MAX_HEADS][MAX_SEEDS], hyx[VDSM_CLF_MAX_HEADS][MAX_SEEDS], hy[VDSM_CLF_MAX_HEADS][MAX_SEEDS];
+    size_t *pairs[VDSM_CLF_MAX_HEADS]; /* [n, n] per head: (real label, reconstruction's label), all seeds */
 };
 
 static nn_status one_seed(nn_ctx *ctx, struct vdsm_net *net, const struct vdsm_dataset *ds, const struct vdsm_eval_opts *o,
@@ -118,8 +147,9 @@ static nn_status one_seed(nn_ctx *ctx, struct vdsm_net *net, const struct vdsm_d
         int n = c.cfg.n_classes[h];
         size_t same = 0, ok = 0;
         for (size_t i = 0; i < me; i++) {
-            int a = vdsm_argmax(pr[h] + i * (size_t)n, n);
-            same += a == vdsm_argmax(pg[h] + i * (size_t)n, n);
+            int a = vdsm_argmax(pr[h] + i * (size_t)n, n), g = vdsm_argmax(pg[h] + i * (size_t)n, n);
+            same += a == g;
+            r->pairs[h][(size_t)a * (size_t)n + (size_t)g]++;
             ok += a == ds->labels[idx[mt + i] * k + (size_t)h];
         }
         r->cons[h][sd] = (double)same / (double)me;
@@ -149,6 +179,10 @@ nn_status vdsm_eval_consistency(nn_ctx *ctx, struct vdsm_net *net, const struct 
     struct cons_result *r = calloc(1, sizeof *r);
     if (!r) return nn_err_set(err, NN_OOM, "consistency: out of memory");
     nn_status st = NN_OK;
+    for (int h = 0; h < ds->meta.n_factors && !st; h++) {
+        size_t n = (size_t)ds->meta.factors[h].n_classes;
+        if (!(r->pairs[h] = calloc(n * n, sizeof(size_t)))) st = nn_err_set(err, NN_OOM, "consistency: out of memory");
+    }
     for (int sd = 0; sd < o->seeds && !st; sd++) {
         st = one_seed(ctx, net, ds, o, sd, lo, m, r, &ntrain, err);
         if (o->log && !st) fprintf(o->log, "eval consistency: seed %d done\n", sd);
@@ -170,12 +204,14 @@ nn_status vdsm_eval_consistency(nn_ctx *ctx, struct vdsm_net *net, const struct 
             cJSON_AddNumberToObject(x, "classes", ds->meta.factors[h].n_classes);
             cJSON_AddItemToObject(x, "consistency", vdsm_eval_spread_json(r->cons[h], o->seeds));
             cJSON_AddItemToObject(x, "classifier_real_accuracy", vdsm_eval_spread_json(r->real_acc[h], o->seeds));
+            cJSON_AddItemToObject(x, "disagreements", disagreements(&ds->meta.factors[h], r->pairs[h]));
             cJSON *p = cJSON_AddObjectToObject(x, "prior_samples");
             cJSON_AddItemToObject(p, "is", vdsm_eval_spread_json(r->is[h], o->seeds));
             cJSON_AddItemToObject(p, "h_yx", vdsm_eval_spread_json(r->hyx[h], o->seeds));
             cJSON_AddItemToObject(p, "h_y", vdsm_eval_spread_json(r->hy[h], o->seeds));
         }
     }
+    for (int h = 0; h < VDSM_CLF_MAX_HEADS; h++) free(r->pairs[h]);
     free(r);
     return st;
 }

@@ -8,7 +8,7 @@
 
 struct vdsm_eval_opts vdsm_eval_defaults(void)
 {
-    return (struct vdsm_eval_opts){.seeds = 3, .seed = 0, .batch = 16, .temp = 10.0f, .dsa_epochs = 30, .dsa_width = 64};
+    return (struct vdsm_eval_opts){.seeds = 3, .seed = 0, .batch = 16, .temp = 10.0f, .dsa_epochs = 60, .dsa_width = 64};
 }
 
 /* rows perm[i] of x [B, F] */

@@ -72,6 +72,30 @@ static void heads(struct buf *b, const char *protocol, const char *part, const c
     }
 }
 
+/* consistency's disagreements under the table: per factor, real label -> reconstruction's label */
+static void disagreement_lines(struct buf *b, const cJSON *consistency)
+{
+    const cJSON *f, *d;
+    bool any = false;
+    cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(consistency, "factors"))
+    {
+        const cJSON *list = cJSON_GetObjectItemCaseSensitive(f, "disagreements");
+        if (cJSON_GetArraySize(list) == 0) continue;
+        if (!any) put(b, "\nConsistency disagreements (the real clip's label -> its reconstruction's, clips over all seeds):\n\n");
+        any = true;
+        put(b, "- %s:", f->string);
+        const char *sep = " ";
+        cJSON_ArrayForEach(d, list)
+        {
+            const cJSON *real = cJSON_GetObjectItemCaseSensitive(d, "real"), *rec = cJSON_GetObjectItemCaseSensitive(d, "reconstruction");
+            put(b, "%s%s -> %s %g", sep, cJSON_IsString(real) ? real->valuestring : "?",
+                cJSON_IsString(rec) ? rec->valuestring : "?", num(d, "clips"));
+            sep = ", ";
+        }
+        put(b, "\n");
+    }
+}
+
 char *vdsm_eval_markdown(const cJSON *root)
 {
     struct buf b = {0};
@@ -116,6 +140,7 @@ char *vdsm_eval_markdown(const cJSON *root)
         row(&b, "recon", "identity: experts used (top expert of a test clip)", "", cJSON_GetObjectItemCaseSensitive(r, "experts_used"), false);
         row(&b, "recon", "identity: mean top mixture weight", "", cJSON_GetObjectItemCaseSensitive(r, "top_weight_mean"), false);
     }
+    disagreement_lines(&b, c);
     if (b.oom) {
         free(b.s);
         return NULL;
