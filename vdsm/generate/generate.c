@@ -70,9 +70,14 @@ static nn_status load_clips(struct gen *g, struct nn_err *err)
         goto done;
     }
     /* the clips named, or n spread evenly over the test split: test sets are often stored a
-     * character or subject at a time, and consecutive clips would show few of them */
+     * character or subject at a time, and consecutive clips would show few of them. The i-th clip
+     * is the i-th of its share of the split (i mod the share's size), not the first: where a
+     * share spans whole characters (Sprites-DSA: 9 clips each, one per action) first clips would
+     * all show the same action. */
+    size_t share = ntest / (size_t)g->n;
     for (int i = 0; i < g->n; i++) { /* x: [n, t, C, H, W] */
-        g->clip[i] = g->o->n_clips > 0 ? (size_t)g->o->clips[i] : ds.meta.test[0] + (size_t)i * ntest / (size_t)g->n;
+        size_t spread = ds.meta.test[0] + (size_t)i * ntest / (size_t)g->n + (share ? (size_t)i % share : 0);
+        g->clip[i] = g->o->n_clips > 0 ? (size_t)g->o->clips[i] : spread;
         vdsm_dataset_clip_float(&ds, g->clip[i], (size_t)g->t, g->x + (size_t)i * g->t * ds.c * ds.h * ds.w);
     }
     for (int i = 0; i < g->n; i++) snprintf(g->clip_label[i], sizeof g->clip_label[i], "#%zu", g->clip[i]);
