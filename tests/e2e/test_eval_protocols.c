@@ -3,6 +3,7 @@
  * the pipeline, exit codes and the structure of eval.json / eval.md, not quality. */
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +78,42 @@ static void load_npy(const char *rel, struct vdsm_npy_array *a, enum vdsm_dtype 
     cr_assert_eq(a->h.ndim, ndim, "%s", rel);
 }
 
+/* rows [n, F] float32 of an exported latent file, F > 0, finite */
+static const float *latents(const char *rel, struct vdsm_npy_array *a, size_t n)
+{
+    load_npy(rel, a, VDSM_DT_F32, 2);
+    cr_assert_eq(a->h.shape[0], n, "%s rows", rel);
+    cr_assert_gt(a->h.shape[1], 0, "%s columns", rel);
+    const float *v = a->data;
+    for (size_t i = 0; i < a->h.count; i++) cr_assert(isfinite(v[i]), "%s[%zu] = %g", rel, i, v[i]);
+    return v;
+}
+
+/* the latents beside the clips: a transfer clip was decoded from its dynamics source's dynamics
+ * (as in set (a), which keeps each clip's dynamics) and its identity source's identity (as in set
+ * (b), which keeps each clip's identity) */
+static void check_export_latents(size_t n, size_t test0)
+{
+    struct vdsm_npy_array ad, bi, td, ti, ts;
+    const float *a_dyn = latents("judge-seed0/a_keep_dynamics_sample_identity_dynamics.npy", &ad, n);
+    const float *b_id = latents("judge-seed0/b_keep_identity_sample_dynamics_identity.npy", &bi, n);
+    const float *t_dyn = latents("judge-seed0/transfer_dynamics.npy", &td, n);
+    const float *t_id = latents("judge-seed0/transfer_identity.npy", &ti, n);
+    load_npy("judge-seed0/transfer_sources.npy", &ts, VDSM_DT_I32, 2);
+    size_t d = ad.h.shape[1], e = bi.h.shape[1];
+    cr_assert_eq(td.h.shape[1], d);
+    cr_assert_eq(ti.h.shape[1], e);
+    const int32_t *src = ts.data;
+    for (size_t i = 0; i < n; i++) {
+        size_t dyn = (size_t)src[2 * i] - test0, id = (size_t)src[2 * i + 1] - test0;
+        cr_assert(dyn == i && id < n, "transfer clip %zu: sources %d, %d", i, src[2 * i], src[2 * i + 1]);
+        for (size_t j = 0; j < d; j++) cr_assert_float_eq(t_dyn[i * d + j], a_dyn[dyn * d + j], 1e-6, "clip %zu dynamics", i);
+        for (size_t j = 0; j < e; j++) cr_assert_float_eq(t_id[i * e + j], b_id[id * e + j], 1e-6, "clip %zu identity", i);
+    }
+    vdsm_npy_array_free(&ad), vdsm_npy_array_free(&bi), vdsm_npy_array_free(&td), vdsm_npy_array_free(&ti);
+    vdsm_npy_array_free(&ts);
+}
+
 /* --export: per protocol and seed, frames/labels/sources of every scored set and export.json;
  * the labels are the data set's labels of the clips the JSON says they come from */
 static void check_export(void)
@@ -121,6 +158,10 @@ static void check_export(void)
             }
         vdsm_npy_array_free(&fr), vdsm_npy_array_free(&lab), vdsm_npy_array_free(&src);
     }
+    check_export_latents(n, ds.meta.test[0]);
+    struct vdsm_npy_array cl;
+    latents("consistency-seed0/prior_dynamics.npy", &cl, n);
+    vdsm_npy_array_free(&cl);
     snprintf(path, sizeof path, "%s/exp/judge-seed1/export.json", dir);
     cJSON *j = read_json(path);
     cr_assert_str_eq(at(j, "protocol")->valuestring, "judge");
@@ -128,6 +169,8 @@ static void check_export(void)
     cr_assert(strstr(at(j, "checkpoint")->valuestring, "checkpoints/"));
     cr_assert_str_eq(at(j, "sets/b_keep_identity_sample_dynamics/scored_heads")->valuestring, "identity");
     cr_assert_str_eq(at(j, "sets/transfer/labels")->valuestring, "transfer_labels.npy");
+    cr_assert_str_eq(at(j, "sets/transfer/identity")->valuestring, "transfer_identity.npy");
+    cr_assert_str_eq(at(j, "sets/transfer/dynamics")->valuestring, "transfer_dynamics.npy");
     cr_assert_eq(cJSON_GetArraySize(at(j, "factors")), (int)ds.k);
     cJSON_Delete(j);
     vdsm_dataset_close(&ds);

@@ -31,8 +31,9 @@ static void usage(FILE *f)
                "  --dsa-epochs N   consistency: DSA classifier training epochs (default 60)\n"
                "  --dsa-width NF   consistency: DSA base channels (default 64, the published size)\n"
                "  --export DIR     also write the clips each protocol scores, per protocol and seed, as\n"
-               "                   npy arrays (uint8 frames, int32 labels) with an export.json, for any\n"
-               "                   other classifier to score (docs/evaluation.md)\n"
+               "                   npy arrays (uint8 frames, int32 labels, float32 identity and dynamics\n"
+               "                   latents) with an export.json, for any other classifier or probe\n"
+               "                   (docs/evaluation.md)\n"
                "  Every number in the outputs is filed under the protocol that produced it.\n");
 }
 

@@ -70,15 +70,23 @@ enum vdsm_gen_mode {
     VDSM_GEN_TRANSFER,       /* dynamics of clip i, identity of clip perm[i] */
     VDSM_GEN_PRIOR           /* both from the prior (x only gives B and T) */
 };
-/* Generates B clips [B, T, C, H, W] into out (host) from real clips x (host, same shape). */
+/* The latents generated clips were decoded from (host, row-major; either may be NULL): the
+ * identity locs [B, E] (before the temperature and softmax) and the dynamics locs [B, D]. */
+struct vdsm_gen_latents {
+    float *identity, *dynamics;
+};
+/* Generates B clips [B, T, C, H, W] into out (host) from real clips x (host, same shape), and
+ * their latents into lat (NULL: not wanted). */
 nn_status vdsm_eval_generate(nn_ctx *ctx, struct vdsm_net *net, const float *x, size_t b, size_t t,
                              enum vdsm_gen_mode mode, const size_t *perm, float temp, struct nn_rng *rng,
-                             float *out, struct nn_err *err);
+                             float *out, const struct vdsm_gen_latents *lat, struct nn_err *err);
 /* ---- the clips a protocol scores, written for outside classifiers (eval_export.c)
  * DIR/<protocol>-seed<S>/ holds, per set of generated clips, <set>_frames.npy (uint8
  * [N, T, H, W, C]), <set>_labels.npy (int32 [N, K]: the labels the clips are scored against, -1
  * where none), <set>_sources.npy (int32 [N, 2]: the test clips that gave the dynamics and the
- * identity, -1 for a prior draw), and export.json (protocol, seed, checkpoint, factors, sets).
+ * identity, -1 for a prior draw), <set>_identity.npy and <set>_dynamics.npy (float32 [N, E] and
+ * [N, D]: the latents each clip was decoded from, vdsm_gen_latents), and export.json (protocol,
+ * seed, checkpoint, factors, sets).
  * With o->export_dir NULL every call does nothing. */
 struct vdsm_export_set {
     const char *name;        /* file prefix, e.g. "a_keep_dynamics_sample_identity" */
@@ -90,16 +98,18 @@ struct vdsm_export {
     char dir[4096];
     const struct vdsm_export_set *sets;
     int n_sets;
-    size_t n, t, c, h, w, k;
-    struct vdsm_npy_writer files[8][3]; /* per set: frames, labels, sources */
+    size_t n, t, c, h, w, k, e, d;
+    struct vdsm_npy_writer files[8][5]; /* per set: frames, labels, sources, identity, dynamics */
 };
 nn_status vdsm_export_open(struct vdsm_export *x, const struct vdsm_eval_opts *o, const char *protocol, int seed,
-                           const struct vdsm_export_set *sets, int n_sets, const struct vdsm_dataset *ds, size_t n,
-                           struct nn_err *err);
-/* Appends b clips gen [b, T, C, H, W] in [0, 1] to set `set`, with their labels [b, K] (NULL: -1)
- * and the rows of the dataset that gave their dynamics and identity (NULL entries: -1). */
+                           const struct vdsm_export_set *sets, int n_sets, const struct vdsm_dataset *ds,
+                           const struct vdsm_net *net, size_t n, struct nn_err *err);
+/* Appends b clips gen [b, T, C, H, W] in [0, 1] to set `set`, with their labels [b, K] (NULL: -1),
+ * the rows of the dataset that gave their dynamics and identity (NULL entries: -1) and the
+ * latents they were decoded from (both buffers set). */
 nn_status vdsm_export_add(struct vdsm_export *x, int set, const float *gen, size_t b, const int32_t *labels,
-                          const size_t *dyn_src, const size_t *id_src, struct nn_err *err);
+                          const size_t *dyn_src, const size_t *id_src, const struct vdsm_gen_latents *lat,
+                          struct nn_err *err);
 /* Closes every file (renaming them into place) and writes export.json. */
 nn_status vdsm_export_close(struct vdsm_export *x, const struct vdsm_eval_opts *o, const char *protocol, int seed,
                             const struct vdsm_dataset *ds, struct nn_err *err);

@@ -13,16 +13,18 @@
 
 #define MAX_SEEDS 64
 
-/* reconstructions (or prior samples) of clips idx[0..m) in batches */
+/* reconstructions (or prior samples) of clips idx[0..m) in batches, with their latents [m, E]
+ * and [m, D] */
 static nn_status gen_many(nn_ctx *ctx, struct vdsm_net *net, const struct vdsm_dataset *ds, const size_t *idx,
                           size_t m, enum vdsm_gen_mode mode, const struct vdsm_eval_opts *o, struct nn_rng *rng,
-                          float *real, float *gen, struct nn_err *err)
+                          float *real, float *gen, const struct vdsm_gen_latents *lat, struct nn_err *err)
 {
-    size_t clip = ds->t * ds->c * ds->h * ds->w;
+    size_t clip = ds->t * ds->c * ds->h * ds->w, e = (size_t)net->cfg.n_e_w, d = (size_t)net->cfg.dynamics_dim;
     for (size_t i = 0; i < m; i++) vdsm_dataset_clip_float(ds, idx[i], ds->t, real + i * clip);
     for (size_t s = 0; s < m; s += (size_t)o->batch) {
         size_t b = m - s < (size_t)o->batch ? m - s : (size_t)o->batch;
-        if (vdsm_eval_generate(ctx, net, real + s * clip, b, ds->t, mode, NULL, o->temp, rng, gen + s * clip, err))
+        struct vdsm_gen_latents at = {lat->identity + s * e, lat->dynamics + s * d};
+        if (vdsm_eval_generate(ctx, net, real + s * clip, b, ds->t, mode, NULL, o->temp, rng, gen + s * clip, &at, err))
             return err->code;
     }
     return NN_OK;
@@ -96,21 +98,25 @@ static nn_status one_seed(nn_ctx *ctx, struct vdsm_net *net, const struct vdsm_d
     size_t *idx = malloc(m * sizeof *idx);
     float *real = malloc(m * clip * sizeof(float)), *gen = malloc(m * clip * sizeof(float));
     int32_t *lab = malloc(2 * m * k * sizeof(int32_t));
+    struct vdsm_gen_latents lat = {malloc(m * (size_t)net->cfg.n_e_w * sizeof(float)),
+                                   malloc(m * (size_t)net->cfg.dynamics_dim * sizeof(float))};
     float *pr[VDSM_CLF_MAX_HEADS] = {0}, *pg[VDSM_CLF_MAX_HEADS] = {0}, *pp[VDSM_CLF_MAX_HEADS] = {0};
     struct vdsm_clf c;
     struct vdsm_export ex = {0};
     memset(&c, 0, sizeof c);
-    nn_status st = !idx || !real || !gen || !lab ? nn_err_set(err, NN_OOM, "consistency: out of memory") : NN_OK;
+    nn_status st = !idx || !real || !gen || !lab || !lat.identity || !lat.dynamics
+                       ? nn_err_set(err, NN_OOM, "consistency: out of memory")
+                       : NN_OK;
     if (st) goto done;
     for (size_t i = 0; i < m; i++) idx[i] = lo + i;
     for (size_t i = m - 1; i > 0; i--) {
         size_t j = nn_rng_u32(&rng) % (i + 1), tmp = idx[i];
         idx[i] = idx[j], idx[j] = tmp;
     }
-    if ((st = vdsm_export_open(&ex, o, "consistency", sd, cons_sets, 2, ds, m, err))) goto done;
-    if ((st = gen_many(ctx, net, ds, idx, m, VDSM_GEN_RECON, o, &rng, real, gen, err))) goto done;
+    if ((st = vdsm_export_open(&ex, o, "consistency", sd, cons_sets, 2, ds, net, m, err))) goto done;
+    if ((st = gen_many(ctx, net, ds, idx, m, VDSM_GEN_RECON, o, &rng, real, gen, &lat, err))) goto done;
     for (size_t i = 0; i < m; i++) memcpy(lab + i * k, ds->labels + idx[i] * k, k * sizeof(int32_t));
-    if ((st = vdsm_export_add(&ex, 0, gen, m, lab, idx, idx, err))) goto done;
+    if ((st = vdsm_export_add(&ex, 0, gen, m, lab, idx, idx, &lat, err))) goto done;
     /* training set: real clips of the 70% part, then their reconstructions, same labels */
     float *tr = malloc(2 * mt * clip * sizeof(float));
     if (!tr) {
@@ -138,9 +144,9 @@ static nn_status one_seed(nn_ctx *ctx, struct vdsm_net *net, const struct vdsm_d
         (st = probs_many(ctx, &c, gen + mt * clip, me, ds->t, clip, o->batch, pg, err)))
         goto done;
     /* both factors from the prior, as many clips as the test split */
-    if ((st = gen_many(ctx, net, ds, idx, m, VDSM_GEN_PRIOR, o, &rng, real, gen, err)) ||
+    if ((st = gen_many(ctx, net, ds, idx, m, VDSM_GEN_PRIOR, o, &rng, real, gen, &lat, err)) ||
         (st = probs_many(ctx, &c, gen, m, ds->t, clip, o->batch, pp, err)) ||
-        (st = vdsm_export_add(&ex, 1, gen, m, NULL, NULL, NULL, err)) ||
+        (st = vdsm_export_add(&ex, 1, gen, m, NULL, NULL, NULL, &lat, err)) ||
         (st = vdsm_export_close(&ex, o, "consistency", sd, ds, err)))
         goto done;
     for (int h = 0; h < c.cfg.n_heads; h++) {
@@ -162,7 +168,7 @@ done:
     vdsm_export_abort(&ex);
     for (int h = 0; h < VDSM_CLF_MAX_HEADS; h++) free(pr[h]), free(pg[h]), free(pp[h]);
     vdsm_clf_free(&c);
-    free(idx), free(real), free(gen), free(lab);
+    free(idx), free(real), free(gen), free(lab), free(lat.identity), free(lat.dynamics);
     return st;
 }
 

@@ -9,27 +9,30 @@
 
 #define MAX_SETS 8
 
-static const char *const file_kind[3] = {"frames", "labels", "sources"};
+#define N_KINDS 5
+static const char *const file_kind[N_KINDS] = {"frames", "labels", "sources", "identity", "dynamics"};
+static const enum vdsm_dtype file_dtype[N_KINDS] = {VDSM_DT_U8, VDSM_DT_I32, VDSM_DT_I32, VDSM_DT_F32, VDSM_DT_F32};
 
 nn_status vdsm_export_open(struct vdsm_export *x, const struct vdsm_eval_opts *o, const char *protocol, int seed,
-                           const struct vdsm_export_set *sets, int n_sets, const struct vdsm_dataset *ds, size_t n,
-                           struct nn_err *err)
+                           const struct vdsm_export_set *sets, int n_sets, const struct vdsm_dataset *ds,
+                           const struct vdsm_net *net, size_t n, struct nn_err *err)
 {
     memset(x, 0, sizeof *x);
     if (!o->export_dir) return NN_OK;
     if (n_sets > MAX_SETS) return nn_err_set(err, NN_INTERNAL, "export: %d sets (at most %d)", n_sets, MAX_SETS);
     x->sets = sets, x->n_sets = n_sets, x->n = n;
     x->t = ds->t, x->c = ds->c, x->h = ds->h, x->w = ds->w, x->k = ds->k;
+    x->e = (size_t)net->cfg.n_e_w, x->d = (size_t)net->cfg.dynamics_dim;
     snprintf(x->dir, sizeof x->dir, "%s/%s-seed%llu", o->export_dir, protocol,
              (unsigned long long)(o->seed + (uint64_t)seed));
     if (vdsm_mkdirs(x->dir, err)) return err->code;
-    size_t shape[3][5] = {{n, ds->t, ds->h, ds->w, ds->c}, {n, ds->k}, {n, 2}};
+    size_t shape[N_KINDS][5] = {{n, ds->t, ds->h, ds->w, ds->c}, {n, ds->k}, {n, 2}, {n, x->e}, {n, x->d}};
     x->on = true;
     for (int s = 0; s < n_sets; s++)
-        for (int f = 0; f < 3; f++) {
+        for (int f = 0; f < N_KINDS; f++) {
             char path[4400];
             snprintf(path, sizeof path, "%s/%s_%s.npy", x->dir, sets[s].name, file_kind[f]);
-            if (vdsm_npy_writer_open(&x->files[s][f], path, f ? VDSM_DT_I32 : VDSM_DT_U8, f ? 2 : 5, shape[f], err)) {
+            if (vdsm_npy_writer_open(&x->files[s][f], path, file_dtype[f], f ? 2 : 5, shape[f], err)) {
                 vdsm_export_abort(x);
                 return err->code;
             }
@@ -38,9 +41,11 @@ nn_status vdsm_export_open(struct vdsm_export *x, const struct vdsm_eval_opts *o
 }
 
 nn_status vdsm_export_add(struct vdsm_export *x, int set, const float *gen, size_t b, const int32_t *labels,
-                          const size_t *dyn_src, const size_t *id_src, struct nn_err *err)
+                          const size_t *dyn_src, const size_t *id_src, const struct vdsm_gen_latents *lat,
+                          struct nn_err *err)
 {
     if (!x->on) return NN_OK;
+    if (!lat || !lat->identity || !lat->dynamics) return nn_err_set(err, NN_INTERNAL, "export: the clips' latents are missing");
     size_t plane = x->h * x->w, frame = plane * x->c, clip = x->t * frame;
     uint8_t *u8 = malloc(b * clip);
     int32_t *lab = malloc((b * x->k + 1) * sizeof *lab), *src = malloc(2 * b * sizeof *src);
@@ -61,7 +66,9 @@ nn_status vdsm_export_add(struct vdsm_export *x, int set, const float *gen, size
         }
         if (vdsm_npy_writer_write(&x->files[set][0], u8, b * clip, err) ||
             vdsm_npy_writer_write(&x->files[set][1], lab, b * x->k * sizeof *lab, err) ||
-            vdsm_npy_writer_write(&x->files[set][2], src, 2 * b * sizeof *src, err))
+            vdsm_npy_writer_write(&x->files[set][2], src, 2 * b * sizeof *src, err) ||
+            vdsm_npy_writer_write(&x->files[set][3], lat->identity, b * x->e * sizeof(float), err) ||
+            vdsm_npy_writer_write(&x->files[set][4], lat->dynamics, b * x->d * sizeof(float), err))
             st = err->code;
     }
     free(u8), free(lab), free(src);
@@ -82,6 +89,9 @@ static nn_status write_json(const struct vdsm_export *x, const struct vdsm_eval_
     cJSON_AddStringToObject(r, "labels", "int32 [N, K], columns as the data set's labels.npy; -1 where none");
     cJSON_AddStringToObject(r, "sources", "int32 [N, 2]: data set rows that gave the dynamics and the identity; -1 for a "
                                           "prior draw");
+    cJSON_AddStringToObject(r, "identity", "float32 [N, E]: the identity locs each clip was decoded from, before the "
+                                           "temperature and the mixture's softmax");
+    cJSON_AddStringToObject(r, "dynamics", "float32 [N, D]: the dynamics locs each clip's poses were rolled out from");
     cJSON *f = cJSON_AddArrayToObject(r, "factors");
     for (int h = 0; h < ds->meta.n_factors; h++) {
         cJSON *o1 = cJSON_CreateObject();
@@ -94,7 +104,7 @@ static nn_status write_json(const struct vdsm_export *x, const struct vdsm_eval_
     for (int s = 0; s < x->n_sets; s++) {
         cJSON *o1 = cJSON_AddObjectToObject(sets, x->sets[s].name);
         char name[256];
-        for (int k = 0; k < 3; k++) {
+        for (int k = 0; k < N_KINDS; k++) {
             snprintf(name, sizeof name, "%s_%s.npy", x->sets[s].name, file_kind[k]);
             cJSON_AddStringToObject(o1, file_kind[k], name);
         }
@@ -122,7 +132,7 @@ nn_status vdsm_export_close(struct vdsm_export *x, const struct vdsm_eval_opts *
 {
     if (!x->on) return NN_OK;
     for (int s = 0; s < x->n_sets; s++)
-        for (int f = 0; f < 3; f++)
+        for (int f = 0; f < N_KINDS; f++)
             if (x->files[s][f].f && vdsm_npy_writer_close(&x->files[s][f], err)) {
                 vdsm_export_abort(x);
                 return err->code;
@@ -135,7 +145,7 @@ void vdsm_export_abort(struct vdsm_export *x)
 {
     if (!x->on) return;
     for (int s = 0; s < x->n_sets; s++)
-        for (int f = 0; f < 3; f++)
+        for (int f = 0; f < N_KINDS; f++)
             if (x->files[s][f].f) vdsm_npy_writer_abort(&x->files[s][f]);
     x->on = false;
 }

@@ -20,9 +20,15 @@ static struct nn_tensor *rows(nn_ctx *ctx, struct nn_tensor *x, const size_t *pe
     return nn_concat(ctx, r, (int)b, 0);
 }
 
+static nn_status latents_to_host(nn_ctx *ctx, struct nn_tensor *v, float *out, struct nn_err *err)
+{
+    struct nn_tensor *c = nn_contiguous(ctx, v);
+    return c ? nn_tensor_to_host(c, out, err) : nn_err_set(err, nn_ctx_status(ctx), "generate: %s", nn_ctx_message(ctx));
+}
+
 nn_status vdsm_eval_generate(nn_ctx *ctx, struct vdsm_net *net, const float *x, size_t b, size_t t,
                              enum vdsm_gen_mode mode, const size_t *perm, float temp, struct nn_rng *rng,
-                             float *out, struct nn_err *err)
+                             float *out, const struct vdsm_gen_latents *lat, struct nn_err *err)
 {
     nn_ctx_step_reset(ctx);
     nn_no_grad_enter(ctx);
@@ -44,6 +50,8 @@ nn_status vdsm_eval_generate(nn_ctx *ctx, struct vdsm_net *net, const float *x, 
     struct nn_tensor *z = nn_ctx_status(ctx) ? NULL : vdsm_rollout_guide(ctx, net, dz, (int64_t)t);
     struct nn_tensor *y = nn_contiguous(ctx, vdsm_decode(ctx, net, z, vdsm_mixture(ctx, id, temp)));
     nn_status st = y ? nn_tensor_to_host(y, out, err) : nn_err_set(err, nn_ctx_status(ctx), "generate: %s", nn_ctx_message(ctx));
+    if (!st && lat && lat->identity) st = latents_to_host(ctx, id, lat->identity, err);
+    if (!st && lat && lat->dynamics) st = latents_to_host(ctx, dz, lat->dynamics, err);
     nn_no_grad_exit(ctx);
     nn_ctx_step_reset(ctx);
     return st;

@@ -121,16 +121,19 @@ nn_status vdsm_eval_judge(nn_ctx *ctx, struct vdsm_net *net, const struct vdsm_d
     float *x = malloc(bmax * clip * sizeof(float)), *gen = malloc(bmax * clip * sizeof(float));
     size_t *src = malloc(bmax * sizeof *src), *perm = malloc(bmax * sizeof *perm), *psrc = malloc(bmax * sizeof *psrc);
     int32_t *lab = malloc(bmax * ds->k * sizeof *lab);
+    struct vdsm_gen_latents lat = {malloc(bmax * (size_t)net->cfg.n_e_w * sizeof(float)),
+                                   malloc(bmax * (size_t)net->cfg.dynamics_dim * sizeof(float))};
     struct scored sc[3] = {0};
     struct vdsm_export ex = {0};
     int k = judge->cfg.n_heads;
-    nn_status st = !ra || !x || !gen || !src || !perm || !psrc || !lab ? nn_err_set(err, NN_OOM, "eval: out of memory")
-                                                                        : NN_OK;
+    nn_status st = !ra || !x || !gen || !src || !perm || !psrc || !lab || !lat.identity || !lat.dynamics
+                       ? nn_err_set(err, NN_OOM, "eval: out of memory")
+                       : NN_OK;
     for (int i = 0; i < 3 && !st; i++) st = scored_alloc(&sc[i], judge, m, err);
     for (int sd = 0; sd < o->seeds && !st; sd++) {
         struct nn_rng rng;
         nn_rng_seed(&rng, o->seed + (uint64_t)sd);
-        if ((st = vdsm_export_open(&ex, o, "judge", sd, judge_sets, 3, ds, m, err))) break;
+        if ((st = vdsm_export_open(&ex, o, "judge", sd, judge_sets, 3, ds, net, m, err))) break;
         for (size_t s0 = lo; s0 < hi && !st; s0 += bmax) {
             size_t b = hi - s0 < bmax ? hi - s0 : bmax;
             for (size_t i = 0; i < b; i++) {
@@ -141,14 +144,14 @@ nn_status vdsm_eval_judge(nn_ctx *ctx, struct vdsm_net *net, const struct vdsm_d
             }
             size_t at = s0 - lo;
             source_labels(ds, src, src, b, lab);
-            st = vdsm_eval_generate(ctx, net, x, b, ds->t, VDSM_GEN_KEEP_DYNAMICS, NULL, o->temp, &rng, gen, err);
+            st = vdsm_eval_generate(ctx, net, x, b, ds->t, VDSM_GEN_KEEP_DYNAMICS, NULL, o->temp, &rng, gen, &lat, err);
             if (!st) st = score(ctx, judge, ds, gen, b, at, src, &sc[0], err);
-            if (!st) st = vdsm_export_add(&ex, 0, gen, b, lab, src, NULL, err);
-            if (!st) st = vdsm_eval_generate(ctx, net, x, b, ds->t, VDSM_GEN_KEEP_IDENTITY, NULL, o->temp, &rng, gen, err);
+            if (!st) st = vdsm_export_add(&ex, 0, gen, b, lab, src, NULL, &lat, err);
+            if (!st) st = vdsm_eval_generate(ctx, net, x, b, ds->t, VDSM_GEN_KEEP_IDENTITY, NULL, o->temp, &rng, gen, &lat, err);
             if (!st) st = score(ctx, judge, ds, gen, b, at, src, &sc[1], err);
-            if (!st) st = vdsm_export_add(&ex, 1, gen, b, lab, NULL, src, err);
-            if (!st) st = vdsm_eval_generate(ctx, net, x, b, ds->t, VDSM_GEN_TRANSFER, perm, o->temp, &rng, gen, err);
-            if (!st) source_labels(ds, src, psrc, b, lab), st = vdsm_export_add(&ex, 2, gen, b, lab, src, psrc, err);
+            if (!st) st = vdsm_export_add(&ex, 1, gen, b, lab, NULL, src, &lat, err);
+            if (!st) st = vdsm_eval_generate(ctx, net, x, b, ds->t, VDSM_GEN_TRANSFER, perm, o->temp, &rng, gen, &lat, err);
+            if (!st) source_labels(ds, src, psrc, b, lab), st = vdsm_export_add(&ex, 2, gen, b, lab, src, psrc, &lat, err);
             /* transfer: dynamics heads should follow src, identity heads psrc; scored twice */
             if (!st) st = score(ctx, judge, ds, gen, b, at, src, &sc[2], err);
             if (!st)
@@ -181,5 +184,6 @@ nn_status vdsm_eval_judge(nn_ctx *ctx, struct vdsm_net *net, const struct vdsm_d
     }
     for (int i = 0; i < 3; i++) scored_free(&sc[i], k);
     free(ra), free(x), free(gen), free(src), free(perm), free(psrc), free(lab);
+    free(lat.identity), free(lat.dynamics);
     return st;
 }

@@ -82,7 +82,7 @@ nn_status vdsm_eval_recon(nn_ctx *ctx, struct vdsm_net *net, struct ppl_param_st
             share[top] += 1;
             top_sum += w[i * e + top];
         }
-        if (!st) st = vdsm_eval_generate(ctx, net, x, b, ds->t, VDSM_GEN_RECON, NULL, o->temp, NULL, y, err);
+        if (!st) st = vdsm_eval_generate(ctx, net, x, b, ds->t, VDSM_GEN_RECON, NULL, o->temp, NULL, y, NULL, err);
         if (!st) se_seq += vdsm_mse(x, y, b * clip) * (double)(b * clip);
         for (int sd = 0; sd < seeds && !st; sd++) {
             double l = 0;
