@@ -18,6 +18,13 @@ static void setup(void)
     cr_assert(mkdtemp(tmpdir));
 }
 
+static void teardown(void)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    cr_assert_eq(system(cmd), 0);
+}
+
 static const char *write_file(const char *name, const char *text)
 {
     static char path[2][512];
@@ -42,7 +49,7 @@ static void expect_error(const char *text, const char *const *sets, int nsets, c
     cr_assert(strstr(e.msg, full), "message\n  %s\ndoes not contain\n  %s", e.msg, full);
 }
 
-TestSuite(vdsm_spec, .init = setup);
+TestSuite(vdsm_spec, .init = setup, .fini = teardown);
 
 Test(vdsm_spec, shipped_specs_load)
 {

@@ -153,6 +153,37 @@ Test(e2e_harden, truncated_newest_checkpoint_is_skipped_with_a_message, .init = 
     vdsm_spec_free(&spec);
 }
 
+/* A copy of a run that kept only its stage-2 checkpoints (they hold every network) resumes
+ * stage 2; stage 1 is not trained again. */
+Test(e2e_harden, stage_two_checkpoints_alone_resume_stage_two, .init = make_data, .fini = cleanup, .timeout = 300)
+{
+    struct vdsm_spec spec;
+    const char *both[] = {"stages=[encdec, seq]", "stage1.epochs=1", "stage2.epochs=1", "stage2.batches_per_epoch=2",
+                          "stage2.batch_size=2", "stage2.seq_len=3", "stage2.schedules.pose_kl={curve: constant, value: 1}"};
+    load_spec(&spec, both, 7);
+    char run[400], p[1000];
+    snprintf(run, sizeof run, "%s/s2", tmp);
+    train_ok(&spec, run);
+    snprintf(p, sizeof p, "rm %s/checkpoints/ckpt-s1-*.safetensors", run);
+    cr_assert_eq(system(p), 0);
+    vdsm_spec_free(&spec);
+    const char *longer[] = {"stages=[encdec, seq]", "stage1.epochs=1", "stage2.epochs=2", "stage2.batches_per_epoch=2",
+                            "stage2.batch_size=2", "stage2.seq_len=3", "stage2.schedules.pose_kl={curve: constant, value: 1}"};
+    load_spec(&spec, longer, 7);
+    train_ok(&spec, run);
+    char *log = file_in(run, "train.log");
+    cr_assert(strstr(log, "stage 1: already trained (stage 2 began: ") &&
+              strstr(log, "stage 2: resuming from") && strstr(log, "ckpt-s2-e000001.safetensors (epoch 1"), "%s", log);
+    const char *again = strstr(log, "stage 1: already trained");
+    cr_assert(!strstr(again, "stage 1 (encdec)"), "stage 1 trained again:\n%s", log);
+    snprintf(p, sizeof p, "%s/checkpoints/ckpt-s2-e000002.safetensors", run);
+    cr_assert(exists(p), "no %s", p);
+    snprintf(p, sizeof p, "%s/checkpoints/ckpt-s1-e000001.safetensors", run);
+    cr_assert(!exists(p), "stage 1 trained again: %s", p);
+    free(log);
+    vdsm_spec_free(&spec);
+}
+
 Test(e2e_harden, renamed_tensor_and_flipped_byte_are_refused, .init = make_data, .fini = cleanup, .timeout = 300)
 {
     struct vdsm_spec spec;

@@ -83,6 +83,17 @@ static nn_status stage_setup(struct trainer *tr, int stage, struct vdsm_ckpt_inf
         tr->resumed = true;
         return NN_OK;
     }
+    if (stage == 1 && (tr->spec->stages & VDSM_STAGE_SEQ)) {
+        /* a copy of a run may keep only its stage-2 checkpoints: they hold the stage-1
+         * networks too, so stage 1 is done (training it again would be overwritten by them) */
+        struct vdsm_ckpt_info s2;
+        if (vdsm_ckpt_choose(tr->dir, 2, NULL, false, &s2, &found, NULL, 0, err)) return err->code;
+        if (found) {
+            *ck = s2;
+            *done = true;
+            return NN_OK;
+        }
+    }
     if (stage == 2) {
         struct vdsm_ckpt_info s1;
         if (load_newest(tr, 1, false, &s1, &found, err)) return err->code;
@@ -350,7 +361,8 @@ static nn_status run_stage(struct trainer *tr, int stage, bool *stopped, struct 
     bool done;
     if (stage_setup(tr, stage, &ck, &done, err)) return err->code;
     if (done) {
-        vdsm__log(tr, "stage %d: already trained (%s)\n", stage, ck.path);
+        if (ck.stage != stage) vdsm__log(tr, "stage %d: already trained (stage %d began: %s)\n", stage, ck.stage, ck.path);
+        else vdsm__log(tr, "stage %d: already trained (%s)\n", stage, ck.path);
         bool last = stage == 2 || !(tr->spec->stages & VDSM_STAGE_SEQ);
         if (last && !vdsm__outputs_current(tr, &ck)) {   /* e.g. killed while they were made */
             vdsm__log(tr, "stage %d: the run's images or report.html are missing or older than %s; making them\n",
