@@ -274,6 +274,31 @@ Test(e2e_eval, judge_consistency_recon, .timeout = 240)
     cr_assert_eq(at(r, "recon/experts_used")->valueint, nonzero);
     double top = at(r, "recon/top_weight_mean")->valuedouble;
     cr_assert(top >= 0.25 - 1e-6 && top <= 1 + 1e-6, "top weight %g", top);
+    /* by_class: the four dynamics factors (no identity one), each spreading every test clip
+     * over its classes, the clip-weighted class errors adding up to the totals */
+    static const char *const dyn[] = {"initial_angle", "initial_velocity", "length", "damping"};
+    const cJSON *by = at(r, "recon/by_class"), *cls;
+    cr_assert_eq(cJSON_GetArraySize(by), 4);
+    cr_assert_null(cJSON_GetObjectItemCaseSensitive(by, "bob_colour"));
+    double test_clips = at(r, "recon/test_clips")->valuedouble, mse_frame = at(r, "recon/mse_frame")->valuedouble;
+    for (int f = 0; f < 4; f++) {
+        const cJSON *fo = cJSON_GetObjectItemCaseSensitive(by, dyn[f]);
+        cr_assert(fo, "by_class has no %s", dyn[f]);
+        double clips = 0, se_frame = 0, se_seq = 0;
+        cJSON_ArrayForEach(cls, fo)
+        {
+            double c = cJSON_GetObjectItemCaseSensitive(cls, "clips")->valuedouble;
+            double ms = cJSON_GetObjectItemCaseSensitive(cls, "mse_sequence")->valuedouble;
+            cr_assert_gt(c, 0);
+            cr_assert_float_eq(cJSON_GetObjectItemCaseSensitive(cls, "psnr_sequence_db")->valuedouble,
+                               -10 * log10(ms), 1e-9);
+            clips += c, se_seq += c * ms;
+            se_frame += c * cJSON_GetObjectItemCaseSensitive(cls, "mse_frame")->valuedouble;
+        }
+        cr_assert_float_eq(clips, test_clips, 1e-9, "%s: %g clips of %g", dyn[f], clips, test_clips);
+        cr_assert_float_eq(se_seq / clips, mse, 1e-9 * mse, "%s", dyn[f]);
+        cr_assert_float_eq(se_frame / clips, mse_frame, 1e-9 * mse_frame, "%s", dyn[f]);
+    }
     cJSON_Delete(r);
 
     snprintf(path, sizeof path, "%s/run/eval.md", dir);
@@ -284,6 +309,7 @@ Test(e2e_eval, judge_consistency_recon, .timeout = 240)
     cr_assert_eq(strstr(md, "Consistency disagreements") != NULL, disagreeing_factors > 0);
     cr_assert(strstr(md, "| recon | test -ELBO, bits per dim |"));
     cr_assert(strstr(md, "| recon | identity: experts used"));
+    cr_assert(strstr(md, "Sequence-path PSNR by class") && strstr(md, "\n- damping: "), "%s", md);
     check_export();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

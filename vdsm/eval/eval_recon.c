@@ -55,6 +55,65 @@ static nn_status elbo_batch(nn_ctx *ctx, struct vdsm_net *net, struct ppl_param_
     return st;
 }
 
+/* Per class of each dynamics factor (the slot of factor f's class c is off[f] + c): its test
+ * clips and their squared errors through the frame and the sequence path. A rollout that fails
+ * for one action shows there, diluted in the overall PSNR. */
+struct by_class {
+    size_t *off, total;
+    double *clips, *se_frame, *se_seq;
+};
+
+static nn_status by_class_new(const struct vdsm_dataset *ds, struct by_class *bc, struct nn_err *err)
+{
+    const struct vdsm_meta *m = &ds->meta;
+    bc->off = calloc((size_t)m->n_factors + 1, sizeof *bc->off);
+    if (!bc->off) return nn_err_set(err, NN_OOM, "recon: out of memory");
+    for (int f = 0; f < m->n_factors; f++) bc->off[f + 1] = bc->off[f] + (size_t)m->factors[f].n_classes;
+    bc->total = bc->off[m->n_factors];
+    bc->clips = calloc(bc->total + 1, sizeof(double));
+    bc->se_frame = calloc(bc->total + 1, sizeof(double));
+    bc->se_seq = calloc(bc->total + 1, sizeof(double));
+    return bc->clips && bc->se_frame && bc->se_seq ? NN_OK : nn_err_set(err, NN_OOM, "recon: out of memory");
+}
+
+static void by_class_free(struct by_class *bc)
+{
+    free(bc->off), free(bc->clips), free(bc->se_frame), free(bc->se_seq);
+}
+
+/* clip `idx` of the set, squared error se (summed over its values), into its classes */
+static void by_class_add(struct by_class *bc, const struct vdsm_dataset *ds, size_t idx, double se, bool seq)
+{
+    for (int f = 0; f < ds->meta.n_factors && ds->labels; f++) {
+        int32_t c = ds->labels[idx * ds->k + (size_t)f];
+        if (ds->meta.factors[f].identity || c < 0 || c >= ds->meta.factors[f].n_classes) continue;
+        size_t slot = bc->off[f] + (size_t)c;
+        if (seq) bc->se_seq[slot] += se, bc->clips[slot] += 1;
+        else bc->se_frame[slot] += se;
+    }
+}
+
+static void by_class_json(const struct by_class *bc, const struct vdsm_dataset *ds, double dims, cJSON *r)
+{
+    cJSON *o = cJSON_AddObjectToObject(r, "by_class");
+    for (int f = 0; f < ds->meta.n_factors; f++) {
+        const struct vdsm_factor *fa = &ds->meta.factors[f];
+        if (fa->identity) continue;
+        cJSON *fo = cJSON_AddObjectToObject(o, fa->name);
+        for (int c = 0; c < fa->n_classes; c++) {
+            size_t slot = bc->off[f] + (size_t)c;
+            if (bc->clips[slot] == 0) continue;
+            double n = bc->clips[slot] * dims, mf = bc->se_frame[slot] / n, ms = bc->se_seq[slot] / n;
+            cJSON *co = cJSON_AddObjectToObject(fo, fa->classes[c]);
+            cJSON_AddNumberToObject(co, "clips", bc->clips[slot]);
+            cJSON_AddNumberToObject(co, "mse_frame", mf);
+            cJSON_AddNumberToObject(co, "psnr_frame_db", vdsm_psnr(mf));
+            cJSON_AddNumberToObject(co, "mse_sequence", ms);
+            cJSON_AddNumberToObject(co, "psnr_sequence_db", vdsm_psnr(ms));
+        }
+    }
+}
+
 nn_status vdsm_eval_recon(nn_ctx *ctx, struct vdsm_net *net, struct ppl_param_store *store,
                           const struct vdsm_dataset *ds, int stage, const struct vdsm_eval_opts *o, cJSON *root,
                           struct nn_err *err)
@@ -66,7 +125,8 @@ nn_status vdsm_eval_recon(nn_ctx *ctx, struct vdsm_net *net, struct ppl_param_st
     float *x = malloc(bmax * clip * sizeof(float)), *y = malloc(bmax * clip * sizeof(float));
     float *w = malloc(bmax * e * sizeof(float));
     double *share = calloc(e, sizeof(double)), se_frame = 0, se_seq = 0, top_sum = 0, nelbo[64];
-    nn_status st = !x || !y || !w || !share ? nn_err_set(err, NN_OOM, "recon: out of memory") : NN_OK;
+    struct by_class bc = {0};
+    nn_status st = !x || !y || !w || !share ? nn_err_set(err, NN_OOM, "recon: out of memory") : by_class_new(ds, &bc, err);
     int seeds = o->seeds < 64 ? o->seeds : 64;
     const struct vdsm_model_variant *pair = o->model && o->model->stage == stage ? o->model : vdsm_model_default(stage);
     for (int sd = 0; sd < seeds; sd++) nelbo[sd] = 0;
@@ -74,7 +134,11 @@ nn_status vdsm_eval_recon(nn_ctx *ctx, struct vdsm_net *net, struct ppl_param_st
         size_t b = hi - s0 < bmax ? hi - s0 : bmax;
         for (size_t i = 0; i < b; i++) vdsm_dataset_clip_float(ds, s0 + i, ds->t, x + i * clip);
         st = recon_frames(ctx, net, x, b, ds->t, o->temp, y, w, err);
-        if (!st) se_frame += vdsm_mse(x, y, b * clip) * (double)(b * clip);
+        for (size_t i = 0; i < b && !st; i++) {
+            double se = vdsm_mse(x + i * clip, y + i * clip, clip) * (double)clip;
+            se_frame += se;
+            by_class_add(&bc, ds, s0 + i, se, false);
+        }
         for (size_t i = 0; i < b && !st; i++) { /* each clip's top expert and its weight */
             size_t top = 0;
             for (size_t k = 1; k < e; k++)
@@ -83,7 +147,11 @@ nn_status vdsm_eval_recon(nn_ctx *ctx, struct vdsm_net *net, struct ppl_param_st
             top_sum += w[i * e + top];
         }
         if (!st) st = vdsm_eval_generate(ctx, net, x, b, ds->t, VDSM_GEN_RECON, NULL, o->temp, NULL, y, NULL, err);
-        if (!st) se_seq += vdsm_mse(x, y, b * clip) * (double)(b * clip);
+        for (size_t i = 0; i < b && !st; i++) {
+            double se = vdsm_mse(x + i * clip, y + i * clip, clip) * (double)clip;
+            se_seq += se;
+            by_class_add(&bc, ds, s0 + i, se, true);
+        }
         for (int sd = 0; sd < seeds && !st; sd++) {
             double l = 0;
             st = elbo_batch(ctx, net, store, x, b, ds->t, pair, o->temp, o->seed + (uint64_t)sd, &l, err);
@@ -113,7 +181,9 @@ nn_status vdsm_eval_recon(nn_ctx *ctx, struct vdsm_net *net, struct ppl_param_st
         }
         cJSON_AddNumberToObject(r, "experts_used", used);
         cJSON_AddNumberToObject(r, "top_weight_mean", top_sum / m);
+        by_class_json(&bc, ds, dims, r);
     }
+    by_class_free(&bc);
     free(x);
     free(y);
     free(w);

@@ -96,6 +96,38 @@ static void disagreement_lines(struct buf *b, const cJSON *consistency)
     }
 }
 
+/* the sequence path's PSNR per class of each dynamics factor, worst first */
+static void by_class_lines(struct buf *b, const cJSON *recon)
+{
+    const cJSON *f, *c;
+    bool any = false;
+    cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(recon, "by_class"))
+    {
+        int n = cJSON_GetArraySize(f);
+        if (n == 0) continue;
+        if (!any) put(b, "\nSequence-path PSNR by class (dB, test clips in brackets; worst first):\n\n");
+        any = true;
+        put(b, "- %s:", f->string);
+        bool *done = calloc((size_t)n, sizeof *done);
+        for (int k = 0; k < n && done; k++) {   /* n is the class count: a selection sort is fine */
+            int worst = -1, i = 0;
+            double wv = 0;
+            cJSON_ArrayForEach(c, f)
+            {
+                double v = num(c, "psnr_sequence_db");
+                if (!done[i] && (worst < 0 || v < wv)) worst = i, wv = v;
+                i++;
+            }
+            done[worst] = true;
+            c = cJSON_GetArrayItem(f, worst);
+            put(b, "%s%s %.1f (%g)", k ? ", " : " ", c->string, wv, num(c, "clips"));
+        }
+        if (!done) b->oom = 1;
+        free(done);
+        put(b, "\n");
+    }
+}
+
 char *vdsm_eval_markdown(const cJSON *root)
 {
     struct buf b = {0};
@@ -141,6 +173,7 @@ char *vdsm_eval_markdown(const cJSON *root)
         row(&b, "recon", "identity: mean top mixture weight", "", cJSON_GetObjectItemCaseSensitive(r, "top_weight_mean"), false);
     }
     disagreement_lines(&b, c);
+    by_class_lines(&b, r);
     if (b.oom) {
         free(b.s);
         return NULL;
